@@ -1,0 +1,29 @@
+//! The wire contract between Consult Recorder and a transcription server.
+//!
+//! Two profiles share one audio format (PCM16LE, 16 kHz, mono):
+//! - [`seed`]: the existing clinic backend, token in the URL, no acknowledgements;
+//! - [`v1`]: ours, token in a header, every frame carries its sample offset, the
+//!   server acknowledges what it holds durably, so a reconnect resumes exactly.
+//!
+//! This crate only describes bytes and JSON; it does no I/O, so the client, the
+//! reference server and the fuzzers all parse messages the same way.
+//! `docs/protocol.md` is the prose version of this crate.
+
+pub mod audio;
+pub mod auth;
+pub mod close;
+pub mod seed;
+pub mod v1;
+
+pub use audio::{AudioFrame, FrameError};
+pub use close::{ClientAction, CloseCode};
+
+/// Audio sample rate on the wire, in Hz.
+pub const SAMPLE_RATE: u32 = 16_000;
+/// Bytes per sample on the wire (PCM16LE, mono).
+pub const BYTES_PER_SAMPLE: usize = 2;
+
+/// Converts a sample count to seconds of audio.
+pub fn samples_to_secs(samples: u64) -> f64 {
+    samples as f64 / f64::from(SAMPLE_RATE)
+}

@@ -1,0 +1,9 @@
+//! Consult Recorder's core: everything the app does, with no GUI toolkit in sight.
+//!
+//! The desktop shell (`src-tauri`) and the command-line tool are two thin views
+//! over this crate; tests drive it without a window.
+
+pub use consult_protocol as protocol;
+
+/// The product's version, shown in the app's About panel and in diagnostics.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

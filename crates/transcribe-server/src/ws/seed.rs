@@ -1,0 +1,203 @@
+//! The seed profile endpoint, faithful to the existing clinic backend.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use consult_protocol::CloseCode;
+use consult_protocol::seed::{self, Connected};
+use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
+
+use super::{MAX_WS_MESSAGE_BYTES, TimerStop, Timers, acknowledge_close, close, refusal};
+use crate::auth::TokenError;
+use crate::recognizer::{FeedState, WorkerEvent, spawn_worker};
+use crate::state::AppState;
+use crate::storage::{AudioFile, session_dir};
+
+/// Largest binary frame the seed endpoint accepts (2 s of audio).
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    Query(query): Query<HashMap<String, String>>,
+    State(state): State<Arc<AppState>>,
+) -> Response {
+    if let Some(secs) = state.refusing() {
+        return refusal(secs);
+    }
+    let connection = state.connection_id();
+    ws.max_message_size(MAX_WS_MESSAGE_BYTES)
+        .on_upgrade(move |socket| {
+            let span = tracing::info_span!("seed_connection", connection);
+            run(socket, query, state, connection).instrument(span)
+        })
+}
+
+/// Session ids become directory names: letters, digits, `-` and `_` only.
+fn valid_session_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+async fn run(
+    mut socket: WebSocket,
+    query: HashMap<String, String>,
+    state: Arc<AppState>,
+    connection: u64,
+) {
+    // Like the seed backend: accept first, then authenticate.
+    let claims = match query.get(seed::QUERY_TOKEN).map(|t| state.access.verify(t)) {
+        Some(Ok(claims)) => claims,
+        Some(Err(TokenError::Expired)) => {
+            return close(
+                &mut socket,
+                CloseCode::PolicyViolation,
+                seed::REASON_TOKEN_EXPIRED,
+            )
+            .await;
+        }
+        Some(Err(TokenError::Invalid)) => {
+            return close(
+                &mut socket,
+                CloseCode::PolicyViolation,
+                seed::REASON_TOKEN_INVALID,
+            )
+            .await;
+        }
+        None => {
+            return close(
+                &mut socket,
+                CloseCode::PolicyViolation,
+                "Authentication failed: Missing token",
+            )
+            .await;
+        }
+    };
+    let session = match query.get(seed::QUERY_SESSION) {
+        Some(id) if valid_session_id(id) => id.clone(),
+        _ => {
+            return close(
+                &mut socket,
+                CloseCode::PolicyViolation,
+                "Missing or invalid session_id",
+            )
+            .await;
+        }
+    };
+    tracing::info!(account = %claims.sub, %session, "seed connection authenticated");
+
+    let path = session_dir(state.data_dir(), &session).join(format!("seed-{connection:08}.pcm"));
+    let mut audio = match AudioFile::open(&path) {
+        Ok(audio) => audio,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot store audio");
+            return close(&mut socket, CloseCode::InternalError, "Cannot store audio").await;
+        }
+    };
+    let greeting = Connected {
+        status: seed::STATUS_CONNECTED.into(),
+        message: seed::READY_MESSAGE.into(),
+        session_id: session.clone(),
+    };
+    let greeting = serde_json::to_string(&greeting).expect("greeting serialises");
+    if socket.send(Message::Text(greeting.into())).await.is_err() {
+        return;
+    }
+
+    let (feed, feed_rx) = watch::channel(FeedState::default());
+    let (events_tx, mut events) = mpsc::channel(64);
+    spawn_worker(state.recognition.clone(), path, 0, feed_rx, events_tx);
+
+    let mut timers = Timers::new(state.config.idle_timeout, state.config.close_every);
+    if state.config.strict_expiry {
+        timers.expire_at(claims.exp);
+    }
+    let mut close_all = state.close_all.subscribe();
+    let mut unsynced = 0u64;
+
+    loop {
+        tokio::select! {
+            stop = timers.fired() => {
+                let reason = match stop {
+                    TimerStop::Idle => "Idle timeout",
+                    TimerStop::TokenExpired => seed::REASON_TOKEN_EXPIRED,
+                    TimerStop::Periodic => "Periodic close (test knob)",
+                };
+                let code = if stop == TimerStop::Periodic { CloseCode::GoingAway } else { CloseCode::PolicyViolation };
+                close(&mut socket, code, reason).await;
+                break;
+            }
+            _ = close_all.changed() => {
+                close(&mut socket, CloseCode::GoingAway, "Server restarting").await;
+                break;
+            }
+            Some(event) = events.recv() => match event {
+                WorkerEvent::Text(text) => {
+                    let message = seed::Transcript::new(text.text, text.is_final);
+                    let json = serde_json::to_string(&message).expect("transcript serialises");
+                    if socket.send(Message::Text(json.into())).await.is_err() {
+                        break;
+                    }
+                }
+                WorkerEvent::Failed(reason) => {
+                    tracing::error!(%reason, "recogniser failed");
+                    close(&mut socket, CloseCode::InternalError, "Recogniser failed").await;
+                    break;
+                }
+                WorkerEvent::Flushed { .. } => {}
+            },
+            incoming = socket.recv() => {
+                timers.touch();
+                let Some(Ok(message)) = incoming else { break };
+                match message {
+                    Message::Binary(bytes) => {
+                        if bytes.len() > MAX_FRAME_BYTES {
+                            close(&mut socket, CloseCode::MessageTooBig, "Audio frame larger than 64 KiB").await;
+                            break;
+                        }
+                        if bytes.len() % 2 != 0 {
+                            close(&mut socket, CloseCode::InvalidPayload, "Audio frame has an odd number of bytes").await;
+                            break;
+                        }
+                        if let Err(err) = audio.append(&bytes) {
+                            tracing::error!(error = %err, "cannot store audio");
+                            close(&mut socket, CloseCode::InternalError, "Cannot store audio").await;
+                            break;
+                        }
+                        unsynced += bytes.len() as u64 / 2;
+                        if unsynced >= consult_protocol::v1::ACK_EVERY_SAMPLES {
+                            unsynced = 0;
+                            if let Err(err) = audio.sync().await {
+                                tracing::error!(error = %err, "cannot sync audio");
+                            }
+                        }
+                        feed.send_modify(|f| f.available = audio.received());
+                    }
+                    Message::Text(text) => {
+                        let reason = if serde_json::from_str::<serde_json::Value>(&text).is_ok() {
+                            "Unknown message type: this endpoint accepts binary PCM16LE audio only"
+                        } else {
+                            "Text is not JSON: this endpoint accepts binary PCM16LE audio only"
+                        };
+                        close(&mut socket, CloseCode::UnsupportedData, reason).await;
+                        break;
+                    }
+                    Message::Close(_) => {
+                        acknowledge_close(&mut socket).await;
+                        break;
+                    }
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+        }
+    }
+    if let Err(err) = audio.sync().await {
+        tracing::error!(error = %err, "cannot sync audio");
+    }
+    tracing::info!(samples = audio.received(), "seed connection ended");
+}

@@ -1,0 +1,124 @@
+//! Speech in, exact words out: the reference server's recogniser in grammar mode.
+
+use consult_protocol::v1;
+use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
+use e2e_tests::speech::speak_all;
+use e2e_tests::wire::*;
+
+const PHRASES: [&str; 3] = [
+    "the patient reports chest pain",
+    "blood pressure is normal",
+    "take two tablets daily",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_returns_the_spoken_phrases_in_order_with_offsets() {
+    let scratch = tempfile::tempdir().unwrap();
+    let server = TestServer::start(Options::new().grammar(&PHRASES, scratch.path())).await;
+    let tokens = sign_in(&server.http(), EMAIL, PASSWORD).await;
+    let session = new_session();
+    let spoken = [PHRASES[1], PHRASES[0], PHRASES[2]];
+    let pcm = speak_all(&spoken, scratch.path());
+    let total = (pcm.len() / 2) as u64;
+
+    let mut ws = connect_v1(&server.ws(), Some(&tokens.access_token), &session, "").await;
+    let ready = next_json(&mut ws).await;
+    assert_eq!(ready["type"], "ready");
+    assert_eq!(ready["durable_offset"], 0);
+    send_v1_audio(&mut ws, 0, &pcm, 1600).await;
+    send_text(
+        &mut ws,
+        &format!(r#"{{"type":"finish","end_offset":{total}}}"#),
+    )
+    .await;
+
+    let mut finals = Vec::new();
+    let mut last_end = 0;
+    loop {
+        match next(&mut ws).await {
+            Next::Text(text) => match v1::parse_server_message(&text).unwrap() {
+                v1::Incoming::Message(v1::ServerMessage::Transcript(t)) if t.is_final => {
+                    assert!(
+                        t.start < t.end && t.end <= total,
+                        "offsets inside the audio"
+                    );
+                    assert!(t.start >= last_end, "finals arrive in order");
+                    last_end = t.end;
+                    finals.push(t.text);
+                }
+                v1::Incoming::Message(v1::ServerMessage::Done { durable_offset }) => {
+                    assert_eq!(durable_offset, total);
+                }
+                _ => {}
+            },
+            Next::Closed { code, .. } => {
+                assert_eq!(code, 1000);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(finals.join(" "), spoken.join(" "));
+}
+
+/// Collects finals (deduplicated by their start offset) until `done` or until
+/// the server has acknowledged `until` samples, whichever the caller wants.
+async fn read_finals(
+    ws: &mut Ws,
+    finals: &mut std::collections::BTreeMap<u64, String>,
+    ack_until: Option<u64>,
+) {
+    loop {
+        match next(ws).await {
+            Next::Text(text) => match v1::parse_server_message(&text).unwrap() {
+                v1::Incoming::Message(v1::ServerMessage::Transcript(t)) if t.is_final => {
+                    finals.insert(t.start, t.text);
+                }
+                v1::Incoming::Message(v1::ServerMessage::Ack { durable_offset })
+                    if ack_until.is_some_and(|u| durable_offset >= u) =>
+                {
+                    return;
+                }
+                _ => {}
+            },
+            Next::Closed { code: 1000, .. } => return,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_keeps_every_phrase_across_a_dropped_connection() {
+    let scratch = tempfile::tempdir().unwrap();
+    let server = TestServer::start(Options::new().grammar(&PHRASES, scratch.path())).await;
+    let tokens = sign_in(&server.http(), EMAIL, PASSWORD).await;
+    let session = new_session();
+    let pcm = speak_all(&PHRASES, scratch.path());
+    let total = (pcm.len() / 2) as u64;
+    // Cut in the middle of the second phrase.
+    let cut = total / 2;
+
+    let mut finals = std::collections::BTreeMap::new();
+    let mut ws = connect_v1(&server.ws(), Some(&tokens.access_token), &session, "").await;
+    next_json(&mut ws).await;
+    send_v1_audio(&mut ws, 0, &pcm[..2 * cut as usize], 1600).await;
+    read_finals(&mut ws, &mut finals, Some(cut)).await;
+    drop(ws);
+
+    let heard_until = 0; // pretend the client lost its transcript too: ask for everything
+    let query = format!("&{}={heard_until}", v1::QUERY_TRANSCRIPTS_AFTER);
+    let mut ws = connect_v1(&server.ws(), Some(&tokens.access_token), &session, &query).await;
+    let ready = next_json(&mut ws).await;
+    let resume = ready["durable_offset"].as_u64().unwrap();
+    assert_eq!(resume, cut);
+    send_v1_audio(&mut ws, resume, &pcm[2 * resume as usize..], 1600).await;
+    send_text(
+        &mut ws,
+        &format!(r#"{{"type":"finish","end_offset":{total}}}"#),
+    )
+    .await;
+    read_finals(&mut ws, &mut finals, None).await;
+
+    let text: Vec<&str> = finals.values().map(String::as_str).collect();
+    assert_eq!(text.join(" "), PHRASES.join(" "));
+}
