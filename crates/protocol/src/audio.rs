@@ -53,7 +53,7 @@ impl<'a> AudioFrame<'a> {
         if pcm.is_empty() {
             return Err(FrameError::Empty);
         }
-        if pcm.len() % BYTES_PER_SAMPLE != 0 {
+        if !pcm.len().is_multiple_of(BYTES_PER_SAMPLE) {
             return Err(FrameError::OddLength(pcm.len()));
         }
         let samples = pcm.len() / BYTES_PER_SAMPLE;

@@ -82,10 +82,10 @@ pub fn parse_server_message(text: &str) -> Result<Incoming, ParseError> {
             is_final: t.is_final,
         });
     }
-    if value.get("status").and_then(serde_json::Value::as_str) == Some(STATUS_CONNECTED) {
-        if let Ok(c) = serde_json::from_value::<Connected>(value) {
-            return Ok(Incoming::Connected(c));
-        }
+    if value.get("status").and_then(serde_json::Value::as_str) == Some(STATUS_CONNECTED)
+        && let Ok(c) = serde_json::from_value::<Connected>(value)
+    {
+        return Ok(Incoming::Connected(c));
     }
     Ok(Incoming::Unknown)
 }

@@ -12,16 +12,15 @@ use serde_json::json;
 
 use crate::state::AppState;
 
-fn loopback_only(peer: SocketAddr) -> Result<(), Response> {
-    if peer.ip().is_loopback() {
-        Ok(())
-    } else {
-        Err((
+/// The refusal for a caller that is not on this machine, if it is not.
+fn refuse_remote(peer: SocketAddr) -> Option<Response> {
+    (!peer.ip().is_loopback()).then(|| {
+        (
             StatusCode::FORBIDDEN,
             "admin endpoints answer loopback callers only",
         )
-            .into_response())
-    }
+            .into_response()
+    })
 }
 
 /// `POST /admin/revoke-refresh-tokens`: every signed-in client must sign in again.
@@ -29,7 +28,7 @@ pub async fn revoke_refresh_tokens(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     State(state): State<Arc<AppState>>,
 ) -> Response {
-    if let Err(denied) = loopback_only(peer) {
+    if let Some(denied) = refuse_remote(peer) {
         return denied;
     }
     match state
@@ -57,7 +56,7 @@ pub async fn refuse(
     State(state): State<Arc<AppState>>,
     Json(body): Json<RefuseBody>,
 ) -> Response {
-    if let Err(denied) = loopback_only(peer) {
+    if let Some(denied) = refuse_remote(peer) {
         return denied;
     }
     state.refuse_for(body.seconds);
@@ -73,7 +72,7 @@ pub async fn close_connections(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     State(state): State<Arc<AppState>>,
 ) -> Response {
-    if let Err(denied) = loopback_only(peer) {
+    if let Some(denied) = refuse_remote(peer) {
         return denied;
     }
     state.close_all_connections();

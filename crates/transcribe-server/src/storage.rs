@@ -74,7 +74,7 @@ impl AudioFile {
             .metadata()
             .map_err(StorageError::new("reading the size of", path))?
             .len();
-        if len % 2 != 0 {
+        if !len.is_multiple_of(2) {
             file.set_len(len - 1)
                 .map_err(StorageError::new("trimming", path))?;
         }
@@ -103,7 +103,7 @@ impl AudioFile {
 
     /// Appends whole PCM16LE samples.
     pub fn append(&mut self, pcm: &[u8]) -> Result<(), StorageError> {
-        debug_assert!(pcm.len() % 2 == 0);
+        debug_assert!(pcm.len().is_multiple_of(2));
         (&*self.file)
             .write_all(pcm)
             .map_err(StorageError::new("writing", &self.path))?;

@@ -160,7 +160,7 @@ async fn run(
                             close(&mut socket, CloseCode::MessageTooBig, "Audio frame larger than 64 KiB").await;
                             break;
                         }
-                        if bytes.len() % 2 != 0 {
+                        if !bytes.len().is_multiple_of(2) {
                             close(&mut socket, CloseCode::InvalidPayload, "Audio frame has an odd number of bytes").await;
                             break;
                         }

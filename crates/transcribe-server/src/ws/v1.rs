@@ -91,7 +91,12 @@ async fn run(
             return close(&mut socket, CloseCode::InternalError, "cannot store audio").await;
         }
     };
-    tracing::info!(account = %claims.sub, session = %session_id, "v1 connection authenticated");
+    // The reference recogniser knows English only; other languages get it too.
+    let language = query
+        .get(v1::QUERY_LANGUAGE)
+        .map(String::as_str)
+        .unwrap_or("en-US");
+    tracing::info!(account = %claims.sub, session = %session_id, language, "v1 connection authenticated");
     let transcripts_after = query
         .get(v1::QUERY_TRANSCRIPTS_AFTER)
         .and_then(|s| s.parse().ok())
