@@ -9,10 +9,13 @@ packages=(
   build-essential pkg-config ca-certificates curl
   # the desktop app (Tauri 2 on WebKitGTK)
   libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev
+  # the OS keychain (keyring crate: Secret Service over D-Bus, keyutils)
+  libdbus-1-dev
   # the reference server's offline recogniser
   libpocketsphinx-dev pocketsphinx-en-us
-  # tests: speech synthesis and conversion
-  espeak-ng sox
+  # tests: speech synthesis and conversion; a private session bus with an
+  # unlocked keyring, and a keyutils session
+  espeak-ng sox dbus-daemon gnome-keyring keyutils
 )
 
 missing=()

@@ -3,6 +3,10 @@
 //! The desktop shell (`src-tauri`) and the command-line tool are two thin views
 //! over this crate; tests drive it without a window.
 
+pub mod account;
+pub mod auth;
+pub mod paths;
+
 pub use consult_protocol as protocol;
 
 /// The product's version, shown in the app's About panel and in diagnostics.

@@ -1,0 +1,17 @@
+//! Signing in once and staying signed in: owns the tokens, the refresh timing
+//! and the keychain. Never writes a token to a file or a log.
+
+pub mod claims;
+pub mod client;
+pub mod keychain;
+pub mod manager;
+pub mod schedule;
+mod secret;
+
+pub use client::{AuthClient, AuthError, AuthPaths, IssuedTokens};
+pub use keychain::{Backend as KeychainBackend, EntryKey, Keychain, KeychainError};
+pub use manager::{
+    AuthBackend, AuthEvent, AuthState, KeychainVault, ManagerOptions, RefreshTokenVault,
+    SignInError, TokenManager, TokenUnavailable,
+};
+pub use secret::Secret;

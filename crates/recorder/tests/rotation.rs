@@ -1,0 +1,73 @@
+//! Refresh-token rotation and reuse detection against the reference server.
+
+use std::time::Duration;
+
+use consult_recorder::auth::{
+    AuthClient, AuthEvent, AuthPaths, AuthState, ManagerOptions, Secret, TokenManager,
+    TokenUnavailable,
+};
+use tokio::time::timeout;
+
+mod support;
+use support::{EMAIL, MemoryVault, PASSWORD, reference_server};
+
+async fn next_matching(
+    events: &mut tokio::sync::broadcast::Receiver<AuthEvent>,
+    wanted: impl Fn(&AuthEvent) -> bool,
+) -> AuthEvent {
+    timeout(Duration::from_secs(20), async {
+        loop {
+            let event = events.recv().await.expect("event stream open");
+            if wanted(&event) {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("the event arrived in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_a_rotated_token_revokes_the_family_and_the_client_asks_to_sign_in() {
+    // 3-second tokens: the manager refreshes about 1.5 s after each one arrives.
+    let (server, _dir) = reference_server(|c| c.access_ttl = 3).await;
+    let client = AuthClient::new(
+        &server.http_url(),
+        AuthPaths::default(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let vault = MemoryVault::default();
+    let manager = TokenManager::start(client.clone(), vault.clone(), ManagerOptions::default());
+    let mut events = manager.subscribe();
+    manager.sign_in(EMAIL, Secret::new(PASSWORD)).await.unwrap();
+    let first = vault.get(EMAIL).expect("refresh token saved at sign-in");
+
+    next_matching(&mut events, |e| matches!(e, AuthEvent::Refreshed { .. })).await;
+    let second = vault.get(EMAIL).expect("rotated token saved");
+    assert_ne!(
+        first, second,
+        "the refresh token rotated and the new one was saved"
+    );
+
+    // Someone replays the retired token: the server revokes the whole family.
+    let replay = client.refresh(&Secret::new(first)).await.unwrap_err();
+    assert!(replay.to_string().contains("reuse"), "{replay}");
+
+    // The client's next refresh is refused; it asks for a sign-in instead of looping.
+    let event = next_matching(&mut events, |e| {
+        matches!(e, AuthEvent::SignInRequired { .. })
+    })
+    .await;
+    assert!(matches!(event, AuthEvent::SignInRequired { reason } if reason.contains("revoked")));
+    assert!(matches!(manager.state(), AuthState::SignInRequired { .. }));
+    assert!(matches!(
+        manager.access_token().await,
+        Err(TokenUnavailable::SignInRequired(_))
+    ));
+    assert_eq!(vault.get(EMAIL), None, "the dead token is not kept");
+
+    // Signing in again works.
+    manager.sign_in(EMAIL, Secret::new(PASSWORD)).await.unwrap();
+    assert!(matches!(manager.state(), AuthState::SignedIn { .. }));
+}

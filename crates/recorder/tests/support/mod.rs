@@ -1,0 +1,98 @@
+//! Helpers shared by the recorder's integration tests.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use consult_recorder::auth::{KeychainError, RefreshTokenVault, Secret};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// An in-memory vault for tests that exercise timing or protocol, not the
+/// keychain (which `keychain.rs` and `cli.rs` test for real).
+#[derive(Clone, Default)]
+pub struct MemoryVault(pub Arc<Mutex<HashMap<String, String>>>);
+
+impl MemoryVault {
+    pub fn get(&self, account: &str) -> Option<String> {
+        self.0.lock().unwrap().get(account).cloned()
+    }
+}
+
+impl RefreshTokenVault for MemoryVault {
+    async fn store(&self, account: &str, token: &Secret) -> Result<(), KeychainError> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(account.into(), token.expose().into());
+        Ok(())
+    }
+    async fn load(&self, account: &str) -> Result<Option<Secret>, KeychainError> {
+        Ok(self.get(account).map(Secret::new))
+    }
+    async fn delete(&self, account: &str) -> Result<bool, KeychainError> {
+        Ok(self.0.lock().unwrap().remove(account).is_some())
+    }
+}
+
+/// What a canned HTTP server does with each request.
+#[derive(Clone)]
+pub enum Canned {
+    /// Answer with this status line, content type and body.
+    Respond(u16, &'static str, String),
+    /// Read the request and never answer.
+    Hang,
+}
+
+/// Serves one canned answer to every request on a loopback port; returns its origin.
+pub async fn canned_server(answer: Canned) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                match answer {
+                    Canned::Respond(status, content_type, body) => {
+                        let response = format!(
+                            "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = socket.write_all(response.as_bytes()).await;
+                    }
+                    Canned::Hang => std::future::pending::<()>().await,
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// The account every reference server in these tests knows.
+pub const EMAIL: &str = "doctor@clinic.test";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A reference server in this process with its data in a temporary directory.
+pub async fn reference_server(
+    change: impl FnOnce(&mut transcribe_server::ServerConfig),
+) -> (transcribe_server::RunningServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = transcribe_server::ServerConfig::for_tests(dir.path().join("data"));
+    config.users = vec![format!("{EMAIL}:{PASSWORD}")];
+    config.recognizer = transcribe_server::RecognizerKind::Off;
+    change(&mut config);
+    let server = transcribe_server::start(config).await.unwrap();
+    (server, dir)
+}
