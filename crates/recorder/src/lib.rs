@@ -6,6 +6,7 @@
 pub mod account;
 pub mod auth;
 pub mod paths;
+pub mod spool;
 
 pub use consult_protocol as protocol;
 

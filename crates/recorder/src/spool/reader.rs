@@ -1,0 +1,173 @@
+//! Reading the spool from any sample offset, while the writer keeps appending.
+
+use std::fs::File;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+
+use super::format::{HEADER_LEN, check_payload, decode_header};
+use super::{IndexEntry, SpoolError, WrittenEnd};
+
+/// What a read returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOutcome {
+    /// Samples appended to the output buffer.
+    pub samples: u64,
+    /// The samples are silence standing in for audio damaged on disk.
+    pub damaged: bool,
+}
+
+/// A reader of one spool file. Each sender owns its own.
+#[derive(Debug)]
+pub struct SpoolReader {
+    path: PathBuf,
+    file: File,
+    index: Arc<Mutex<Vec<IndexEntry>>>,
+    lost: Arc<[Range<u64>]>,
+    written: watch::Receiver<WrittenEnd>,
+    /// Where the record holding `cursor.offset` starts, to avoid index look-ups
+    /// when reading forward.
+    cursor: Option<IndexEntry>,
+    header: [u8; HEADER_LEN],
+    payload: Vec<u8>,
+}
+
+impl SpoolReader {
+    pub(super) fn open(
+        path: &Path,
+        index: Arc<Mutex<Vec<IndexEntry>>>,
+        lost: Arc<[Range<u64>]>,
+        written: watch::Receiver<WrittenEnd>,
+    ) -> Result<Self, SpoolError> {
+        let file = File::open(path).map_err(SpoolError::io("open", path))?;
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            index,
+            lost,
+            written,
+            cursor: None,
+            header: [0; HEADER_LEN],
+            payload: Vec::new(),
+        })
+    }
+
+    /// How far the spool is written and synced now.
+    pub fn written(&self) -> WrittenEnd {
+        *self.written.borrow()
+    }
+
+    /// Waits until the spool is written past `offset` (or the writer is gone).
+    pub async fn wait_past(&mut self, offset: u64) -> WrittenEnd {
+        let _ = self.written.wait_for(|w| w.written > offset).await;
+        *self.written.borrow()
+    }
+
+    /// Appends up to `max_samples` samples starting at `from` to `out`.
+    /// Reads nothing past what the writer has finished writing.
+    pub fn read(
+        &mut self,
+        from: u64,
+        max_samples: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<ReadOutcome, SpoolError> {
+        let end = self.written().written;
+        if from >= end || max_samples == 0 {
+            return Ok(ReadOutcome {
+                samples: 0,
+                damaged: false,
+            });
+        }
+        if let Some(range) = self.lost.iter().find(|r| r.contains(&from)) {
+            let samples = (range.end - from).min(max_samples);
+            out.resize(out.len() + samples as usize * 2, 0);
+            return Ok(ReadOutcome {
+                samples,
+                damaged: true,
+            });
+        }
+        let mut position = self.seek_position(from);
+        let mut at = from;
+        let limit = (from + max_samples).min(end);
+        while at < limit {
+            let record_start = position;
+            let record = self.read_record(position, at)?;
+            if record.end() <= at {
+                position += record.total_len();
+                continue;
+            }
+            let skip = (at - record.offset) as usize * 2;
+            let take = ((record.end().min(limit) - at) as usize) * 2;
+            out.extend_from_slice(&self.payload[skip..skip + take]);
+            at += (take / 2) as u64;
+            self.cursor = Some(IndexEntry {
+                offset: record.offset,
+                position: record_start,
+            });
+            position += record.total_len();
+            // Stop at a damaged range; the next read reports it.
+            if self.lost.iter().any(|r| r.start == at) {
+                break;
+            }
+        }
+        Ok(ReadOutcome {
+            samples: at - from,
+            damaged: false,
+        })
+    }
+
+    /// Where to start scanning for `offset`: the cursor when reading forward,
+    /// otherwise the sparse index.
+    fn seek_position(&self, offset: u64) -> u64 {
+        if let Some(cursor) = self.cursor
+            && cursor.offset <= offset
+        {
+            let index = self.index.lock().expect("spool index lock poisoned");
+            let indexed = index.partition_point(|e| e.offset <= offset);
+            // Prefer the index when it jumps further ahead than the cursor.
+            return match indexed.checked_sub(1).map(|i| index[i]) {
+                Some(entry) if entry.offset > cursor.offset => entry.position,
+                _ => cursor.position,
+            };
+        }
+        let index = self.index.lock().expect("spool index lock poisoned");
+        let indexed = index.partition_point(|e| e.offset <= offset);
+        indexed.checked_sub(1).map_or(0, |i| index[i].position)
+    }
+
+    /// Reads and checks the record at `position` into `self.payload`.
+    fn read_record(&mut self, position: u64, wanted: u64) -> Result<super::Record, SpoolError> {
+        read_exact_at(&self.file, &mut self.header, position)
+            .map_err(SpoolError::io("read", &self.path))?;
+        let missing = || SpoolError::Missing {
+            path: self.path.clone(),
+            offset: wanted,
+        };
+        let (record, crc) = decode_header(&self.header).map_err(|_| missing())?;
+        self.payload.resize(record.payload_len as usize, 0);
+        read_exact_at(&self.file, &mut self.payload, position + HEADER_LEN as u64)
+            .map_err(SpoolError::io("read", &self.path))?;
+        check_payload(&self.header, &self.payload, crc).map_err(|_| missing())?;
+        Ok(record)
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], position: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, position)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut position: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_read(file, buf, position)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+        position += n as u64;
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! Appending to the spool. One owner; everything else reads.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+
+use super::format::encode;
+use super::reader::SpoolReader;
+use super::recovery::{Recovered, recover};
+use super::{INDEX_EVERY_SAMPLES, IndexEntry, SpoolError};
+
+/// How far the spool has been written and synced, in samples.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WrittenEnd {
+    /// Readable by [`SpoolReader`]s.
+    pub written: u64,
+    /// On stable storage.
+    pub synced: u64,
+}
+
+/// The single writer of one session's spool file.
+#[derive(Debug)]
+pub struct SpoolWriter {
+    path: PathBuf,
+    file: File,
+    end: u64,
+    position: u64,
+    buffer: Vec<u8>,
+    index: Arc<Mutex<Vec<IndexEntry>>>,
+    lost: Arc<[std::ops::Range<u64>]>,
+    last_indexed: Option<u64>,
+    state: watch::Sender<WrittenEnd>,
+}
+
+impl SpoolWriter {
+    /// Opens (or creates) the spool at `path`, recovering what a crash left.
+    pub fn open(path: &Path) -> Result<(Self, Recovered), SpoolError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(SpoolError::io("create the folder of", path))?;
+        }
+        let recovered = recover(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .write(true)
+            .truncate(false)
+            .open(path)
+            .map_err(SpoolError::io("open", path))?;
+        // Cut a torn tail so new records follow the last good one.
+        let len = file.metadata().map_err(SpoolError::io("read", path))?.len();
+        if len != recovered.valid_len {
+            file.set_len(recovered.valid_len)
+                .map_err(SpoolError::io("trim", path))?;
+            file.sync_all().map_err(SpoolError::io("sync", path))?;
+        }
+        let last_indexed = recovered.index.last().map(|e| e.offset);
+        let writer = Self {
+            path: path.to_owned(),
+            file,
+            end: recovered.end,
+            position: recovered.valid_len,
+            buffer: Vec::with_capacity(64 * 1024),
+            index: Arc::new(Mutex::new(recovered.index.clone())),
+            lost: recovered.lost.clone().into(),
+            last_indexed,
+            state: watch::Sender::new(WrittenEnd {
+                written: recovered.end,
+                synced: recovered.end,
+            }),
+        };
+        Ok((writer, recovered))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The next sample offset to append.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// Appends whole samples that start exactly where the spool ends.
+    ///
+    /// On failure (a full disk, say) the file is cut back to its last whole
+    /// record, so a later retry of the same audio leaves no damage behind.
+    pub fn append(&mut self, offset: u64, pcm: &[u8]) -> Result<(), SpoolError> {
+        if offset != self.end {
+            return Err(SpoolError::OutOfOrder {
+                path: self.path.clone(),
+                expected: self.end,
+                got: offset,
+            });
+        }
+        self.buffer.clear();
+        encode(offset, pcm, &mut self.buffer);
+        let write = (&self.file)
+            .write_all_at_end(&self.buffer, self.position)
+            .map_err(SpoolError::io("write to", &self.path));
+        if let Err(err) = write {
+            let _ = self.file.set_len(self.position);
+            return Err(err);
+        }
+        if self
+            .last_indexed
+            .is_none_or(|at| offset >= at + INDEX_EVERY_SAMPLES)
+        {
+            self.index
+                .lock()
+                .expect("spool index lock poisoned")
+                .push(IndexEntry {
+                    offset,
+                    position: self.position,
+                });
+            self.last_indexed = Some(offset);
+        }
+        self.position += self.buffer.len() as u64;
+        self.end = offset + (pcm.len() / 2) as u64;
+        let end = self.end;
+        self.state.send_modify(|s| s.written = end);
+        Ok(())
+    }
+
+    /// Flushes to stable storage (blocking: call from a blocking thread).
+    pub fn sync(&mut self) -> Result<(), SpoolError> {
+        let end = self.end;
+        if self.state.borrow().synced == end {
+            return Ok(());
+        }
+        self.file
+            .sync_data()
+            .map_err(SpoolError::io("sync", &self.path))?;
+        self.state.send_modify(|s| s.synced = end);
+        Ok(())
+    }
+
+    /// A reader over this spool that sees every record once it is written.
+    pub fn reader(&self) -> Result<SpoolReader, SpoolError> {
+        SpoolReader::open(
+            &self.path,
+            Arc::clone(&self.index),
+            Arc::clone(&self.lost),
+            self.state.subscribe(),
+        )
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<WrittenEnd> {
+        self.state.subscribe()
+    }
+}
+
+/// Positional writes, so a failed write can be cut back without seeking state.
+trait WriteAt {
+    fn write_all_at_end(&self, bytes: &[u8], position: u64) -> std::io::Result<()>;
+}
+
+impl WriteAt for &File {
+    #[cfg(unix)]
+    fn write_all_at_end(&self, bytes: &[u8], position: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::write_all_at(*self, bytes, position)
+    }
+
+    #[cfg(windows)]
+    fn write_all_at_end(&self, mut bytes: &[u8], mut position: u64) -> std::io::Result<()> {
+        while !bytes.is_empty() {
+            let n = std::os::windows::fs::FileExt::seek_write(*self, bytes, position)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            bytes = &bytes[n..];
+            position += n as u64;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,172 @@
+//! The spool on a real file: exact read-back, crash recovery, damage, a full disk.
+
+use std::io::Write;
+
+use consult_recorder::spool::{HEADER_LEN, SpoolError, SpoolWriter};
+
+/// Distinct samples so any misplaced byte shows.
+fn pcm(from: u64, samples: u64) -> Vec<u8> {
+    (from..from + samples)
+        .flat_map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) as i16).to_le_bytes())
+        .collect()
+}
+
+/// Appends `frames` frames of `frame` samples and returns the file's path.
+fn spool_with(dir: &tempfile::TempDir, frames: u64, frame: u64) -> std::path::PathBuf {
+    let path = dir.path().join("session.spool");
+    let (mut writer, recovered) = SpoolWriter::open(&path).unwrap();
+    assert_eq!(recovered.end, 0);
+    for k in 0..frames {
+        writer.append(k * frame, &pcm(k * frame, frame)).unwrap();
+    }
+    writer.sync().unwrap();
+    path
+}
+
+fn read_all(writer: &SpoolWriter, from: u64, to: u64, chunk: u64) -> Vec<u8> {
+    let mut reader = writer.reader().unwrap();
+    let mut out = Vec::new();
+    let mut at = from;
+    while at < to {
+        let got = reader.read(at, chunk.min(to - at), &mut out).unwrap();
+        assert!(got.samples > 0, "progress at {at}");
+        at += got.samples;
+    }
+    out
+}
+
+#[test]
+fn reads_back_exactly_from_any_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spool_with(&dir, 300, 320); // 6 s of 20 ms frames
+    let (writer, recovered) = SpoolWriter::open(&path).unwrap();
+    assert_eq!(
+        (recovered.end, recovered.records, recovered.torn_tail_bytes),
+        (96_000, 300, 0)
+    );
+    assert!(
+        recovered.index.len() >= 6,
+        "about one index entry per second"
+    );
+    for (from, to, chunk) in [
+        (0, 96_000, 16_000),
+        (17, 96_000, 999),
+        (50_001, 60_000, 7),
+        (95_999, 96_000, 1),
+    ] {
+        assert_eq!(
+            read_all(&writer, from, to, chunk),
+            pcm(from, to - from),
+            "{from}..{to} by {chunk}"
+        );
+    }
+    // Nothing is read past the end.
+    let mut reader = writer.reader().unwrap();
+    let mut out = Vec::new();
+    assert_eq!(reader.read(96_000, 100, &mut out).unwrap().samples, 0);
+}
+
+#[test]
+fn a_record_torn_at_any_byte_is_trimmed_and_writing_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spool_with(&dir, 10, 320);
+    let whole = std::fs::read(&path).unwrap();
+    let record_len = HEADER_LEN + 640;
+    // A crash while writing an 11th record, cut at every possible byte.
+    let mut extra = Vec::new();
+    {
+        let scratch = dir.path().join("scratch.spool");
+        let (mut w, _) = SpoolWriter::open(&scratch).unwrap();
+        for k in 0..11 {
+            w.append(k * 320, &pcm(k * 320, 320)).unwrap();
+        }
+        extra.extend_from_slice(&std::fs::read(&scratch).unwrap()[whole.len()..]);
+    }
+    assert_eq!(extra.len(), record_len);
+    for cut in 1..record_len {
+        std::fs::write(&path, [&whole[..], &extra[..cut]].concat()).unwrap();
+        let (mut writer, recovered) = SpoolWriter::open(&path).unwrap();
+        assert_eq!(recovered.end, 3_200, "cut at {cut}");
+        assert_eq!(recovered.torn_tail_bytes, cut as u64);
+        assert!(recovered.lost.is_empty());
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            whole.len() as u64,
+            "trimmed"
+        );
+        writer.append(3_200, &pcm(3_200, 320)).unwrap();
+        assert_eq!(read_all(&writer, 0, 3_520, 1000), pcm(0, 3_520));
+    }
+}
+
+#[test]
+fn a_damaged_record_in_the_middle_is_reported_and_read_as_marked_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spool_with(&dir, 100, 320);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let record_len = HEADER_LEN + 640;
+    bytes[40 * record_len + HEADER_LEN + 100] ^= 0xff; // inside record 40's audio
+    std::fs::write(&path, &bytes).unwrap();
+
+    let (mut writer, recovered) = SpoolWriter::open(&path).unwrap();
+    assert_eq!(recovered.lost, vec![40 * 320..41 * 320]);
+    assert_eq!(recovered.end, 32_000, "records after the damage are kept");
+    writer.append(32_000, &pcm(32_000, 320)).unwrap();
+
+    let mut reader = writer.reader().unwrap();
+    let mut out = Vec::new();
+    let first = reader.read(0, 100_000, &mut out).unwrap();
+    assert_eq!(
+        (first.samples, first.damaged),
+        (12_800, false),
+        "stops at the damage"
+    );
+    let hole = reader.read(12_800, 100_000, &mut out).unwrap();
+    assert_eq!((hole.samples, hole.damaged), (320, true));
+    let rest = reader.read(13_120, 100_000, &mut out).unwrap();
+    assert_eq!((rest.samples, rest.damaged), (32_320 - 13_120, false));
+    assert_eq!(&out[..25_600], &pcm(0, 12_800)[..]);
+    assert!(out[25_600..26_240].iter().all(|b| *b == 0));
+    assert_eq!(&out[26_240..], &pcm(13_120, 32_320 - 13_120)[..]);
+}
+
+#[test]
+fn garbage_after_good_records_is_a_torn_tail_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spool_with(&dir, 5, 320);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    file.write_all(&[0xAB; 5000]).unwrap();
+    let (_, recovered) = SpoolWriter::open(&path).unwrap();
+    assert_eq!((recovered.end, recovered.torn_tail_bytes), (1_600, 5000));
+}
+
+#[test]
+fn out_of_order_audio_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut writer, _) = SpoolWriter::open(&dir.path().join("s.spool")).unwrap();
+    writer.append(0, &pcm(0, 320)).unwrap();
+    let err = writer.append(1000, &pcm(1000, 320)).unwrap_err();
+    assert!(matches!(
+        err,
+        SpoolError::OutOfOrder {
+            expected: 320,
+            got: 1000,
+            ..
+        }
+    ));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_a_clear_error_naming_the_file() {
+    // /dev/full answers every write with ENOSPC: a real full disk, no mount needed.
+    let (mut writer, _) = SpoolWriter::open(std::path::Path::new("/dev/full")).unwrap();
+    let err = writer.append(0, &pcm(0, 320)).unwrap_err();
+    assert!(err.is_disk_full(), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("/dev/full"), "{message}");
+    assert_eq!(writer.end(), 0, "nothing counted as written");
+}
