@@ -4,9 +4,14 @@
 //! over this crate; tests drive it without a window.
 
 pub mod account;
+pub mod audio;
 pub mod auth;
+pub mod events;
+pub mod net;
 pub mod paths;
+pub mod session;
 pub mod spool;
+pub mod store;
 
 pub use consult_protocol as protocol;
 

@@ -83,7 +83,11 @@ impl StubServer {
 
     fn issue(&self) -> IssuedTokens {
         let now = self.now();
-        let mut claims = serde_json::json!({ "sub": "doc@clinic.test", "exp": now + self.0.ttl });
+        let mut claims = serde_json::json!({
+            "sub": "doc@clinic.test",
+            "exp": now + self.0.ttl,
+            "jti": rand::random::<u64>(),
+        });
         if self.0.with_iat {
             claims["iat"] = now.into();
         }
@@ -386,5 +390,45 @@ async fn after_the_laptop_sleeps_past_expiry_no_stale_token_is_handed_out() {
     );
     // … and what is handed out is valid on the server's clock.
     let token = manager.access_token().await.unwrap();
+    assert!(read_times(&token).unwrap().exp > stub.now());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_the_server_refused_is_replaced_at_once() {
+    let stub = StubServer::new(600);
+    let manager = signed_in(&stub, &MemoryVault::default(), ManagerOptions::default()).await;
+    let before = manager.access_token().await.unwrap();
+    manager.invalidate().await;
+    let after = manager.access_token().await.unwrap();
+    assert_ne!(before, after);
+    assert_eq!(stub.refreshes(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn starting_offline_keeps_the_saved_sign_in_and_recovers() {
+    let stub = StubServer::new(600);
+    let vault = MemoryVault::default();
+    // A previous run signed in and saved its refresh token.
+    let first = signed_in(&stub, &vault, ManagerOptions::default()).await;
+    drop(first);
+    stub.go_offline_for(Duration::from_secs(20));
+    let manager = TokenManager::start(stub.clone(), vault.clone(), ManagerOptions::default());
+    assert!(
+        manager.resume("doc@clinic.test").await.is_err(),
+        "the server is unreachable"
+    );
+    assert!(
+        matches!(manager.state(), AuthState::SignedIn { .. }),
+        "offline, not signed out"
+    );
+    assert!(matches!(
+        manager.access_token().await,
+        Err(TokenUnavailable::Offline(_))
+    ));
+    sleep(Duration::from_secs(40)).await;
+    let token = manager
+        .access_token()
+        .await
+        .expect("recovered once the server is back");
     assert!(read_times(&token).unwrap().exp > stub.now());
 }

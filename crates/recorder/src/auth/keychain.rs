@@ -189,6 +189,12 @@ fn delete(backend: Backend, key: &EntryKey) -> Result<bool, KeychainError> {
 fn map_error(err: keyring::Error) -> KeychainError {
     match err {
         keyring::Error::NoStorageAccess(e) => KeychainError::Denied(e.to_string()),
+        keyring::Error::PlatformFailure(e) if e.to_string().contains("locked") => {
+            KeychainError::Denied(
+                "the keychain is locked; unlock it (for example by signing in to the desktop) and try again"
+                    .into(),
+            )
+        }
         keyring::Error::PlatformFailure(e) => KeychainError::Unavailable(e.to_string()),
         keyring::Error::TooLong(_, limit) => KeychainError::TooLong {
             len: 0,

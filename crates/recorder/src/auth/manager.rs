@@ -199,6 +199,8 @@ enum Request {
     SignIn(String, Secret, Reply<Result<(), SignInError>>),
     Resume(String, Reply<Result<(), SignInError>>),
     SignOut(Reply<Result<(), KeychainError>>),
+    Invalidate,
+    RequireSignIn(String),
 }
 
 /// A handle to the token manager. Cheap to clone.
@@ -273,6 +275,17 @@ impl TokenManager {
             .await
             .map_err(|_| KeychainError::Stopped)?;
         answer.await.unwrap_or(Err(KeychainError::Stopped))
+    }
+
+    /// The server refused the current access token (a 4401 or 1008 close):
+    /// stop handing it out and refresh now. The next `access_token` waits.
+    pub async fn invalidate(&self) {
+        let _ = self.ask(Request::Invalidate).await;
+    }
+
+    /// The server keeps refusing fresh tokens: only a new sign-in can help.
+    pub async fn require_sign_in(&self, reason: &str) {
+        let _ = self.ask(Request::RequireSignIn(reason.to_owned())).await;
     }
 
     pub fn state(&self) -> AuthState {
@@ -401,6 +414,15 @@ impl<B: AuthBackend, V: RefreshTokenVault> Actor<B, V> {
             Request::SignOut(reply) => {
                 let result = self.sign_out().await;
                 let _ = reply.send(result);
+            }
+            Request::RequireSignIn(reason) => self.require_sign_in(reason).await,
+            Request::Invalidate => {
+                if let Some(tokens) = &mut self.session {
+                    tokens.expires_at = Instant::now();
+                    tokens.expires_wall = 0;
+                    self.retry_at = None;
+                    self.start_refresh();
+                }
             }
         }
     }
@@ -584,7 +606,12 @@ impl<B: AuthBackend, V: RefreshTokenVault> Actor<B, V> {
                 let _ = self.vault.delete(account).await;
                 return Err(AuthError::SignInRequired(reason).into());
             }
-            Err(err) => return Err(err.into()),
+            Err(err) => {
+                // The server is unreachable: keep the saved sign-in and retry in
+                // the background, so the person is "offline", not signed out.
+                self.hold_for_retry(account, saved, &err);
+                return Err(err.into());
+            }
         };
         self.vault.store(account, &issued.refresh).await?;
         self.adopt(account.to_owned(), issued);
@@ -595,6 +622,39 @@ impl<B: AuthBackend, V: RefreshTokenVault> Actor<B, V> {
             access_expires_at: exp,
         });
         Ok(())
+    }
+
+    /// Signed in with a refresh token but no access token yet (the first
+    /// refresh failed for a transient reason): retry with backoff.
+    fn hold_for_retry(&mut self, account: &str, refresh: Secret, err: &AuthError) {
+        let now = Instant::now();
+        self.session = Some(Tokens {
+            account: account.to_owned(),
+            access: Secret::new(""),
+            refresh,
+            exp: 0,
+            skew_secs: 0,
+            expires_at: now,
+            refresh_at: now,
+            expires_wall: 0,
+            refresh_wall: 0,
+            floor: Duration::ZERO,
+        });
+        self.attempt = 1;
+        self.last_failure = Some(err.to_string());
+        self.retry_at = Some(now + self.retry_delay());
+        let _ = self.state.send(AuthState::SignedIn {
+            account: account.to_owned(),
+            access_expires_at: 0,
+            clock_skew_secs: 0,
+        });
+        self.emit(AuthEvent::RefreshFailed {
+            attempt: 1,
+            retry_in_ms: self
+                .retry_at
+                .map_or(0, |t| t.saturating_duration_since(now).as_millis() as u64),
+            reason: err.to_string(),
+        });
     }
 
     async fn require_sign_in(&mut self, reason: String) {

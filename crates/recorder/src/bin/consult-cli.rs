@@ -9,11 +9,15 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use consult_recorder::account::{self, RememberedAccount};
+use consult_recorder::audio::WavSource;
 use consult_recorder::auth::{
     AuthClient, AuthError, AuthPaths, AuthState, Keychain, KeychainBackend, KeychainVault,
     ManagerOptions, Secret, SignInError, TokenManager,
 };
+use consult_recorder::events::{Event, Status};
 use consult_recorder::paths::AppDirs;
+use consult_recorder::session::{SenderOptions, Session, SessionSetup};
+use consult_recorder::store::{Profile, Store};
 
 /// Consult Recorder on the command line.
 #[derive(Debug, Parser)]
@@ -56,6 +60,48 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Record a consultation and stream it; prints events as JSON lines.
+    /// Ctrl-C stops recording; the upload then finishes (Ctrl-C again leaves it
+    /// pending for `upload`).
+    Record {
+        /// Record from this 16 kHz mono 16-bit WAV file.
+        #[arg(long, value_name = "FILE.wav")]
+        input: std::path::PathBuf,
+        /// Feed the file at this multiple of real time (0: as fast as possible).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Continue (or name) this session; a new one by default.
+        #[arg(long)]
+        session_id: Option<String>,
+        /// The server's protocol.
+        #[arg(long, value_enum, default_value_t = Profile::V1)]
+        profile: Profile,
+        /// The server (default: the one signed in to).
+        #[arg(long, env = "CONSULT_SERVER")]
+        server: Option<String>,
+        /// The doctor's reference for this consultation.
+        #[arg(long, default_value = "")]
+        reference: String,
+    },
+    /// List recorded sessions with their upload state.
+    Sessions {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send every session's unconfirmed audio; prints progress as JSON lines.
+    Upload,
+    /// Print a session's transcript.
+    Transcript {
+        session_id: String,
+        #[arg(long, value_enum, default_value_t = TranscriptFormat::Txt)]
+        format: TranscriptFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TranscriptFormat {
+    Txt,
+    Json,
 }
 
 #[tokio::main]
@@ -248,6 +294,219 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Record {
+            input,
+            speed,
+            session_id,
+            profile,
+            server,
+            reference,
+        } => {
+            let source =
+                WavSource::open(&input, speed).map_err(|e| Failure::other(e.to_string()))?;
+            let (tokens, server) = signed_in_tokens(&dirs, &keychain, server).await?;
+            let setup = SessionSetup {
+                id: session_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                reference,
+                profile,
+                server,
+                spool_dir: dirs.data.join("spool"),
+                store: open_store(&dirs)?,
+                tokens: tokens.clone(),
+                options: SenderOptions::default(),
+            };
+            let session =
+                Session::start(setup, Some(source)).map_err(|e| Failure::other(e.to_string()))?;
+            follow(session, &tokens).await
+        }
+        Command::Sessions { json } => {
+            let sessions = open_store(&dirs)?
+                .list()
+                .map_err(|e| Failure::other(e.to_string()))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&sessions).expect("records serialise")
+                );
+            } else if sessions.is_empty() {
+                println!("no sessions");
+            } else {
+                for s in sessions {
+                    println!(
+                        "{}  {:>8}  {:>7.1} s recorded  {:>7.1} s pending  {}",
+                        s.id,
+                        format!("{:?}", s.state).to_lowercase(),
+                        s.duration_secs(),
+                        consult_recorder::protocol::samples_to_secs(s.pending_samples()),
+                        s.reference
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Upload => {
+            let store = open_store(&dirs)?;
+            let pending = consult_recorder::session::pending(&store)
+                .map_err(|e| Failure::other(e.to_string()))?;
+            if pending.is_empty() {
+                eprintln!("nothing to upload");
+                return Ok(());
+            }
+            let (tokens, _) = signed_in_tokens(&dirs, &keychain, None).await?;
+            let mut failed = 0;
+            for record in pending {
+                let setup = SessionSetup {
+                    id: record.id.clone(),
+                    reference: record.reference.clone(),
+                    profile: record.profile,
+                    server: record.server.clone(),
+                    spool_dir: dirs.data.join("spool"),
+                    store: store.clone(),
+                    tokens: tokens.clone(),
+                    options: SenderOptions::default(),
+                };
+                let session = Session::start::<WavSource>(setup, None)
+                    .map_err(|e| Failure::other(e.to_string()))?;
+                if follow(session, &tokens).await.is_err() {
+                    failed += 1;
+                }
+            }
+            if failed > 0 {
+                return Err(Failure::other(format!(
+                    "{failed} session(s) could not be uploaded"
+                )));
+            }
+            Ok(())
+        }
+        Command::Transcript { session_id, format } => {
+            let store = open_store(&dirs)?;
+            if store
+                .get(&session_id)
+                .map_err(|e| Failure::other(e.to_string()))?
+                .is_none()
+            {
+                return Err(Failure::other(format!("no session {session_id}")));
+            }
+            let segments = store
+                .segments(&session_id)
+                .map_err(|e| Failure::other(e.to_string()))?;
+            match format {
+                TranscriptFormat::Json => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&segments).expect("segments serialise")
+                    )
+                }
+                TranscriptFormat::Txt => {
+                    for segment in segments {
+                        println!("{}", segment.text);
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn open_store(dirs: &AppDirs) -> Result<Store, Failure> {
+    Store::open(&dirs.data.join("sessions.sqlite3")).map_err(|e| Failure::other(e.to_string()))
+}
+
+/// The token manager of the remembered sign-in. A server that cannot be
+/// reached now is not an error: recording goes on and uploads wait.
+async fn signed_in_tokens(
+    dirs: &AppDirs,
+    keychain: &Keychain,
+    server: Option<String>,
+) -> Result<(TokenManager, String), Failure> {
+    let remembered = account::load(&dirs.config)
+        .map_err(|e| Failure::other(e.to_string()))?
+        .ok_or(Failure {
+            code: 3,
+            message: "not signed in: run `consult-cli login` first".into(),
+        })?;
+    let server = server.unwrap_or_else(|| remembered.server.clone());
+    if server.trim_end_matches('/') != remembered.server.trim_end_matches('/') {
+        return Err(Failure {
+            code: 3,
+            message: format!(
+                "signed in to {}, not {server}: run `consult-cli login` for it",
+                remembered.server
+            ),
+        });
+    }
+    let tokens = manager(&server, keychain)?;
+    match tokens.resume(&remembered.account).await {
+        Ok(()) => {}
+        Err(SignInError::Auth(err)) if err.is_transient() => {
+            eprintln!("warning: {err}; recording anyway, the upload will wait");
+        }
+        Err(SignInError::Auth(AuthError::SignInRequired(reason))) => {
+            eprintln!(
+                "warning: sign-in required ({reason}); recording anyway, run `consult-cli login` to upload"
+            );
+        }
+        Err(other) => return Err(other.into()),
+    }
+    Ok((tokens, server))
+}
+
+/// Prints the session's events as JSON lines until it completes or fails.
+async fn follow(session: Session, tokens: &TokenManager) -> Result<(), Failure> {
+    let mut events = session.subscribe();
+    let mut auth = tokens.subscribe();
+    let stopper = session.stopper();
+    let id = session.id.clone();
+    let finished = session.finished();
+    tokio::pin!(finished);
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            result = &mut finished => {
+                drain(&mut events);
+                return result.map_err(|e| Failure::other(format!("session {id}: {e}")));
+            }
+            event = events.recv() => match event {
+                Ok(event) => print_event(&event),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    eprintln!("warning: {n} events were not shown");
+                }
+                Err(_) => {}
+            },
+            event = auth.recv() => {
+                if let Ok(event) = event {
+                    print_event(&Event::Auth(event));
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                if interrupted {
+                    return Err(Failure::other("interrupted; the rest will be sent by `consult-cli upload`"));
+                }
+                interrupted = true;
+                stopper.stop();
+                eprintln!("stopping: finishing the upload (press Ctrl-C again to leave it for later)");
+            }
+        }
+    }
+}
+
+fn drain(events: &mut tokio::sync::broadcast::Receiver<Event>) {
+    while let Ok(event) = events.try_recv() {
+        print_event(&event);
+    }
+}
+
+fn print_event(event: &Event) {
+    println!(
+        "{}",
+        serde_json::to_string(event).expect("events serialise")
+    );
+    if let Event::Status {
+        status: Status::Failed { reason },
+        ..
+    } = event
+    {
+        eprintln!("error: {reason}");
     }
 }
 

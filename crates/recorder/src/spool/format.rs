@@ -89,7 +89,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<(Record, u32), RecordError> {
     }
     let offset = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
     let payload_len = u32::from_le_bytes(bytes[16..20].try_into().expect("4 bytes"));
-    if payload_len as usize > MAX_PAYLOAD || payload_len % 2 != 0 || payload_len == 0 {
+    if payload_len as usize > MAX_PAYLOAD || !payload_len.is_multiple_of(2) || payload_len == 0 {
         return Err(RecordError::BadLength(payload_len));
     }
     let crc = u32::from_le_bytes(bytes[20..24].try_into().expect("4 bytes"));

@@ -59,10 +59,9 @@ impl SpoolReader {
         *self.written.borrow()
     }
 
-    /// Waits until the spool is written past `offset` (or the writer is gone).
-    pub async fn wait_past(&mut self, offset: u64) -> WrittenEnd {
-        let _ = self.written.wait_for(|w| w.written > offset).await;
-        *self.written.borrow()
+    /// A receiver that changes whenever more audio is written or synced.
+    pub fn subscribe(&self) -> watch::Receiver<WrittenEnd> {
+        self.written.clone()
     }
 
     /// Appends up to `max_samples` samples starting at `from` to `out`.

@@ -1,0 +1,60 @@
+//! Where audio comes from: sources that produce PCM16LE 16 kHz mono frames.
+//!
+//! Owns the frame format and the sources (a WAV file now, the microphone
+//! later). Never touches the disk spool or the network: a source only hands
+//! frames to whoever records them.
+
+mod wav;
+
+pub use wav::WavSource;
+
+use std::future::Future;
+use std::path::PathBuf;
+
+/// Samples per frame: 20 ms at 16 kHz, small enough for live text.
+pub const FRAME_SAMPLES: usize = 320;
+
+/// A frame of captured audio.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// Sample offset of the first sample, from the start of the session.
+    pub offset: u64,
+    /// PCM16LE mono 16 kHz.
+    pub pcm: Vec<u8>,
+}
+
+impl Frame {
+    pub fn samples(&self) -> u64 {
+        (self.pcm.len() / 2) as u64
+    }
+
+    pub fn end(&self) -> u64 {
+        self.offset + self.samples()
+    }
+}
+
+/// Why a source cannot deliver audio.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    #[error("cannot read the audio file {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error(
+        "the audio file {path} is {rate} Hz, {channels} channel(s), {bits}-bit; \
+         this source needs 16 kHz mono 16-bit PCM"
+    )]
+    Format {
+        path: PathBuf,
+        rate: u32,
+        channels: u16,
+        bits: u16,
+    },
+}
+
+/// Something that produces audio frames in order, without gaps.
+pub trait AudioSource: Send {
+    /// Number the frames from `offset` (a resumed session continues its spool).
+    fn start_at(&mut self, offset: u64);
+
+    /// The next frame, `None` at the end of the audio.
+    fn next_frame(&mut self) -> impl Future<Output = Result<Option<Frame>, AudioError>> + Send;
+}

@@ -1,0 +1,80 @@
+//! The one event stream that describes everything a person can see.
+//!
+//! The app and the CLI are two views of it: the app forwards these to the web
+//! UI, the CLI prints them as JSON lines. Never carries audio, tokens or
+//! passwords; transcript text appears only in `Transcript` events, which go to
+//! the UI and the session store, never to logs.
+
+use serde::Serialize;
+
+use crate::auth::AuthEvent;
+
+/// What the doctor sees about the connection and upload.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Status {
+    Connecting,
+    Connected,
+    /// Trying again soon.
+    Reconnecting {
+        attempt: u32,
+        next_try_in_ms: u64,
+        reason: String,
+    },
+    /// Disconnected for a while; audio is safe on disk.
+    Offline {
+        buffered_secs: f64,
+        attempt: u32,
+        next_try_in_ms: u64,
+    },
+    /// Connected and catching up on audio recorded while offline.
+    UploadingBacklog {
+        seconds_left: f64,
+    },
+    /// The server ended the sign-in: recording goes on, upload waits.
+    SignInRequired,
+    /// Capture has stopped; the last audio and transcript are being sent.
+    Finishing,
+    /// The server confirmed everything.
+    Complete,
+    Failed {
+        reason: String,
+    },
+}
+
+/// A change to the live transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TranscriptUpdate {
+    pub text: String,
+    pub is_final: bool,
+    /// Sample offsets (exact in the v1 profile, estimated in the seed profile).
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Everything the UI and CLI show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Status {
+        session_id: String,
+        status: Status,
+    },
+    Transcript {
+        session_id: String,
+        update: TranscriptUpdate,
+    },
+    /// Sample counts: captured to disk, sent, confirmed by the server.
+    Progress {
+        session_id: String,
+        recorded: u64,
+        sent: u64,
+        confirmed: u64,
+    },
+    Auth(AuthEvent),
+    /// Something the person should know that does not stop the session.
+    Warning {
+        session_id: String,
+        message: String,
+    },
+}

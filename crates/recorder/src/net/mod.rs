@@ -1,0 +1,170 @@
+//! Opening WebSocket connections to the transcription server.
+//!
+//! Owns URLs, TLS (rustls with the operating system's trust store) and the
+//! classification of connection failures. Never logs a URL that may carry a
+//! token (the seed profile puts one in the query string).
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use reqwest::Url;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+use crate::auth::Secret;
+
+/// A client WebSocket.
+pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Largest message accepted from the server; anything bigger is refused
+/// (the protocol's largest message is a transcript of a few kilobytes).
+pub const MAX_SERVER_MESSAGE: usize = 1024 * 1024;
+
+/// Why a connection could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    #[error("the server address {0:?} is not a valid http(s) URL")]
+    BadUrl(String),
+    #[error(
+        "refusing an unencrypted connection to {0}: use https:// (plain http is allowed only on this computer)"
+    )]
+    Insecure(String),
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
+    #[error("the server did not answer within {0} s")]
+    Timeout(u64),
+    #[error("the server refused the connection (HTTP {status})")]
+    Refused { status: u16 },
+    #[error("secure connection failed: {0}")]
+    Tls(String),
+}
+
+/// Turns the configured server (`https://host[:port]`) into its WebSocket base
+/// (`wss://host[:port]`). Plain `http` is accepted only for loopback hosts.
+pub fn ws_base(server: &str) -> Result<String, ConnectError> {
+    let url = Url::parse(server).map_err(|_| ConnectError::BadUrl(server.to_owned()))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| ConnectError::BadUrl(server.to_owned()))?
+        .to_owned();
+    let scheme = match url.scheme() {
+        "https" | "wss" => "wss",
+        "http" | "ws" if is_loopback(&host) => "ws",
+        "http" | "ws" => return Err(ConnectError::Insecure(host)),
+        _ => return Err(ConnectError::BadUrl(server.to_owned())),
+    };
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    Ok(format!("{scheme}://{host}{port}"))
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn tls() -> Result<Arc<rustls::ClientConfig>, ConnectError> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    crate::auth::client::install_crypto_provider();
+    CONFIG
+        .get_or_init(|| {
+            use rustls_platform_verifier::ConfigVerifierExt;
+            rustls::ClientConfig::with_platform_verifier()
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(ConnectError::Tls)
+}
+
+/// Opens a WebSocket to `url`, with an optional bearer token and subprotocol.
+pub async fn open(
+    url: &str,
+    bearer: Option<&Secret>,
+    subprotocol: Option<&'static str>,
+    timeout: Duration,
+) -> Result<WsStream, ConnectError> {
+    let mut request = url
+        .into_client_request()
+        .map_err(|_| ConnectError::BadUrl("(the streaming URL)".into()))?;
+    if let Some(token) = bearer {
+        let value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| ConnectError::BadUrl("(a token with invalid characters)".into()))?;
+        request.headers_mut().insert("authorization", value);
+    }
+    if let Some(protocol) = subprotocol {
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
+    }
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_SERVER_MESSAGE))
+        .max_frame_size(Some(MAX_SERVER_MESSAGE));
+    let connector = if url.starts_with("wss://") {
+        Some(Connector::Rustls(tls()?))
+    } else {
+        Some(Connector::Plain)
+    };
+    let connecting =
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector);
+    match tokio::time::timeout(timeout, connecting).await {
+        Err(_) => Err(ConnectError::Timeout(timeout.as_secs())),
+        Ok(Ok((stream, _response))) => Ok(stream),
+        Ok(Err(err)) => Err(classify(err)),
+    }
+}
+
+fn classify(err: tokio_tungstenite::tungstenite::Error) -> ConnectError {
+    use tokio_tungstenite::tungstenite::Error;
+    match err {
+        Error::Http(response) => ConnectError::Refused {
+            status: response.status().as_u16(),
+        },
+        Error::Tls(e) => ConnectError::Tls(e.to_string()),
+        Error::Io(e) => ConnectError::Unreachable(e.to_string()),
+        other => ConnectError::Unreachable(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_bases_require_tls_off_this_computer() {
+        assert_eq!(
+            ws_base("https://t.clinic.example").unwrap(),
+            "wss://t.clinic.example"
+        );
+        assert_eq!(
+            ws_base("https://t.clinic.example:8443/").unwrap(),
+            "wss://t.clinic.example:8443"
+        );
+        assert_eq!(
+            ws_base("http://127.0.0.1:8080").unwrap(),
+            "ws://127.0.0.1:8080"
+        );
+        assert_eq!(ws_base("http://localhost:1").unwrap(), "ws://localhost:1");
+        assert_eq!(ws_base("http://[::1]:9").unwrap(), "ws://[::1]:9");
+        assert!(matches!(
+            ws_base("http://t.clinic.example"),
+            Err(ConnectError::Insecure(_))
+        ));
+        assert!(matches!(
+            ws_base("http://10.0.0.5:80"),
+            Err(ConnectError::Insecure(_))
+        ));
+        assert!(matches!(ws_base("ftp://x"), Err(ConnectError::BadUrl(_))));
+        assert!(matches!(ws_base("not a url"), Err(ConnectError::BadUrl(_))));
+    }
+}

@@ -1,0 +1,200 @@
+//! Capture → spool: frames from a source are appended to the spool by one
+//! blocking thread, synced at least every 250 ms, before anything sends them.
+//!
+//! When the disk refuses a write (full, read-only), frames wait in memory up to
+//! [`MAX_HELD_SAMPLES`] and are retried every tick; the session reports a
+//! failure naming the file. Past that bound the oldest held audio is dropped and
+//! counted, loudly.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::report::Reporter;
+use crate::audio::{AudioError, AudioSource, Frame};
+use crate::events::Status;
+use crate::spool::SpoolWriter;
+use crate::store::Store;
+
+/// The longest interval between two syncs of the spool.
+pub const SYNC_EVERY: Duration = Duration::from_millis(250);
+/// Audio kept in memory while the disk refuses writes: 10 minutes (19 MB).
+pub const MAX_HELD_SAMPLES: u64 = 10 * 60 * 16_000;
+
+enum Command {
+    Frame(Frame),
+    Sync,
+    Finish(oneshot::Sender<u64>),
+}
+
+/// What the capture pipeline tells the sender: `Some(end)` once capture is over.
+pub type CaptureDone = watch::Receiver<Option<u64>>;
+
+/// Starts the spool thread and the task that feeds it from `source`.
+/// `stop` ends capture early (the doctor pressed Stop).
+pub fn start<S: AudioSource + 'static>(
+    mut source: S,
+    writer: SpoolWriter,
+    store: Store,
+    reporter: Reporter,
+    mut stop: watch::Receiver<bool>,
+) -> CaptureDone {
+    let (commands, inbox) = mpsc::channel::<Command>(1024);
+    let (done_tx, done) = watch::channel(None);
+    spawn_spool_thread(writer, inbox, store, reporter.clone());
+
+    let ticker = commands.clone();
+    let ticking = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SYNC_EVERY);
+        loop {
+            tick.tick().await;
+            if ticker.send(Command::Sync).await.is_err() {
+                return;
+            }
+        }
+    });
+
+    tokio::spawn(async move {
+        loop {
+            let next = tokio::select! {
+                next = source.next_frame() => next,
+                _ = stop.wait_for(|s| *s) => Ok(None),
+            };
+            match next {
+                Ok(Some(frame)) => {
+                    if commands.send(Command::Frame(frame)).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    report_source_error(&reporter, &err);
+                    break;
+                }
+            }
+        }
+        ticking.abort();
+        let (reply, end) = oneshot::channel();
+        if commands.send(Command::Finish(reply)).await.is_ok()
+            && let Ok(end) = end.await
+        {
+            let _ = done_tx.send(Some(end));
+        }
+    });
+    done
+}
+
+fn report_source_error(reporter: &Reporter, err: &AudioError) {
+    reporter.warning(format!("audio capture stopped: {err}"));
+}
+
+fn spawn_spool_thread(
+    mut writer: SpoolWriter,
+    mut inbox: mpsc::Receiver<Command>,
+    store: Store,
+    reporter: Reporter,
+) {
+    std::thread::Builder::new()
+        .name("spool-writer".into())
+        .spawn(move || {
+            let mut held: VecDeque<Frame> = VecDeque::new();
+            let mut held_samples = 0u64;
+            let mut dropped = 0u64;
+            let mut failing = false;
+            let mut ticks = 0u32;
+            let id = reporter.session_id().to_owned();
+            while let Some(command) = inbox.blocking_recv() {
+                match command {
+                    Command::Frame(frame) => {
+                        held_samples += frame.samples();
+                        held.push_back(frame);
+                        while held_samples > MAX_HELD_SAMPLES {
+                            let Some(oldest) = held.pop_front() else {
+                                break;
+                            };
+                            held_samples -= oldest.samples();
+                            dropped += oldest.samples();
+                        }
+                    }
+                    Command::Sync => {
+                        if let Err(err) = writer.sync() {
+                            tracing::error!(error = %err, "spool sync failed");
+                        }
+                        ticks += 1;
+                        if ticks.is_multiple_of(4) {
+                            let _ = store.set_recorded(&id, writer.end());
+                        }
+                    }
+                    Command::Finish(reply) => {
+                        flush(
+                            &mut writer,
+                            &mut held,
+                            &mut held_samples,
+                            &reporter,
+                            &mut failing,
+                        );
+                        let _ = writer.sync();
+                        let _ = store.set_recorded(&id, writer.end());
+                        if dropped > 0 {
+                            reporter.warning(format!(
+                                "{:.1} s of audio could not be kept: the disk stayed full",
+                                dropped as f64 / 16_000.0
+                            ));
+                        }
+                        let _ = reply.send(writer.end());
+                        return;
+                    }
+                }
+                flush(
+                    &mut writer,
+                    &mut held,
+                    &mut held_samples,
+                    &reporter,
+                    &mut failing,
+                );
+            }
+        })
+        .expect("spawn the spool writer");
+}
+
+/// Writes held frames in order; on the first failure keeps the rest for later.
+fn flush(
+    writer: &mut SpoolWriter,
+    held: &mut VecDeque<Frame>,
+    held_samples: &mut u64,
+    reporter: &Reporter,
+    failing: &mut bool,
+) {
+    while let Some(frame) = held.front() {
+        // A frame whose offset is behind the spool end was already written
+        // (a resumed recording): skip it.
+        if frame.end() <= writer.end() {
+            *held_samples -= frame.samples();
+            held.pop_front();
+            continue;
+        }
+        match writer.append(frame.offset, &frame.pcm) {
+            Ok(()) => {
+                *held_samples -= frame.samples();
+                held.pop_front();
+                if *failing {
+                    *failing = false;
+                    reporter.warning("the audio spool is writable again; held audio was saved");
+                }
+            }
+            Err(err) => {
+                if !*failing {
+                    *failing = true;
+                    tracing::error!(error = %err, "cannot write the audio spool");
+                    reporter.status(Status::Failed {
+                        reason: format!(
+                            "{err}. Recording continues in memory (up to 10 minutes) — free some disk space"
+                        ),
+                    });
+                }
+                return;
+            }
+        }
+    }
+}

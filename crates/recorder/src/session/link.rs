@@ -1,0 +1,99 @@
+//! What every sender needs: where to connect, tokens, the store, the reporter,
+//! and how a connection ended.
+
+use std::time::Duration;
+
+use consult_protocol::{ClientAction, CloseCode};
+
+use super::report::Reporter;
+use crate::auth::{AuthState, TokenManager};
+use crate::net::ConnectError;
+use crate::store::Store;
+
+/// Knobs of the sender; the defaults suit a clinic network.
+#[derive(Debug, Clone)]
+pub struct SenderOptions {
+    pub connect_timeout: Duration,
+    /// Send a ping this often…
+    pub ping_every: Duration,
+    /// …and replace a connection that has said nothing for this long.
+    pub stall_after: Duration,
+    /// Backlog upload speed limit, in multiples of real time.
+    pub backlog_speed: f64,
+    pub first_retry: Duration,
+    pub max_retry: Duration,
+    /// Recognition language (v1 only), e.g. `en-IN`.
+    pub language: Option<String>,
+}
+
+impl Default for SenderOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            ping_every: Duration::from_secs(5),
+            stall_after: Duration::from_secs(10),
+            backlog_speed: 50.0,
+            first_retry: Duration::from_millis(500),
+            max_retry: Duration::from_secs(30),
+            language: None,
+        }
+    }
+}
+
+/// The shared context of one session's sender.
+#[derive(Clone)]
+pub struct Link {
+    pub session_id: String,
+    pub ws_base: String,
+    pub tokens: TokenManager,
+    pub store: Store,
+    pub reporter: Reporter,
+    pub options: SenderOptions,
+}
+
+/// How one connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server confirmed everything: the session is complete.
+    Done,
+    /// Try again after a pause.
+    Retry(String),
+    /// The server refused the token: refresh, then try again.
+    Auth(String),
+    /// A planned switch to a fresh token: reconnect at once.
+    Handover,
+    /// Retrying cannot help (a protocol violation, another account's session).
+    Fatal(String),
+}
+
+impl Outcome {
+    pub fn from_close(code: u16, reason: &str, finishing: bool) -> Self {
+        let described = if reason.is_empty() {
+            format!("the server closed the connection ({code})")
+        } else {
+            format!("the server closed the connection: {reason} ({code})")
+        };
+        match CloseCode::from_code(code).map(CloseCode::client_action) {
+            Some(ClientAction::Done) if finishing => Outcome::Retry(described),
+            Some(ClientAction::Done | ClientAction::Reconnect) | None => Outcome::Retry(described),
+            Some(ClientAction::RefreshAndReconnect) => Outcome::Auth(described),
+            Some(ClientAction::Fail) => Outcome::Fatal(described),
+        }
+    }
+
+    pub fn from_connect(err: ConnectError) -> Self {
+        match err {
+            ConnectError::BadUrl(_) | ConnectError::Insecure(_) => Outcome::Fatal(err.to_string()),
+            ConnectError::Refused { status: 401 | 403 } => Outcome::Auth(err.to_string()),
+            other => Outcome::Retry(other.to_string()),
+        }
+    }
+}
+
+/// Waits until the person has signed in (again).
+pub async fn wait_for_sign_in(tokens: &TokenManager) {
+    let mut state = tokens.watch_state();
+    let _ = state
+        .wait_for(|s| matches!(s, AuthState::SignedIn { .. }))
+        .await;
+}

@@ -1,0 +1,78 @@
+//! Publishes a session's events, without repeating an unchanged status.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+use crate::events::{Event, Status, TranscriptUpdate};
+
+/// The session's voice: every event the UI and the CLI see goes through here.
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    session_id: String,
+    events: broadcast::Sender<Event>,
+    last_status: Arc<Mutex<Option<Status>>>,
+}
+
+impl Reporter {
+    pub fn new(session_id: &str, events: broadcast::Sender<Event>) -> Self {
+        Self {
+            session_id: session_id.to_owned(),
+            events,
+            last_status: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    pub fn status(&self, status: Status) {
+        let mut last = self.last_status.lock().expect("status lock poisoned");
+        if last.as_ref() == Some(&status) {
+            return;
+        }
+        tracing::info!(session = %self.session_id, status = ?status, "status");
+        *last = Some(status.clone());
+        let _ = self.events.send(Event::Status {
+            session_id: self.session_id.clone(),
+            status,
+        });
+    }
+
+    pub fn current_status(&self) -> Option<Status> {
+        self.last_status
+            .lock()
+            .expect("status lock poisoned")
+            .clone()
+    }
+
+    pub fn transcript(&self, update: TranscriptUpdate) {
+        let _ = self.events.send(Event::Transcript {
+            session_id: self.session_id.clone(),
+            update,
+        });
+    }
+
+    pub fn progress(&self, recorded: u64, sent: u64, confirmed: u64) {
+        let _ = self.events.send(Event::Progress {
+            session_id: self.session_id.clone(),
+            recorded,
+            sent,
+            confirmed,
+        });
+    }
+
+    pub fn warning(&self, message: impl Into<String>) {
+        let message = message.into();
+        tracing::warn!(session = %self.session_id, %message, "warning");
+        let _ = self.events.send(Event::Warning {
+            session_id: self.session_id.clone(),
+            message,
+        });
+    }
+}
