@@ -3,7 +3,8 @@
 //! Layout under `<data-dir>/sessions/<session>/`:
 //! - `audio.pcm`: v1, every sample exactly once, in order (its length is the
 //!   durable offset after a restart);
-//! - `seed-<connection>.pcm`: seed, one file per connection, exactly as received
+//! - `seed-<start ms>-<connection>.pcm`: seed, one file per connection, exactly as
+//!   received
 //!   (duplicates included), so tests can check for gaps and count duplicates;
 //! - `owner`: the account that created the session (v1);
 //! - `finals.jsonl`: v1 final transcripts with their offsets.
@@ -151,9 +152,17 @@ impl Finals {
         })
     }
 
-    /// End of the last final: recognition resumes here after a reconnect.
-    pub fn finalized_until(&self) -> u64 {
-        self.items.last().map_or(0, |t| t.end)
+    /// Where recognition resumes: at the start of the last final, so the
+    /// decoder hears that utterance again (without reporting it) and has the
+    /// same context it had the first time; reporting resumes at its end.
+    pub fn resume_span(&self) -> crate::recognizer::Span {
+        match self.items.last() {
+            Some(last) => crate::recognizer::Span {
+                decode_from: last.start,
+                report_from: last.end,
+            },
+            None => crate::recognizer::Span::from_start(),
+        }
     }
 
     pub fn after(&self, offset: u64) -> impl Iterator<Item = &Transcript> {
@@ -211,7 +220,13 @@ mod tests {
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
         file.write_all(b"{\"text\":\"to").unwrap();
         let finals = Finals::load(&path).unwrap();
-        assert_eq!(finals.finalized_until(), 20);
+        assert_eq!(
+            finals.resume_span(),
+            crate::recognizer::Span {
+                decode_from: 10,
+                report_from: 20
+            }
+        );
         assert_eq!(finals.after(10).count(), 1);
     }
 }

@@ -54,6 +54,16 @@ impl ModelPaths {
     }
 }
 
+/// sphinxbase keeps process-wide state (its log file, among others) that
+/// concurrent decoders corrupt: every call into the library holds this lock.
+static LIBRARY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn library() -> std::sync::MutexGuard<'static, ()> {
+    LIBRARY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// One pocketsphinx decoder, in grammar mode or with the general language model.
 pub struct Decoder {
     ptr: NonNull<ffi::Decoder>,
@@ -64,6 +74,7 @@ const GRAMMAR_SEARCH: &CStr = c"grammar";
 impl Decoder {
     /// Loads the model; with `jsgf`, recognition is restricted to that grammar.
     pub fn new(paths: &ModelPaths, jsgf: Option<&str>) -> Result<Self, RecognizerError> {
+        let _library = library();
         paths.check()?;
         let mut args: Vec<CString> = vec![
             CString::new("transcribe-server")?,
@@ -73,13 +84,11 @@ impl Decoder {
             CString::new(paths.dictionary.to_string_lossy().as_bytes())?,
             CString::new("-logfn")?,
             CString::new(null_device())?,
-            // Digital silence (exact zeros) gives log(0) energies that derail the
-            // voice detector and the end of utterances; dither adds ½ LSB of noise.
+            // No pocketsphinx dither: it draws from sphinxbase's process-wide
+            // random state, shared unsafely by concurrent decoders. The worker
+            // dithers instead (see `worker::dither`).
             CString::new("-dither")?,
-            CString::new("yes")?,
-            // A fixed seed keeps recognition repeatable run to run.
-            CString::new("-seed")?,
-            CString::new("1")?,
+            CString::new("no")?,
         ];
         if jsgf.is_none() {
             if !paths.language_model.exists() {
@@ -135,6 +144,7 @@ impl Decoder {
     }
 
     pub fn start_utterance(&mut self) -> Result<(), RecognizerError> {
+        let _library = library();
         // SAFETY: valid decoder.
         match unsafe { ffi::ps_start_utt(self.ptr.as_ptr()) } {
             rc if rc < 0 => Err(RecognizerError::Decode("start of utterance")),
@@ -143,6 +153,7 @@ impl Decoder {
     }
 
     pub fn process(&mut self, samples: &[i16]) -> Result<(), RecognizerError> {
+        let _library = library();
         // SAFETY: the slice is valid for `len` samples for the duration of the call.
         let rc = unsafe {
             ffi::ps_process_raw(self.ptr.as_ptr(), samples.as_ptr(), samples.len(), 0, 0)
@@ -154,6 +165,7 @@ impl Decoder {
     }
 
     pub fn end_utterance(&mut self) -> Result<(), RecognizerError> {
+        let _library = library();
         // SAFETY: valid decoder.
         match unsafe { ffi::ps_end_utt(self.ptr.as_ptr()) } {
             rc if rc < 0 => Err(RecognizerError::Decode("end of utterance")),
@@ -163,12 +175,14 @@ impl Decoder {
 
     /// Whether the voice activity detector currently hears speech.
     pub fn in_speech(&self) -> bool {
+        let _library = library();
         // SAFETY: valid decoder.
         unsafe { ffi::ps_get_in_speech(self.ptr.as_ptr()) != 0 }
     }
 
     /// The best hypothesis so far in this utterance, if any words were recognised.
     pub fn hypothesis(&self) -> Option<String> {
+        let _library = library();
         let mut score = 0i32;
         // SAFETY: valid decoder; the returned string is owned by the decoder and
         // stays valid until the next decoder call, so we copy it at once.
@@ -186,6 +200,7 @@ impl Decoder {
 
 impl Drop for Decoder {
     fn drop(&mut self) {
+        let _library = library();
         // SAFETY: we own the only reference to the decoder.
         unsafe { ffi::ps_free(self.ptr.as_ptr()) };
     }

@@ -13,6 +13,15 @@ const CHUNK_SAMPLES: usize = 1_600;
 /// Minimum audio between two partial results (300 ms), to keep the socket calm.
 const PARTIAL_EVERY_SAMPLES: u64 = 4_800;
 
+/// Adds one least-significant bit of noise, chosen by the sample's absolute
+/// offset. Digital silence (exact zeros) gives log(0) energies that derail
+/// pocketsphinx's voice detector; as a pure function of the offset, the same
+/// audio is dithered the same way however its decoding was split up.
+pub fn dither(sample: i16, offset: u64) -> i16 {
+    let bit = (offset.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 63) as i16;
+    sample.saturating_add(bit)
+}
+
 /// How much audio the worker may read, and whether more will come.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FeedState {
@@ -43,16 +52,36 @@ pub enum WorkerEvent {
     Failed(String),
 }
 
-/// Starts recognising `path` from sample `start`, following `feed`.
+/// Where a worker decodes from, and from where it reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First sample decoded. Starting before `report_from` gives the voice
+    /// detector and normalisation the context they had the first time.
+    pub decode_from: u64,
+    /// Utterances that began before this were already reported.
+    pub report_from: u64,
+}
+
+impl Span {
+    pub fn from_start() -> Self {
+        Self {
+            decode_from: 0,
+            report_from: 0,
+        }
+    }
+}
+
+/// Starts recognising `path` over `span`, following `feed`.
 ///
 /// The worker stops when the feed's sender or the event receiver goes away.
 pub fn spawn_worker(
     recognition: Recognition,
     path: PathBuf,
-    start: u64,
+    span: Span,
     feed: watch::Receiver<FeedState>,
     events: mpsc::Sender<WorkerEvent>,
 ) {
+    let start = span.decode_from;
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let outcome = match recognition {
@@ -68,6 +97,7 @@ pub fn spawn_worker(
                         last_partial: None,
                         last_partial_at: 0,
                         utterance_begin: start,
+                        report_from: span.report_from,
                     }
                     .run(&runtime, &path, feed)
                 }),
@@ -128,6 +158,8 @@ struct Worker<'a> {
     last_partial_at: u64,
     /// Where the current utterance began (used when the VAD never fired).
     utterance_begin: u64,
+    /// Utterances starting before this are decoded for context only.
+    report_from: u64,
 }
 
 impl Worker<'_> {
@@ -147,11 +179,24 @@ impl Worker<'_> {
                 return Err(WorkerError::Stopped);
             }
             let state = *feed.borrow_and_update();
-            if self.position < state.available {
-                let n = (state.available - self.position).min(CHUNK_SAMPLES as u64) as usize;
+            // Whole chunks aligned to absolute offsets, so the same audio is
+            // recognised the same way however the network delivered it; a
+            // shorter last chunk only once the stream has finished.
+            let chunk_end = (self.position / CHUNK_SAMPLES as u64 + 1) * CHUNK_SAMPLES as u64;
+            let ready =
+                state.available >= chunk_end || (state.finished && self.position < state.available);
+            if ready {
+                let n = (chunk_end.min(state.available) - self.position) as usize;
                 file.read_exact(&mut bytes[..n * 2])?;
-                for (sample, pair) in samples.iter_mut().zip(bytes[..n * 2].chunks_exact(2)) {
-                    *sample = i16::from_le_bytes([pair[0], pair[1]]);
+                for (i, (sample, pair)) in samples
+                    .iter_mut()
+                    .zip(bytes[..n * 2].chunks_exact(2))
+                    .enumerate()
+                {
+                    *sample = dither(
+                        i16::from_le_bytes([pair[0], pair[1]]),
+                        self.position + i as u64,
+                    );
                 }
                 self.feed_chunk(&samples[..n])?;
                 continue;
@@ -191,6 +236,9 @@ impl Worker<'_> {
         }
         self.last_partial_at = self.position;
         self.last_partial = Some(text.clone());
+        if start < self.report_from {
+            return Ok(());
+        }
         send(
             self.events,
             WorkerEvent::Text(RecognizedText {
@@ -207,7 +255,9 @@ impl Worker<'_> {
         self.decoder.end_utterance()?;
         let start = self.speech_start.take();
         self.last_partial = None;
-        if let Some(text) = self.decoder.hypothesis() {
+        if let Some(text) = self.decoder.hypothesis()
+            && start.unwrap_or(self.utterance_begin) >= self.report_from
+        {
             let start = start.unwrap_or(self.utterance_begin);
             send(
                 self.events,

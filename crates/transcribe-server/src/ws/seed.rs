@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use super::{MAX_WS_MESSAGE_BYTES, TimerStop, Timers, acknowledge_close, close, refusal};
 use crate::auth::TokenError;
-use crate::recognizer::{FeedState, WorkerEvent, spawn_worker};
+use crate::recognizer::{FeedState, Span, WorkerEvent, spawn_worker};
 use crate::state::AppState;
 use crate::storage::{AudioFile, session_dir};
 
@@ -91,7 +91,13 @@ async fn run(
     };
     tracing::info!(account = %claims.sub, %session, "seed connection authenticated");
 
-    let path = session_dir(state.data_dir(), &session).join(format!("seed-{connection:08}.pcm"));
+    // Named by start time, then connection number: unique across restarts and
+    // sorted in the order the connections opened.
+    let started_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let path = session_dir(state.data_dir(), &session)
+        .join(format!("seed-{started_ms:013}-{connection:08}.pcm"));
     let mut audio = match AudioFile::open(&path) {
         Ok(audio) => audio,
         Err(err) => {
@@ -111,7 +117,13 @@ async fn run(
 
     let (feed, feed_rx) = watch::channel(FeedState::default());
     let (events_tx, mut events) = mpsc::channel(64);
-    spawn_worker(state.recognition.clone(), path, 0, feed_rx, events_tx);
+    spawn_worker(
+        state.recognition.clone(),
+        path,
+        Span::from_start(),
+        feed_rx,
+        events_tx,
+    );
 
     let mut timers = Timers::new(state.config.idle_timeout, state.config.close_every);
     if state.config.strict_expiry {

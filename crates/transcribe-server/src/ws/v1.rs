@@ -229,7 +229,7 @@ impl Stream {
         spawn_worker(
             self.state.recognition.clone(),
             self.session.audio_path(self.state.data_dir()),
-            self.media.finals.finalized_until(),
+            self.media.finals.resume_span(),
             feed_rx,
             events_tx,
         );
