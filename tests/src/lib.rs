@@ -1,6 +1,9 @@
 //! Shared helpers for the end-to-end tests: a reference server per test, speech
 //! made with espeak-ng, and small HTTP and WebSocket clients for the wire protocol.
 
+pub mod audio;
+pub mod chaos;
+pub mod proxy;
 pub mod server;
 pub mod speech;
 pub mod wire;

@@ -44,6 +44,12 @@ impl Options {
         self
     }
 
+    /// Listen on this address (a restarted server keeps its port).
+    pub fn bind(mut self, addr: std::net::SocketAddr) -> Self {
+        self.config.bind = addr;
+        self
+    }
+
     pub fn with(mut self, change: impl FnOnce(&mut ServerConfig)) -> Self {
         change(&mut self.config);
         self

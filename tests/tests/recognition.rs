@@ -61,14 +61,20 @@ async fn v1_returns_the_spoken_phrases_in_order_with_offsets() {
     assert_eq!(finals.join(" "), spoken.join(" "));
 }
 
-/// Collects finals (deduplicated by their start offset) until `done` or until
-/// the server has acknowledged `until` samples, whichever the caller wants.
+/// Collects finals (deduplicated by their start offset) until the session is
+/// done, or until the server has acknowledged `ack_until` samples *and* at
+/// least `min_finals` finals have arrived.
 async fn read_finals(
     ws: &mut Ws,
     finals: &mut std::collections::BTreeMap<u64, String>,
     ack_until: Option<u64>,
+    min_finals: usize,
 ) {
+    let mut acked = false;
     loop {
+        if acked && finals.len() >= min_finals {
+            return;
+        }
         match next(ws).await {
             Next::Text(text) => match v1::parse_server_message(&text).unwrap() {
                 v1::Incoming::Message(v1::ServerMessage::Transcript(t)) if t.is_final => {
@@ -77,7 +83,7 @@ async fn read_finals(
                 v1::Incoming::Message(v1::ServerMessage::Ack { durable_offset })
                     if ack_until.is_some_and(|u| durable_offset >= u) =>
                 {
-                    return;
+                    acked = true;
                 }
                 _ => {}
             },
@@ -102,7 +108,9 @@ async fn v1_keeps_every_phrase_across_a_dropped_connection() {
     let mut ws = connect_v1(&server.ws(), Some(&tokens.access_token), &session, "").await;
     next_json(&mut ws).await;
     send_v1_audio(&mut ws, 0, &pcm[..2 * cut as usize], 1600).await;
-    read_finals(&mut ws, &mut finals, Some(cut)).await;
+    // Drop only after the first phrase's final arrived (and so was stored):
+    // recognition must then resume right after it, mid-way through the audio.
+    read_finals(&mut ws, &mut finals, Some(cut), 1).await;
     drop(ws);
 
     let heard_until = 0; // pretend the client lost its transcript too: ask for everything
@@ -117,7 +125,7 @@ async fn v1_keeps_every_phrase_across_a_dropped_connection() {
         &format!(r#"{{"type":"finish","end_offset":{total}}}"#),
     )
     .await;
-    read_finals(&mut ws, &mut finals, None).await;
+    read_finals(&mut ws, &mut finals, None, 0).await;
 
     let text: Vec<&str> = finals.values().map(String::as_str).collect();
     assert_eq!(text.join(" "), PHRASES.join(" "));

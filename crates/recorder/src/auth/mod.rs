@@ -15,3 +15,6 @@ pub use manager::{
     SignInError, TokenManager, TokenUnavailable,
 };
 pub use secret::Secret;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod memory_vault;

@@ -57,7 +57,8 @@ pub fn ws_base(server: &str) -> Result<String, ConnectError> {
         _ => return Err(ConnectError::BadUrl(server.to_owned())),
     };
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-    let host = if host.contains(':') {
+    // host_str() already brackets IPv6 literals.
+    let host = if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]")
     } else {
         host

@@ -7,8 +7,10 @@
 //! it echoes (the *confirmed* offset). After a connection is lost the sender
 //! resends from `min(confirmed, offset sent when the last final transcript
 //! arrived)` — so the utterance that was cut off is recognised whole — but
-//! never from more than 30 s before the confirmed offset. No audio is skipped;
-//! the worst-case duplication per reconnect is 30 s plus one ping interval.
+//! never from more than 30 s before the confirmed offset. Pings go every 2 s
+//! and after every 2 s of audio sent, so without a pending final the resend is
+//! about 2 s plus what was in flight. No audio is skipped; the worst case per
+//! reconnect is 30 s plus what was in flight.
 //! A planned token handover closes the old socket with a close handshake, which
 //! confirms everything sent, then replays by the same rule.
 
@@ -33,8 +35,11 @@ use crate::net::{self, WsStream};
 use crate::spool::SpoolReader;
 use crate::store::Segment;
 
-/// Pings every 2 s keep the confirmed offset recent.
+/// Pings every 2 s keep the confirmed offset recent…
 const PING_EVERY: Duration = Duration::from_secs(2);
+/// …and so does one after every 2 s of audio sent, which bounds what a
+/// reconnect must resend when a backlog is uploading faster than real time.
+const PING_EVERY_SAMPLES: u64 = 32_000;
 /// The farthest a replay reaches back before the confirmed offset (30 s).
 pub const MAX_REPLAY: u64 = 30 * 16_000;
 /// Largest binary frame (the seed backend accepts up to 64 KiB).
@@ -221,6 +226,7 @@ impl Connection<'_> {
         let mut written_rx = self.reader.subscribe();
         let mut pcm = Vec::with_capacity(32_000);
         let mut all_confirmed_at: Option<Instant> = None;
+        let mut pinged_at = self.sent;
         loop {
             let written = self.reader.written().written;
             let capture_end = *self.capture.borrow();
@@ -282,6 +288,12 @@ impl Connection<'_> {
                         return (Outcome::Retry("the connection broke while sending".into()), true);
                     }
                     self.sent += read.samples;
+                    if self.sent - pinged_at >= PING_EVERY_SAMPLES {
+                        pinged_at = self.sent;
+                        if sink.send(Message::Ping(self.sent.to_le_bytes().to_vec().into())).await.is_err() {
+                            return (Outcome::Retry("the connection broke while sending".into()), true);
+                        }
+                    }
                     if lag > LIVE_LAG {
                         let pace = Duration::from_secs_f64(read.samples as f64 / 16_000.0 / options.backlog_speed);
                         next_backlog_send = next_backlog_send.max(Instant::now() - pace) + pace;

@@ -1,40 +1,11 @@
 //! Helpers shared by the recorder's integration tests.
 
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code, unused_imports)] // each test binary uses a different subset
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use consult_recorder::auth::{KeychainError, RefreshTokenVault, Secret};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// An in-memory vault for tests that exercise timing or protocol, not the
-/// keychain (which `keychain.rs` and `cli.rs` test for real).
-#[derive(Clone, Default)]
-pub struct MemoryVault(pub Arc<Mutex<HashMap<String, String>>>);
-
-impl MemoryVault {
-    pub fn get(&self, account: &str) -> Option<String> {
-        self.0.lock().unwrap().get(account).cloned()
-    }
-}
-
-impl RefreshTokenVault for MemoryVault {
-    async fn store(&self, account: &str, token: &Secret) -> Result<(), KeychainError> {
-        self.0
-            .lock()
-            .unwrap()
-            .insert(account.into(), token.expose().into());
-        Ok(())
-    }
-    async fn load(&self, account: &str) -> Result<Option<Secret>, KeychainError> {
-        Ok(self.get(account).map(Secret::new))
-    }
-    async fn delete(&self, account: &str) -> Result<bool, KeychainError> {
-        Ok(self.0.lock().unwrap().remove(account).is_some())
-    }
-}
+pub use consult_recorder::auth::memory_vault::MemoryVault;
 
 /// What a canned HTTP server does with each request.
 #[derive(Clone)]
