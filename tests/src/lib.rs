@@ -2,6 +2,7 @@
 //! made with espeak-ng, and small HTTP and WebSocket clients for the wire protocol.
 
 pub mod audio;
+pub mod bad_server;
 pub mod chaos;
 pub mod proxy;
 pub mod server;

@@ -235,3 +235,246 @@ async fn without_a_keychain_sign_in_fails_clearly_and_writes_no_file() {
         files_under(home.path())
     );
 }
+
+/// Unique samples (a seeded xorshift), so any misplaced byte shows.
+fn unique_pcm(samples: usize) -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    (0..samples)
+        .flat_map(|_| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            ((state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 48) as i16).to_le_bytes()
+        })
+        .collect()
+}
+
+fn write_wav(path: &Path, pcm: &[u8]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    for pair in pcm.chunks_exact(2) {
+        writer
+            .write_sample(i16::from_le_bytes([pair[0], pair[1]]))
+            .unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
+/// Starts `record`, waits until it reports `kill_after` samples recorded, then
+/// kills it with SIGKILL. Returns the last `recorded` count it printed.
+async fn record_until_killed(home: &Path, args: &[&str], kill_after: u64) -> u64 {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_consult-cli"))
+        .args(args)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut recorded = 0;
+    while let Ok(Some(line)) =
+        tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the recorder keeps reporting")
+    {
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if event["type"] == "progress" {
+            recorded = event["recorded"].as_u64().unwrap();
+            if recorded >= kill_after {
+                break;
+            }
+        }
+    }
+    child.start_kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().await.unwrap();
+    recorded
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service; run scripts/test.sh"]
+async fn killed_recordings_resume_and_lose_at_most_a_second() {
+    let (server, _server_dir) = reference_server(|_| {}).await;
+    let url = server.http_url();
+    let home = tempfile::tempdir().unwrap();
+    let login = cli(
+        home.path(),
+        &["login", "--server", &url, "--email", EMAIL],
+        Some(&format!("{PASSWORD}\n")),
+    )
+    .await;
+    assert!(login.status.success(), "{}", text(&login));
+
+    let source = unique_pcm(60 * 16_000);
+    let wav = home.path().join("consultation.wav");
+    write_wav(&wav, &source);
+    let session = uuid_like();
+    let wav_arg = wav.to_string_lossy().into_owned();
+    let args = [
+        "record",
+        "--input",
+        wav_arg.as_str(),
+        "--speed",
+        "10",
+        "--session-id",
+        session.as_str(),
+    ];
+    let spool = home
+        .path()
+        .join("data/consult-recorder/spool")
+        .join(format!("{session}.spool"));
+
+    let mut worst_loss = 0u64;
+    for kill_after in [100_000u64, 330_000, 640_000] {
+        let reported = record_until_killed(home.path(), &args, kill_after).await;
+        // What a restart finds: the spool opens cleanly and holds nearly all of it.
+        let (_, recovered) = consult_recorder::spool::SpoolWriter::open(&spool).unwrap();
+        assert!(recovered.lost.is_empty(), "no damaged record after kill -9");
+        let lost = reported.saturating_sub(recovered.end);
+        println!(
+            "kill -9 at {reported} samples: spool kept {}, lost {lost} samples",
+            recovered.end
+        );
+        worst_loss = worst_loss.max(lost);
+    }
+    println!(
+        "audio lost per crash (max): {:.3} s",
+        worst_loss as f64 / 16_000.0
+    );
+    assert!(worst_loss <= 16_000, "at most one second lost per crash");
+
+    // The last run finishes; the server then holds the whole consultation.
+    let finish = cli(home.path(), &args, None).await;
+    assert!(finish.status.success(), "{}", text(&finish));
+    let stored = std::fs::read(
+        server
+            .data_dir()
+            .join("sessions")
+            .join(&session)
+            .join("audio.pcm"),
+    )
+    .unwrap();
+    assert_eq!(stored.len(), source.len());
+    assert!(
+        stored == source,
+        "the server holds the consultation byte for byte"
+    );
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        rand::random::<u32>(),
+        rand::random::<u64>() >> 16
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service; run scripts/test.sh"]
+async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
+    let (server, _server_dir) = reference_server(|_| {}).await;
+    let url = server.http_url();
+    let home = tempfile::tempdir().unwrap();
+    let login = cli(
+        home.path(),
+        &["login", "--server", &url, "--email", EMAIL],
+        Some(&format!("{PASSWORD}\n")),
+    )
+    .await;
+    assert!(login.status.success(), "{}", text(&login));
+    let source = unique_pcm(20 * 16_000);
+    let wav = home.path().join("consultation.wav");
+    write_wav(&wav, &source);
+    let session = uuid_like();
+    let wav_arg = wav.to_string_lossy().into_owned();
+
+    // The kernel refuses to grow any file past 256 KiB (about 8 s of audio):
+    // a disk that fills up during the consultation.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_consult-cli"));
+    command
+        .args([
+            "record",
+            "--input",
+            &wav_arg,
+            "--speed",
+            "10",
+            "--session-id",
+            &session,
+        ])
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_CACHE_HOME", home.path().join("cache"));
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 256 * 1024,
+                rlim_max: 256 * 1024,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), command.output())
+        .await
+        .expect("the recorder ends")
+        .unwrap();
+    let shown = text(&output);
+    assert!(
+        !output.status.success(),
+        "a session missing audio is not a success"
+    );
+    let spool = home
+        .path()
+        .join("data/consult-recorder/spool")
+        .join(format!("{session}.spool"));
+    let named = spool.display().to_string();
+    let failed: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["status"]["state"] == "failed")
+        .collect();
+    assert!(!failed.is_empty(), "a failed status was shown: {shown}");
+    assert!(
+        failed
+            .iter()
+            .all(|e| e["status"]["reason"].as_str().unwrap().contains(&named)),
+        "the failure names the spool file: {failed:?}"
+    );
+
+    // Nothing on disk is corrupt, and the server holds exactly what was saved.
+    let (_, recovered) = consult_recorder::spool::SpoolWriter::open(&spool).unwrap();
+    assert!(recovered.lost.is_empty());
+    assert!(
+        recovered.end > 0 && recovered.end < 20 * 16_000,
+        "{}",
+        recovered.end
+    );
+    let stored = std::fs::read(
+        server
+            .data_dir()
+            .join("sessions")
+            .join(&session)
+            .join("audio.pcm"),
+    )
+    .unwrap();
+    assert!(
+        stored[..] == source[..recovered.end as usize * 2],
+        "the saved part arrived intact"
+    );
+    println!(
+        "saved before the disk filled: {:.2} s",
+        recovered.end as f64 / 16_000.0
+    );
+}

@@ -31,6 +31,10 @@ enum Command {
 /// What the capture pipeline tells the sender: `Some(end)` once capture is over.
 pub type CaptureDone = watch::Receiver<Option<u64>>;
 
+/// Set when audio could not be written to the spool: the session must not be
+/// reported complete.
+pub type CaptureFailure = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
 /// Starts the spool thread and the task that feeds it from `source`.
 /// `stop` ends capture early (the doctor pressed Stop).
 pub fn start<S: AudioSource + 'static>(
@@ -39,10 +43,11 @@ pub fn start<S: AudioSource + 'static>(
     store: Store,
     reporter: Reporter,
     mut stop: watch::Receiver<bool>,
+    failure: CaptureFailure,
 ) -> CaptureDone {
     let (commands, inbox) = mpsc::channel::<Command>(1024);
     let (done_tx, done) = watch::channel(None);
-    spawn_spool_thread(writer, inbox, store, reporter.clone());
+    spawn_spool_thread(writer, inbox, store, reporter.clone(), failure);
 
     let ticker = commands.clone();
     let ticking = tokio::spawn(async move {
@@ -94,6 +99,7 @@ fn spawn_spool_thread(
     mut inbox: mpsc::Receiver<Command>,
     store: Store,
     reporter: Reporter,
+    failure: CaptureFailure,
 ) {
     std::thread::Builder::new()
         .name("spool-writer".into())
@@ -136,11 +142,15 @@ fn spawn_spool_thread(
                         );
                         let _ = writer.sync();
                         let _ = store.set_recorded(&id, writer.end());
-                        if dropped > 0 {
-                            reporter.warning(format!(
-                                "{:.1} s of audio could not be kept: the disk stayed full",
-                                dropped as f64 / 16_000.0
-                            ));
+                        let unsaved = held_samples + dropped;
+                        if unsaved > 0 {
+                            let reason = format!(
+                                "{:.1} s of audio could not be written to {} (the disk is full or refuses writes)",
+                                unsaved as f64 / 16_000.0,
+                                writer.path().display()
+                            );
+                            tracing::error!(%reason, "capture ended with unsaved audio");
+                            *failure.lock().expect("failure lock poisoned") = Some(reason);
                         }
                         let _ = reply.send(writer.end());
                         return;

@@ -135,6 +135,7 @@ impl Session {
         }
         let mut reader = writer.reader()?;
         let (stop, stop_rx) = watch::channel(false);
+        let capture_failure = capture::CaptureFailure::default();
         let mut capture = match source {
             Some(mut source) => {
                 source.start_at(recovered.end);
@@ -147,6 +148,7 @@ impl Session {
                     setup.store.clone(),
                     reporter.clone(),
                     stop_rx,
+                    capture_failure.clone(),
                 )
             }
             None => {
@@ -199,6 +201,16 @@ impl Session {
                     }
                 };
                 marker.abort();
+                // Everything that reached the spool was delivered, but audio that
+                // never reached the disk means the session is not whole.
+                let unsaved = capture_failure
+                    .lock()
+                    .expect("failure lock poisoned")
+                    .clone();
+                let result = match (result, unsaved) {
+                    (Ok(()), Some(reason)) => Err(reason),
+                    (other, _) => other,
+                };
                 match result {
                     Ok(()) => {
                         store.set_state(&id, SessionState::Complete, None)?;

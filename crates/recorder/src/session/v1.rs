@@ -195,7 +195,15 @@ impl Connection<'_> {
         let mut pcm = Vec::with_capacity(32_000);
         let mut frame = Vec::with_capacity(32_008);
         let mut written_rx = self.reader.subscribe();
+        // The server promises an ack for every 500 ms of audio: audio that stays
+        // unacknowledged means a broken server, even one that answers pings.
+        let mut acked_progress_at = Instant::now();
+        let mut acked_seen = *self.confirmed;
         loop {
+            if *self.confirmed != acked_seen || self.sent <= *self.confirmed {
+                acked_seen = *self.confirmed;
+                acked_progress_at = Instant::now();
+            }
             let written = self.reader.written().written;
             let capture_end = *self.capture.borrow();
             if !self.finishing && capture_end == Some(self.sent) && self.sent == written {
@@ -255,6 +263,12 @@ impl Connection<'_> {
                 _ = wait_for_audio_past(&mut written_rx, self.sent), if lag == 0 => {}
                 _ = self.capture.changed(), if capture_end.is_none() => {}
                 _ = ping.tick() => {
+                    if acked_progress_at.elapsed() > options.stall_after {
+                        return (Outcome::Retry(format!(
+                            "the server stopped acknowledging audio ({:.1} s waiting)",
+                            samples_to_secs(self.sent - *self.confirmed)
+                        )), true);
+                    }
                     if last_heard.elapsed() > options.stall_after {
                         return (Outcome::Retry(format!(
                             "no answer from the server for {} s (stalled connection)",
