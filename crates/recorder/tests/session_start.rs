@@ -16,7 +16,12 @@ async fn an_unusable_spool_folder_stops_the_session_at_start_and_says_where() {
     let blocker = dir.path().join("not-a-folder");
     std::fs::write(&blocker, b"").unwrap();
     let spool_dir = blocker.join("spool");
-    let client = AuthClient::new("http://127.0.0.1:9", AuthPaths::default(), Duration::from_secs(1)).unwrap();
+    let client = AuthClient::new(
+        "http://127.0.0.1:9",
+        AuthPaths::default(),
+        Duration::from_secs(1),
+    )
+    .unwrap();
     let setup = SessionSetup {
         id: "5f2b3c1e-0000-4000-8000-000000000001".into(),
         reference: String::new(),
@@ -33,13 +38,21 @@ async fn an_unusable_spool_folder_stops_the_session_at_start_and_says_where() {
     };
     assert!(matches!(err, SessionError::Spool(_)), "{err:?}");
     let message = err.to_string();
-    assert!(message.contains(&spool_dir.display().to_string()), "{message}");
+    assert!(
+        message.contains(&spool_dir.display().to_string()),
+        "{message}"
+    );
 }
 
 #[tokio::test]
 async fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let client = AuthClient::new("http://127.0.0.1:9", AuthPaths::default(), Duration::from_secs(1)).unwrap();
+    let client = AuthClient::new(
+        "http://127.0.0.1:9",
+        AuthPaths::default(),
+        Duration::from_secs(1),
+    )
+    .unwrap();
     let setup = SessionSetup {
         id: "5f2b3c1e-0000-4000-8000-000000000002".into(),
         reference: String::new(),
@@ -50,6 +63,12 @@ async fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
         tokens: TokenManager::start(client, MemoryVault::default(), ManagerOptions::default()),
         options: SenderOptions::default(),
     };
-    let err = Session::start::<WavSource>(setup, None).err().expect("refused");
-    assert!(err.to_string().contains("refusing an unencrypted connection"), "{err}");
+    let err = Session::start::<WavSource>(setup, None)
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string()
+            .contains("refusing an unencrypted connection"),
+        "{err}"
+    );
 }

@@ -6,6 +6,8 @@
 
 mod backoff;
 pub mod capture;
+mod connection;
+mod driver;
 mod link;
 mod report;
 mod retry;

@@ -16,7 +16,6 @@
 
 use std::time::Duration;
 
-use consult_protocol::samples_to_secs;
 use consult_protocol::seed::{self, Incoming};
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, sleep_until, timeout};
@@ -24,12 +23,13 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 
-use super::backoff::Backoff;
 use super::capture::CaptureDone;
+use super::connection::{BadMessages, Pump, close_outcome, confirm, message_or_end, report_status};
+use super::driver::{Protocol, drive};
 use super::link::{Link, Outcome};
-use super::retry::{self, wait_for_audio_past};
+use super::retry::wait_for_audio_past;
 use super::transcript::TranscriptAssembler;
-use crate::auth::AuthEvent;
+use crate::auth::{AuthEvent, Secret};
 use crate::events::{Status, TranscriptUpdate};
 use crate::net::{self, WsStream};
 use crate::spool::SpoolReader;
@@ -44,8 +44,6 @@ const PING_EVERY_SAMPLES: u64 = 32_000;
 pub const MAX_REPLAY: u64 = 30 * 16_000;
 /// Largest binary frame (the seed backend accepts up to 64 KiB).
 const MAX_CHUNK: u64 = 16_000;
-const LIVE_LAG: u64 = 8_000;
-const BACKLOG_LAG: u64 = 32_000;
 /// How long to wait for the last final transcript after all audio is confirmed.
 const FINAL_GRACE: Duration = Duration::from_secs(5);
 
@@ -62,29 +60,38 @@ pub async fn run(
     capture: &mut CaptureDone,
     transcript: &mut TranscriptAssembler,
 ) -> Result<(), String> {
-    let mut confirmed = link
+    let confirmed = link
         .store
         .get(&link.session_id)
         .ok()
         .flatten()
         .map_or(0, |s| s.samples_confirmed);
-    let mut last_final_at: Option<u64> = None;
-    let mut backoff = Backoff::new(link.options.first_retry, link.options.max_retry);
-    let mut auth_failures = 0u32;
-    let mut resume_from = confirmed;
-    loop {
-        let token = match retry::token(link).await {
-            Ok(token) => token,
-            Err(Outcome::Fatal(reason)) => return Err(reason),
-            Err(Outcome::Retry(reason)) if reason.is_empty() => continue,
-            Err(other) => {
-                retry::pause(link, &mut backoff, &other, reader.subscribe(), confirmed).await;
-                continue;
-            }
-        };
-        if backoff.attempt() == 0 && link.reporter.current_status().is_none() {
-            link.reporter.status(Status::Connecting);
-        }
+    let written = reader.subscribe();
+    let mut seed = Seed {
+        link,
+        reader,
+        capture,
+        transcript,
+        confirmed,
+        last_final_at: None,
+        resume_from: confirmed,
+    };
+    drive(link, written, &mut seed).await
+}
+
+struct Seed<'a> {
+    link: &'a Link,
+    reader: &'a mut SpoolReader,
+    capture: &'a mut CaptureDone,
+    transcript: &'a mut TranscriptAssembler,
+    confirmed: u64,
+    last_final_at: Option<u64>,
+    resume_from: u64,
+}
+
+impl Protocol for Seed<'_> {
+    async fn connect_and_stream(&mut self, token: Secret) -> (Outcome, bool) {
+        let link = self.link;
         // The seed backend wants the token in the URL; this string is never logged.
         let url = zeroize::Zeroizing::new(format!(
             "{}{}?{}={}&{}={}",
@@ -98,60 +105,40 @@ pub async fn run(
         drop(token);
         let opened = net::open(&url, None, None, link.options.connect_timeout).await;
         drop(url);
-        let (outcome, greeted) = match opened {
+        let ended = match opened {
             Err(err) => (Outcome::from_connect(err), false),
             Ok(ws) => {
-                if resume_from < confirmed {
-                    transcript.replaying_from(resume_from);
+                if self.resume_from < self.confirmed {
+                    self.transcript.replaying_from(self.resume_from);
                     tracing::info!(
-                        replay_secs = samples_to_secs(confirmed - resume_from),
+                        replay_secs =
+                            consult_protocol::samples_to_secs(self.confirmed - self.resume_from),
                         "resending audio the server may not have recognised"
                     );
                 }
-                let mut connection = Connection {
+                Connection {
                     link,
-                    reader: &mut *reader,
-                    capture: &mut *capture,
-                    transcript: &mut *transcript,
-                    confirmed: &mut confirmed,
-                    last_final_at: &mut last_final_at,
-                    sent: resume_from,
-                    utterance_start: resume_from,
+                    reader: &mut *self.reader,
+                    capture: &mut *self.capture,
+                    transcript: &mut *self.transcript,
+                    confirmed: &mut self.confirmed,
+                    last_final_at: &mut self.last_final_at,
+                    sent: self.resume_from,
+                    utterance_start: self.resume_from,
                     finishing: false,
-                    warned_bad_message: false,
                     partial_pending: false,
-                };
-                connection.stream(ws).await
+                    bad: BadMessages::default(),
+                }
+                .stream(ws)
+                .await
             }
         };
-        if greeted {
-            backoff.reset();
-        }
-        resume_from = replay_point(confirmed, last_final_at);
-        tracing::info!(session = %link.session_id, ?outcome, resume_from, "connection ended");
-        match outcome {
-            Outcome::Done => return Ok(()),
-            Outcome::Fatal(reason) => return Err(reason),
-            Outcome::Handover => {}
-            Outcome::Auth(_) => {
-                auth_failures += 1;
-                link.tokens.invalidate().await;
-                if auth_failures >= 3 {
-                    auth_failures = 0;
-                    link.tokens
-                        .require_sign_in("the server keeps refusing fresh access tokens")
-                        .await;
-                    continue;
-                }
-                retry::pause(link, &mut backoff, &outcome, reader.subscribe(), confirmed).await;
-            }
-            Outcome::Retry(_) => {
-                if greeted {
-                    auth_failures = 0;
-                }
-                retry::pause(link, &mut backoff, &outcome, reader.subscribe(), confirmed).await;
-            }
-        }
+        self.resume_from = replay_point(self.confirmed, self.last_final_at);
+        ended
+    }
+
+    fn confirmed(&self) -> u64 {
+        self.confirmed
     }
 }
 
@@ -166,14 +153,9 @@ struct Connection<'a> {
     /// Estimated start of the utterance being recognised (the seed profile has no offsets).
     utterance_start: u64,
     finishing: bool,
-    warned_bad_message: bool,
     /// A partial arrived and its final has not yet.
     partial_pending: bool,
-}
-
-enum Next {
-    Continue,
-    End(Outcome),
+    bad: BadMessages,
 }
 
 type Sink = futures_util::stream::SplitSink<WsStream, Message>;
@@ -198,12 +180,7 @@ impl Connection<'_> {
                     );
                 }
             },
-            Ok(Some(Ok(Message::Close(frame)))) => {
-                let (code, reason) = frame.map_or((1005, String::new()), |f| {
-                    (u16::from(f.code), f.reason.to_string())
-                });
-                return (Outcome::from_close(code, &reason, false), false);
-            }
+            Ok(Some(Ok(Message::Close(frame)))) => return (close_outcome(frame, false), false),
             Ok(other) => {
                 return (
                     Outcome::Retry(format!(
@@ -214,7 +191,13 @@ impl Connection<'_> {
             }
         }
         tracing::info!(session = %self.link.session_id, resume_at = self.sent, "connected (seed)");
-        self.report_status();
+        report_status(
+            self.link,
+            self.reader,
+            self.sent,
+            *self.confirmed,
+            self.finishing,
+        );
 
         let options = &self.link.options;
         let mut ping = tokio::time::interval(PING_EVERY.min(options.ping_every));
@@ -222,9 +205,8 @@ impl Connection<'_> {
         let mut report = tokio::time::interval(Duration::from_secs(1));
         let mut last_heard = Instant::now();
         let mut auth_events = self.link.tokens.subscribe();
-        let mut next_backlog_send = Instant::now();
+        let mut pump = Pump::new();
         let mut written_rx = self.reader.subscribe();
-        let mut pcm = Vec::with_capacity(32_000);
         let mut all_confirmed_at: Option<Instant> = None;
         let mut pinged_at = self.sent;
         loop {
@@ -233,11 +215,7 @@ impl Connection<'_> {
             if !self.finishing && capture_end == Some(self.sent) && self.sent == written {
                 self.finishing = true;
                 self.link.reporter.status(Status::Finishing);
-                if sink
-                    .send(Message::Ping(self.sent.to_le_bytes().to_vec().into()))
-                    .await
-                    .is_err()
-                {
+                if sink.send(ping_at(self.sent)).await.is_err() {
                     return (
                         Outcome::Retry("the connection broke while finishing".into()),
                         true,
@@ -246,57 +224,40 @@ impl Connection<'_> {
             }
             if self.finishing && *self.confirmed >= self.sent {
                 let since = *all_confirmed_at.get_or_insert_with(Instant::now);
-                // Wait for the final of an utterance still being recognised.
-                let waiting_for_final = self.transcript_has_partial();
-                if !waiting_for_final || since.elapsed() >= FINAL_GRACE {
+                // Wait (briefly) for the final of an utterance still being recognised.
+                if !self.partial_pending || since.elapsed() >= FINAL_GRACE {
                     self.close_gracefully(&mut sink, &mut source, "session finished")
                         .await;
                     return (Outcome::Done, true);
                 }
             }
             let lag = written.saturating_sub(self.sent);
-            let send_at = if lag > LIVE_LAG {
-                next_backlog_send
-            } else {
-                Instant::now()
-            };
             let grace = all_confirmed_at.map(|t| t + FINAL_GRACE);
             tokio::select! {
                 biased;
                 incoming = source.next() => {
                     last_heard = Instant::now();
-                    if let Next::End(outcome) = self.on_incoming(incoming) {
-                        return (outcome, true);
+                    match message_or_end(incoming, self.finishing) {
+                        Ok(message) => self.on_message(message),
+                        Err(outcome) => return (outcome, true),
                     }
                 }
-                _ = sleep_until(send_at), if lag > 0 => {
-                    pcm.clear();
-                    let read = match self.reader.read(self.sent, lag.min(MAX_CHUNK), &mut pcm) {
-                        Ok(read) => read,
-                        Err(err) => return (Outcome::Fatal(err.to_string()), true),
+                _ = sleep_until(pump.send_at(lag)), if lag > 0 => {
+                    let samples = match pump.read(self.link, self.reader, self.sent, lag.min(MAX_CHUNK)) {
+                        Ok(0) => continue,
+                        Ok(samples) => samples,
+                        Err(reason) => return (Outcome::Fatal(reason), true),
                     };
-                    if read.samples == 0 {
-                        continue;
-                    }
-                    if read.damaged {
-                        self.link.reporter.warning(format!(
-                            "{:.2} s of audio was damaged on this computer's disk and is sent as silence",
-                            samples_to_secs(read.samples)
-                        ));
-                    }
-                    if sink.send(Message::Binary(pcm.clone().into())).await.is_err() {
+                    if sink.send(Message::Binary(pump.pcm().to_vec().into())).await.is_err() {
                         return (Outcome::Retry("the connection broke while sending".into()), true);
                     }
-                    self.sent += read.samples;
+                    self.sent += samples;
+                    pump.sent(samples, lag, options.backlog_speed);
                     if self.sent - pinged_at >= PING_EVERY_SAMPLES {
                         pinged_at = self.sent;
-                        if sink.send(Message::Ping(self.sent.to_le_bytes().to_vec().into())).await.is_err() {
+                        if sink.send(ping_at(self.sent)).await.is_err() {
                             return (Outcome::Retry("the connection broke while sending".into()), true);
                         }
-                    }
-                    if lag > LIVE_LAG {
-                        let pace = Duration::from_secs_f64(read.samples as f64 / 16_000.0 / options.backlog_speed);
-                        next_backlog_send = next_backlog_send.max(Instant::now() - pace) + pace;
                     }
                 }
                 _ = wait_for_audio_past(&mut written_rx, self.sent), if lag == 0 && !self.finishing => {}
@@ -309,7 +270,7 @@ impl Connection<'_> {
                             options.stall_after.as_secs()
                         )), true);
                     }
-                    if sink.send(Message::Ping(self.sent.to_le_bytes().to_vec().into())).await.is_err() {
+                    if sink.send(ping_at(self.sent)).await.is_err() {
                         return (Outcome::Retry("the connection broke".into()), true);
                     }
                 }
@@ -321,13 +282,9 @@ impl Connection<'_> {
                         return (Outcome::Handover, true);
                     }
                 }
-                _ = report.tick() => self.report_status(),
+                _ = report.tick() => report_status(self.link, self.reader, self.sent, *self.confirmed, self.finishing),
             }
         }
-    }
-
-    fn transcript_has_partial(&self) -> bool {
-        self.partial_pending
     }
 
     /// Closes with a handshake; the server's reply confirms every frame sent.
@@ -343,86 +300,34 @@ impl Connection<'_> {
         while let Ok(Some(incoming)) = tokio::time::timeout_at(deadline, source.next()).await {
             match incoming {
                 Ok(Message::Close(_)) => {
-                    let sent = self.sent;
-                    self.confirm(sent);
+                    confirm(self.link, self.confirmed, self.sent);
                     return;
                 }
-                Ok(other) => {
-                    let _ = self.on_incoming(Some(Ok(other)));
-                }
+                Ok(other) => self.on_message(other),
                 Err(_) => return,
             }
         }
     }
 
-    fn confirm(&mut self, offset: u64) {
-        if offset > *self.confirmed && offset <= self.sent {
-            *self.confirmed = offset;
-            if let Err(err) = self.link.store.set_confirmed(&self.link.session_id, offset) {
-                tracing::error!(error = %err, "cannot record the confirmed offset");
-            }
-        }
-    }
-
-    fn report_status(&self) {
-        if self.finishing {
-            return;
-        }
-        let written = self.reader.written().written;
-        let lag = written.saturating_sub(self.sent);
-        if lag > BACKLOG_LAG {
-            self.link.reporter.status(Status::UploadingBacklog {
-                seconds_left: (samples_to_secs(lag) * 10.0).round() / 10.0,
-            });
-        } else {
-            self.link.reporter.status(Status::Connected);
-        }
-        self.link
-            .reporter
-            .progress(written, self.sent, *self.confirmed);
-    }
-
-    fn bad_message(&mut self, what: &str) {
-        if !self.warned_bad_message {
-            self.warned_bad_message = true;
-            self.link.reporter.warning(format!(
-                "ignored a message from the server that could not be read ({what})"
-            ));
-        }
-    }
-
-    fn on_incoming(
-        &mut self,
-        incoming: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-    ) -> Next {
-        let message = match incoming {
-            None => return Next::End(Outcome::Retry("the connection closed".into())),
-            Some(Err(err)) => {
-                return Next::End(Outcome::Retry(format!("the connection failed: {err}")));
-            }
-            Some(Ok(message)) => message,
-        };
+    fn on_message(&mut self, message: Message) {
         match message {
             Message::Text(text) => match seed::parse_server_message(&text) {
                 Ok(Incoming::Transcript { text, is_final }) => self.on_transcript(text, is_final),
                 Ok(Incoming::Connected(_) | Incoming::Unknown) => {}
-                Err(err) => self.bad_message(&err.to_string()),
+                Err(err) => self.bad.report(self.link, &err.to_string()),
             },
             Message::Pong(payload) => {
+                // The echoed offset: everything before it has been read by the server.
                 if let Ok(bytes) = <[u8; 8]>::try_from(payload.as_ref()) {
-                    self.confirm(u64::from_le_bytes(bytes));
+                    let offset = u64::from_le_bytes(bytes);
+                    if offset <= self.sent {
+                        confirm(self.link, self.confirmed, offset);
+                    }
                 }
             }
-            Message::Binary(_) => self.bad_message("the server sent binary data"),
-            Message::Close(frame) => {
-                let (code, reason) = frame.map_or((1005, String::new()), |f| {
-                    (u16::from(f.code), f.reason.to_string())
-                });
-                return Next::End(Outcome::from_close(code, &reason, self.finishing));
-            }
-            Message::Ping(_) | Message::Frame(_) => {}
+            Message::Binary(_) => self.bad.report(self.link, "the server sent binary data"),
+            Message::Ping(_) | Message::Frame(_) | Message::Close(_) => {}
         }
-        Next::Continue
     }
 
     fn on_transcript(&mut self, text: String, is_final: bool) {
@@ -453,5 +358,30 @@ impl Connection<'_> {
             }
         }
         self.link.reporter.transcript(update);
+    }
+}
+
+/// A ping whose payload is the sample offset sent so far.
+fn ping_at(offset: u64) -> Message {
+    Message::Ping(offset.to_le_bytes().to_vec().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_starts_at_the_earlier_of_confirmed_and_last_final_within_30_s() {
+        // No final yet: resend from what the last pong confirmed.
+        assert_eq!(replay_point(100_000, None), 100_000);
+        // The utterance after the last final was cut off: resend it whole.
+        assert_eq!(replay_point(100_000, Some(80_000)), 80_000);
+        // A final arriving after the confirmed point changes nothing.
+        assert_eq!(replay_point(100_000, Some(120_000)), 100_000);
+        // Never more than 30 s back.
+        assert_eq!(
+            replay_point(1_000_000, Some(10_000)),
+            1_000_000 - MAX_REPLAY
+        );
     }
 }
