@@ -8,6 +8,8 @@ mod wav;
 
 pub use wav::WavSource;
 
+pub mod dsp;
+
 use std::future::Future;
 use std::path::PathBuf;
 
