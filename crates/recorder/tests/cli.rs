@@ -25,14 +25,9 @@ async fn cli_with_env(
     stdin: Option<&str>,
     env: &[(&str, &str)],
 ) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_consult-cli"));
-    command.envs(env.iter().copied());
+    let mut command = cli_command(home, args);
     command
-        .args(args)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("XDG_STATE_HOME", home.join("state"))
+        .envs(env.iter().copied())
         .env("CONSULT_LOG", "debug")
         .env_remove("CONSULT_PASSWORD")
         .stdin(std::process::Stdio::piped())
@@ -45,6 +40,18 @@ async fn cli_with_env(
     }
     drop(input);
     child.wait_with_output().await.unwrap()
+}
+
+/// The CLI with its config, data and cache folders inside `home`.
+fn cli_command(home: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_consult-cli"));
+    command
+        .args(args)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_STATE_HOME", home.join("state"));
+    command
 }
 
 fn text(output: &Output) -> String {
@@ -269,11 +276,7 @@ fn write_wav(path: &Path, pcm: &[u8]) {
 /// kills it with SIGKILL. Returns the last `recorded` count it printed.
 async fn record_until_killed(home: &Path, args: &[&str], kill_after: u64) -> u64 {
     use tokio::io::AsyncBufReadExt;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_consult-cli"))
-        .args(args)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
+    let mut child = cli_command(home, args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -398,9 +401,9 @@ async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
 
     // The kernel refuses to grow any file past 256 KiB (about 8 s of audio):
     // a disk that fills up during the consultation.
-    let mut command = Command::new(env!("CARGO_BIN_EXE_consult-cli"));
-    command
-        .args([
+    let mut command = cli_command(
+        home.path(),
+        &[
             "record",
             "--input",
             &wav_arg,
@@ -408,10 +411,8 @@ async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
             "10",
             "--session-id",
             &session,
-        ])
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("XDG_CACHE_HOME", home.path().join("cache"));
+        ],
+    );
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         command.pre_exec(|| {

@@ -8,6 +8,32 @@ use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, TokenManager
 use consult_recorder::session::{SenderOptions, Session, SessionError, SessionSetup};
 use consult_recorder::store::{Profile, Store};
 
+/// A session against `server`, spooling to `spool_dir`, with no one signed in
+/// (these sessions must fail before any network use).
+fn setup(
+    dir: &std::path::Path,
+    id: &str,
+    server: &str,
+    spool_dir: std::path::PathBuf,
+) -> SessionSetup {
+    let client = AuthClient::new(
+        "http://127.0.0.1:9",
+        AuthPaths::default(),
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    SessionSetup {
+        id: id.into(),
+        reference: String::new(),
+        profile: Profile::V1,
+        server: server.into(),
+        spool_dir,
+        store: Store::open(&dir.join("sessions.sqlite3")).unwrap(),
+        tokens: TokenManager::start(client, MemoryVault::default(), ManagerOptions::default()),
+        options: SenderOptions::default(),
+    }
+}
+
 #[tokio::test]
 async fn an_unusable_spool_folder_stops_the_session_at_start_and_says_where() {
     let dir = tempfile::tempdir().unwrap();
@@ -16,22 +42,12 @@ async fn an_unusable_spool_folder_stops_the_session_at_start_and_says_where() {
     let blocker = dir.path().join("not-a-folder");
     std::fs::write(&blocker, b"").unwrap();
     let spool_dir = blocker.join("spool");
-    let client = AuthClient::new(
+    let setup = setup(
+        dir.path(),
+        "5f2b3c1e-0000-4000-8000-000000000001",
         "http://127.0.0.1:9",
-        AuthPaths::default(),
-        Duration::from_secs(1),
-    )
-    .unwrap();
-    let setup = SessionSetup {
-        id: "5f2b3c1e-0000-4000-8000-000000000001".into(),
-        reference: String::new(),
-        profile: Profile::V1,
-        server: "http://127.0.0.1:9".into(),
-        spool_dir: spool_dir.clone(),
-        store: Store::open(&dir.path().join("sessions.sqlite3")).unwrap(),
-        tokens: TokenManager::start(client, MemoryVault::default(), ManagerOptions::default()),
-        options: SenderOptions::default(),
-    };
+        spool_dir.clone(),
+    );
     let err = match Session::start::<WavSource>(setup, None) {
         Err(err) => err,
         Ok(_) => panic!("a session without a usable spool must not start"),
@@ -47,22 +63,12 @@ async fn an_unusable_spool_folder_stops_the_session_at_start_and_says_where() {
 #[tokio::test]
 async fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let client = AuthClient::new(
-        "http://127.0.0.1:9",
-        AuthPaths::default(),
-        Duration::from_secs(1),
-    )
-    .unwrap();
-    let setup = SessionSetup {
-        id: "5f2b3c1e-0000-4000-8000-000000000002".into(),
-        reference: String::new(),
-        profile: Profile::V1,
-        server: "http://transcribe.clinic.example".into(),
-        spool_dir: dir.path().join("spool"),
-        store: Store::open(&dir.path().join("sessions.sqlite3")).unwrap(),
-        tokens: TokenManager::start(client, MemoryVault::default(), ManagerOptions::default()),
-        options: SenderOptions::default(),
-    };
+    let setup = setup(
+        dir.path(),
+        "5f2b3c1e-0000-4000-8000-000000000002",
+        "http://transcribe.clinic.example",
+        dir.path().join("spool"),
+    );
     let err = Session::start::<WavSource>(setup, None)
         .err()
         .expect("refused");

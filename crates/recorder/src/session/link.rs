@@ -90,6 +90,17 @@ impl Outcome {
     }
 }
 
+impl Link {
+    /// Samples the server confirmed in an earlier run (from the session store).
+    pub fn stored_confirmed(&self) -> u64 {
+        self.store
+            .get(&self.session_id)
+            .ok()
+            .flatten()
+            .map_or(0, |s| s.samples_confirmed)
+    }
+}
+
 /// Waits until the person has signed in (again).
 pub async fn wait_for_sign_in(tokens: &TokenManager) {
     let mut state = tokens.watch_state();

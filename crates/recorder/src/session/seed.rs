@@ -60,12 +60,7 @@ pub async fn run(
     capture: &mut CaptureDone,
     transcript: &mut TranscriptAssembler,
 ) -> Result<(), String> {
-    let confirmed = link
-        .store
-        .get(&link.session_id)
-        .ok()
-        .flatten()
-        .map_or(0, |s| s.samples_confirmed);
+    let confirmed = link.stored_confirmed();
     let written = reader.subscribe();
     let mut seed = Seed {
         link,
