@@ -11,11 +11,15 @@ packages=(
   libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev
   # the OS keychain (keyring crate: Secret Service over D-Bus, keyutils)
   libdbus-1-dev
+  # the microphone (cpal on ALSA)
+  libasound2-dev
   # the reference server's offline recogniser
   libpocketsphinx-dev pocketsphinx-en-us
   # tests: speech synthesis and conversion; a private session bus with an
   # unlocked keyring, and a keyutils session
   espeak-ng sox dbus-daemon gnome-keyring keyutils
+  # tests: a virtual microphone (a PulseAudio null sink behind ALSA's default)
+  pulseaudio pulseaudio-utils libasound2-plugins
 )
 
 missing=()

@@ -9,6 +9,9 @@ mod wav;
 pub use wav::WavSource;
 
 pub mod dsp;
+mod mic;
+
+pub use mic::{InputDevice, MicSource, input_devices};
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -40,6 +43,8 @@ impl Frame {
 pub enum AudioError {
     #[error("cannot read the audio file {path}: {reason}")]
     File { path: PathBuf, reason: String },
+    #[error("microphone: {0}")]
+    Device(String),
     #[error(
         "the audio file {path} is {rate} Hz, {channels} channel(s), {bits}-bit; \
          this source needs 16 kHz mono 16-bit PCM"

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use consult_recorder::account::{self, RememberedAccount};
-use consult_recorder::audio::WavSource;
+use consult_recorder::audio::{MicSource, WavSource};
 use consult_recorder::auth::{
     AuthClient, AuthError, AuthPaths, AuthState, Keychain, KeychainBackend, KeychainVault,
     ManagerOptions, Secret, SignInError, TokenManager,
@@ -60,13 +60,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the microphones (id, name, default).
+    Devices {
+        #[arg(long)]
+        json: bool,
+    },
     /// Record a consultation and stream it; prints events as JSON lines.
     /// Ctrl-C stops recording; the upload then finishes (Ctrl-C again leaves it
     /// pending for `upload`).
     Record {
-        /// Record from this 16 kHz mono 16-bit WAV file.
+        /// Record from this 16 kHz mono 16-bit WAV file instead of the microphone.
         #[arg(long, value_name = "FILE.wav")]
-        input: std::path::PathBuf,
+        input: Option<std::path::PathBuf>,
+        /// The microphone to use (an id from `devices`; default: the system's).
+        #[arg(long, conflicts_with = "input")]
+        device: Option<String>,
         /// Feed the file at this multiple of real time (0: as fast as possible).
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
@@ -294,16 +302,33 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Devices { json } => {
+            let devices = consult_recorder::audio::input_devices()
+                .map_err(|e| Failure::other(e.to_string()))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&devices).expect("devices serialise")
+                );
+            } else if devices.is_empty() {
+                println!("no microphones found");
+            } else {
+                for d in devices {
+                    let mark = if d.is_default { "* " } else { "  " };
+                    println!("{mark}{}  ({})", d.name, d.id);
+                }
+            }
+            Ok(())
+        }
         Command::Record {
             input,
+            device,
             speed,
             session_id,
             profile,
             server,
             reference,
         } => {
-            let source =
-                WavSource::open(&input, speed).map_err(|e| Failure::other(e.to_string()))?;
             let (tokens, server) = signed_in_tokens(&dirs, &keychain, server).await?;
             let setup = SessionSetup {
                 id: session_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
@@ -315,8 +340,23 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 tokens: tokens.clone(),
                 options: SenderOptions::default(),
             };
-            let session =
-                Session::start(setup, Some(source)).map_err(|e| Failure::other(e.to_string()))?;
+            let session = match input {
+                Some(input) => {
+                    let source = WavSource::open(&input, speed)
+                        .map_err(|e| Failure::other(e.to_string()))?;
+                    Session::start(setup, Some(source))
+                }
+                None => {
+                    let mic = MicSource::open(device.as_deref())
+                        .map_err(|e| Failure::other(e.to_string()))?;
+                    if let Some(reason) = &mic.fallback_reason {
+                        eprintln!("warning: {reason}");
+                    }
+                    eprintln!("recording from {}", mic.device.name);
+                    Session::start(setup, Some(mic))
+                }
+            }
+            .map_err(|e| Failure::other(e.to_string()))?;
             follow(session, &tokens).await
         }
         Command::Sessions { json } => {
