@@ -479,3 +479,109 @@ async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
         recovered.end as f64 / 16_000.0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service and the PulseAudio null sink; run scripts/test.sh"]
+async fn speech_into_the_microphone_comes_back_as_exact_words_and_ctrl_c_finishes_the_upload() {
+    use tokio::io::AsyncBufReadExt;
+    let phrase = "blood pressure is normal";
+    let dir = tempfile::tempdir().unwrap();
+    let phrases = dir.path().join("phrases.txt");
+    std::fs::write(
+        &phrases,
+        format!("{phrase}\nthe patient reports chest pain\n"),
+    )
+    .unwrap();
+    let (server, _server_dir) = reference_server(|c| {
+        c.recognizer = transcribe_server::RecognizerKind::Pocketsphinx;
+        c.phrases = Some(phrases.clone());
+    })
+    .await;
+    let url = server.http_url();
+    let home = tempfile::tempdir().unwrap();
+    let login = cli(
+        home.path(),
+        &["login", "--server", &url, "--email", EMAIL],
+        Some(&format!("{PASSWORD}\n")),
+    )
+    .await;
+    assert!(login.status.success(), "{}", text(&login));
+
+    // Speech with a second of silence after it, so the recogniser hears it end.
+    let raw = dir.path().join("phrase.wav");
+    let wav = dir.path().join("phrase-padded.wav");
+    assert!(
+        std::process::Command::new("espeak-ng")
+            .args(["-v", "en-us", "-s", "150", "-w"])
+            .arg(&raw)
+            .arg(phrase)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        std::process::Command::new("sox")
+            .arg(&raw)
+            .args(["-r", "48000", "-c", "2"])
+            .arg(&wav)
+            .args(["pad", "0.5", "1.5"])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let mut child = cli_command(home.path(), &["record"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut played = None;
+    let mut heard = None;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while heard.is_none() {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .expect("the phrase came back in time")
+            .unwrap()
+            .expect("the recorder keeps running");
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        // Play once audio is flowing and the server connection is up.
+        if played.is_none()
+            && event["type"] == "progress"
+            && event["recorded"].as_u64().unwrap_or(0) > 0
+        {
+            played = Some(
+                tokio::process::Command::new("paplay")
+                    .arg("--device=vsink")
+                    .arg(&wav)
+                    .spawn()
+                    .unwrap(),
+            );
+        }
+        if event["type"] == "transcript" && event["update"]["is_final"] == true {
+            heard = Some(event["update"]["text"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(heard.as_deref(), Some(phrase), "the exact words came back");
+    assert!(played.unwrap().wait().await.unwrap().success());
+
+    // Ctrl-C: capture stops, the upload finishes, the session is complete.
+    let pid = child.id().unwrap() as i32;
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let mut completed = false;
+    while let Ok(Some(line)) = tokio::time::timeout_at(deadline, lines.next_line())
+        .await
+        .expect("finished in time")
+    {
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        completed |= event["type"] == "status" && event["status"]["state"] == "complete";
+    }
+    assert!(
+        child.wait().await.unwrap().success(),
+        "record exits cleanly after Ctrl-C"
+    );
+    assert!(completed, "the session was reported complete");
+}
