@@ -54,6 +54,17 @@ fn cli_command(home: &Path, args: &[&str]) -> Command {
     command
 }
 
+/// Signs the CLI in to `url` as the test account, asserting success.
+async fn log_in(home: &Path, url: &str) {
+    let login = cli(
+        home,
+        &["login", "--server", url, "--email", EMAIL],
+        Some(&format!("{PASSWORD}\n")),
+    )
+    .await;
+    assert!(login.status.success(), "{}", text(&login));
+}
+
 fn text(output: &Output) -> String {
     format!(
         "{}{}",
@@ -308,13 +319,7 @@ async fn killed_recordings_resume_and_lose_at_most_a_second() {
     let (server, _server_dir) = reference_server(|_| {}).await;
     let url = server.http_url();
     let home = tempfile::tempdir().unwrap();
-    let login = cli(
-        home.path(),
-        &["login", "--server", &url, "--email", EMAIL],
-        Some(&format!("{PASSWORD}\n")),
-    )
-    .await;
-    assert!(login.status.success(), "{}", text(&login));
+    log_in(home.path(), &url).await;
 
     let source = unique_pcm(60 * 16_000);
     let wav = home.path().join("consultation.wav");
@@ -386,13 +391,7 @@ async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
     let (server, _server_dir) = reference_server(|_| {}).await;
     let url = server.http_url();
     let home = tempfile::tempdir().unwrap();
-    let login = cli(
-        home.path(),
-        &["login", "--server", &url, "--email", EMAIL],
-        Some(&format!("{PASSWORD}\n")),
-    )
-    .await;
-    assert!(login.status.success(), "{}", text(&login));
+    log_in(home.path(), &url).await;
     let source = unique_pcm(20 * 16_000);
     let wav = home.path().join("consultation.wav");
     write_wav(&wav, &source);
@@ -499,13 +498,7 @@ async fn speech_into_the_microphone_comes_back_as_exact_words_and_ctrl_c_finishe
     .await;
     let url = server.http_url();
     let home = tempfile::tempdir().unwrap();
-    let login = cli(
-        home.path(),
-        &["login", "--server", &url, "--email", EMAIL],
-        Some(&format!("{PASSWORD}\n")),
-    )
-    .await;
-    assert!(login.status.success(), "{}", text(&login));
+    log_in(home.path(), &url).await;
 
     // Speech with a second of silence after it, so the recogniser hears it end.
     let raw = dir.path().join("phrase.wav");
