@@ -7,6 +7,8 @@
 
 use serde::Serialize;
 
+use crate::audio::MicChange;
+use crate::audio::dsp::Level;
 use crate::auth::AuthEvent;
 
 /// What the doctor sees about the connection and upload.
@@ -72,6 +74,17 @@ pub enum Event {
         confirmed: u64,
     },
     Auth(AuthEvent),
+    /// The input level, ten times a second (for the meter).
+    Level {
+        session_id: String,
+        level: Level,
+    },
+    /// The microphone changed; `message` says so in one sentence.
+    Microphone {
+        session_id: String,
+        change: MicChange,
+        message: String,
+    },
     /// Something the person should know that does not stop the session.
     Warning {
         session_id: String,

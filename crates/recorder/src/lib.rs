@@ -10,6 +10,7 @@ pub mod events;
 pub mod net;
 pub mod paths;
 pub mod session;
+pub mod settings;
 pub mod spool;
 pub mod store;
 

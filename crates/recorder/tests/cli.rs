@@ -14,6 +14,9 @@ use tokio::process::Command;
 mod support;
 use support::{EMAIL, PASSWORD, reference_server};
 
+/// The tests that use the virtual microphone take turns (one unplugs it).
+static PULSE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Runs the CLI with its config, data and cache folders inside `home`.
 async fn cli(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     cli_with_env(home, args, stdin, &[]).await
@@ -481,16 +484,15 @@ async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service and the PulseAudio null sink; run scripts/test.sh"]
-async fn speech_into_the_microphone_comes_back_as_exact_words_and_ctrl_c_finishes_the_upload() {
+async fn microphone_speech_comes_back_as_exact_words_across_an_unplugged_microphone() {
+    let _pulse = PULSE.lock().await;
+    use support::pulse::{Replug, play, plug_in, speech_wav, unplug};
     use tokio::io::AsyncBufReadExt;
-    let phrase = "blood pressure is normal";
+    let first_phrase = "blood pressure is normal";
+    let second_phrase = "the patient reports chest pain";
     let dir = tempfile::tempdir().unwrap();
     let phrases = dir.path().join("phrases.txt");
-    std::fs::write(
-        &phrases,
-        format!("{phrase}\nthe patient reports chest pain\n"),
-    )
-    .unwrap();
+    std::fs::write(&phrases, format!("{first_phrase}\n{second_phrase}\n")).unwrap();
     let (server, _server_dir) = reference_server(|c| {
         c.recognizer = transcribe_server::RecognizerKind::Pocketsphinx;
         c.phrases = Some(phrases.clone());
@@ -499,82 +501,161 @@ async fn speech_into_the_microphone_comes_back_as_exact_words_and_ctrl_c_finishe
     let url = server.http_url();
     let home = tempfile::tempdir().unwrap();
     log_in(home.path(), &url).await;
+    // Silence around the speech, so the recogniser hears each phrase end.
+    let (first_wav, _) = speech_wav(dir.path(), first_phrase, 0.5, 1.5);
+    let (second_wav, _) = speech_wav(dir.path(), second_phrase, 0.5, 1.5);
 
-    // Speech with a second of silence after it, so the recogniser hears it end.
-    let raw = dir.path().join("phrase.wav");
-    let wav = dir.path().join("phrase-padded.wav");
-    assert!(
-        std::process::Command::new("espeak-ng")
-            .args(["-v", "en-us", "-s", "150", "-w"])
-            .arg(&raw)
-            .arg(phrase)
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert!(
-        std::process::Command::new("sox")
-            .arg(&raw)
-            .args(["-r", "48000", "-c", "2"])
-            .arg(&wav)
-            .args(["pad", "0.5", "1.5"])
-            .status()
-            .unwrap()
-            .success()
-    );
+    // Choose the microphone by id: the choice is remembered.
+    let devices = cli(home.path(), &["devices", "--json"], None).await;
+    let devices: serde_json::Value = serde_json::from_slice(&devices.stdout).unwrap();
+    let default = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["is_default"] == true)
+        .expect("a default microphone is listed");
+    assert_eq!(default["chosen"], false);
+    let id = default["id"].as_str().unwrap().to_owned();
 
-    let mut child = cli_command(home.path(), &["record"])
+    let mut child = cli_command(home.path(), &["record", "--device", &id])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut played = None;
-    let mut heard = None;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    while heard.is_none() {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut next_event = async || -> serde_json::Value {
         let line = tokio::time::timeout_at(deadline, lines.next_line())
             .await
-            .expect("the phrase came back in time")
+            .expect("the recorder answered in time")
             .unwrap()
             .expect("the recorder keeps running");
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
-        // Play once audio is flowing and the server connection is up.
-        if played.is_none()
-            && event["type"] == "progress"
-            && event["recorded"].as_u64().unwrap_or(0) > 0
-        {
-            played = Some(
-                tokio::process::Command::new("paplay")
-                    .arg("--device=vsink")
-                    .arg(&wav)
-                    .spawn()
-                    .unwrap(),
-            );
+        serde_json::from_str(&line).unwrap()
+    };
+    let is_final =
+        |e: &serde_json::Value| e["type"] == "transcript" && e["update"]["is_final"] == true;
+
+    // Play once audio is flowing, then wait for the words.
+    while next_event().await["type"] != "progress" {}
+    let mut player = play(&first_wav);
+    let heard = loop {
+        let event = next_event().await;
+        if is_final(&event) {
+            break event["update"]["text"].as_str().unwrap().to_owned();
         }
-        if event["type"] == "transcript" && event["update"]["is_final"] == true {
-            heard = Some(event["update"]["text"].as_str().unwrap().to_owned());
+    };
+    assert_eq!(heard, first_phrase, "the exact words came back");
+    assert!(player.wait().await.unwrap().success());
+
+    // Unplug: the recorder says so and keeps the session going.
+    unplug();
+    let mut replug = Replug { armed: true };
+    let lost = loop {
+        let event = next_event().await;
+        if event["type"] == "microphone" && event["change"]["kind"] == "lost" {
+            break event;
         }
-    }
-    assert_eq!(heard.as_deref(), Some(phrase), "the exact words came back");
-    assert!(played.unwrap().wait().await.unwrap().success());
+    };
+    println!("shown: {}", lost["message"]);
+    replug.armed = false;
+    plug_in();
+    let restored = loop {
+        let event = next_event().await;
+        if event["type"] == "microphone" && event["change"]["kind"] == "restored" {
+            break event;
+        }
+    };
+    println!("shown: {}", restored["message"]);
+    let mut player = play(&second_wav);
+    let heard = loop {
+        let event = next_event().await;
+        if is_final(&event) {
+            break event["update"]["text"].as_str().unwrap().to_owned();
+        }
+    };
+    assert_eq!(heard, second_phrase, "speech after re-plugging came back");
+    assert!(player.wait().await.unwrap().success());
 
     // Ctrl-C: capture stops, the upload finishes, the session is complete.
     let pid = child.id().unwrap() as i32;
     // SAFETY: sending a signal to our own child process.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let mut completed = false;
+    let mut completed = None;
     while let Ok(Some(line)) = tokio::time::timeout_at(deadline, lines.next_line())
         .await
         .expect("finished in time")
     {
         let event: serde_json::Value = serde_json::from_str(&line).unwrap();
-        completed |= event["type"] == "status" && event["status"]["state"] == "complete";
+        if event["type"] == "status" && event["status"]["state"] == "complete" {
+            completed = Some(event["session_id"].as_str().unwrap().to_owned());
+        }
     }
     assert!(
         child.wait().await.unwrap().success(),
         "record exits cleanly after Ctrl-C"
     );
-    assert!(completed, "the session was reported complete");
+    let session = completed.expect("the session was reported complete");
+
+    // The spool is whole: no damaged or missing range across the unplugging.
+    let spool = home
+        .path()
+        .join("data/consult-recorder/spool")
+        .join(format!("{session}.spool"));
+    let (_, recovered) = consult_recorder::spool::SpoolWriter::open(&spool).unwrap();
+    assert!(recovered.lost.is_empty(), "{:?}", recovered.lost);
+    assert!(recovered.end > 16_000 * 5, "{}", recovered.end);
+
+    let devices = cli(home.path(), &["devices", "--json"], None).await;
+    let devices: serde_json::Value = serde_json::from_slice(&devices.stdout).unwrap();
+    assert!(
+        devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == id.as_str() && d["chosen"] == true),
+        "the chosen microphone is remembered: {devices}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the PulseAudio null sink; run scripts/test.sh"]
+async fn level_prints_ten_readings_a_second_and_falls_back_from_a_missing_microphone() {
+    let _pulse = PULSE.lock().await;
+    let home = tempfile::tempdir().unwrap();
+    let output = cli(
+        home.path(),
+        &[
+            "level",
+            "--device",
+            "no-such-microphone",
+            "--seconds",
+            "3",
+            "--json",
+        ],
+        None,
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is not connected; using the default one"),
+        "the fallback is explained: {stderr}"
+    );
+    let readings: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["type"] == "level")
+        .collect();
+    // The first audio may take a second or two to arrive after the device starts.
+    assert!(
+        (8..=31).contains(&readings.len()),
+        "about ten readings a second once audio flows: {}",
+        readings.len()
+    );
+    assert!(
+        readings
+            .iter()
+            .all(|r| r["level"]["rms_dbfs"].as_f64().unwrap() <= 0.0)
+    );
 }

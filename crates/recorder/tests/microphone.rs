@@ -6,30 +6,14 @@
 
 use std::time::Duration;
 
-use consult_recorder::audio::{AudioSource, MicSource, input_devices};
+use consult_recorder::audio::{AudioSource, MicChange, MicSource, SourceNotice, input_devices};
 
-fn speech_wav(dir: &std::path::Path) -> (std::path::PathBuf, f64) {
-    let raw = dir.join("speech-22k.wav");
-    let wav = dir.join("speech.wav");
-    let ok = std::process::Command::new("espeak-ng")
-        .args(["-v", "en-us", "-s", "150", "-w"])
-        .arg(&raw)
-        .arg("the patient reports chest pain")
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "espeak-ng ran");
-    let ok = std::process::Command::new("sox")
-        .arg(&raw)
-        .args(["-r", "48000", "-c", "2"])
-        .arg(&wav)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "sox ran");
-    let secs = hound::WavReader::open(&wav).unwrap().duration() as f64 / 48_000.0;
-    (wav, secs)
-}
+#[path = "support/pulse.rs"]
+mod pulse;
+use pulse::{Replug, play, plug_in, speech_wav, unplug};
+
+/// The tests share one PulseAudio server, and one of them unplugs its sink.
+static PULSE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn rms_dbfs(pcm: &[u8]) -> f64 {
     let n = pcm.len() / 2;
@@ -43,6 +27,7 @@ fn rms_dbfs(pcm: &[u8]) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the PulseAudio null sink; run scripts/test.sh"]
 async fn speech_played_into_the_virtual_microphone_is_captured_whole() {
+    let _pulse = PULSE.lock().await;
     let devices = input_devices().unwrap();
     assert!(
         devices.iter().any(|d| d.is_default),
@@ -50,7 +35,7 @@ async fn speech_played_into_the_virtual_microphone_is_captured_whole() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let (wav, speech_secs) = speech_wav(dir.path());
+    let (wav, speech_secs) = speech_wav(dir.path(), "the patient reports chest pain", 0.0, 0.0);
     let mut mic = MicSource::open(None).unwrap();
     mic.start_at(0);
     // The first callback can take a second or two: wait for audio to flow.
@@ -61,11 +46,7 @@ async fn speech_played_into_the_virtual_microphone_is_captured_whole() {
         .unwrap();
     assert_eq!(first.offset, 0);
 
-    let mut player = tokio::process::Command::new("paplay")
-        .args(["--device=vsink"])
-        .arg(&wav)
-        .spawn()
-        .unwrap();
+    let mut player = play(&wav);
     // Capture the speech plus a margin, frame by frame (20 ms each).
     let wanted = ((speech_secs + 2.0) * 50.0) as usize;
     let mut loud_frames = 0usize;
@@ -106,4 +87,130 @@ async fn speech_played_into_the_virtual_microphone_is_captured_whole() {
         0,
         "nothing was dropped between callback and reader"
     );
+}
+
+/// Waits for the first microphone change matching `wanted`, returning it.
+async fn next_change(
+    notices: &mut tokio::sync::mpsc::Receiver<SourceNotice>,
+    within: Duration,
+    wanted: impl Fn(&MicChange) -> bool,
+) -> MicChange {
+    tokio::time::timeout(within, async {
+        loop {
+            match notices.recv().await.expect("the source is alive") {
+                SourceNotice::Mic(change) if wanted(&change) => return change,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the microphone change was reported in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the PulseAudio null sink; run scripts/test.sh"]
+async fn an_unplugged_microphone_is_reported_and_capture_resumes_when_it_returns() {
+    let _pulse = PULSE.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (wav, _) = speech_wav(dir.path(), "the patient reports chest pain", 0.0, 0.0);
+    let mut mic = MicSource::open(None).unwrap();
+    mic.start_at(0);
+    let mut notices = mic.take_notices().expect("the microphone reports notices");
+    let (frames_tx, mut frames) = tokio::sync::mpsc::unbounded_channel();
+    let capture = tokio::spawn(async move {
+        while let Ok(Some(frame)) = mic.next_frame().await {
+            if frames_tx.send(frame).is_err() {
+                break;
+            }
+        }
+    });
+    let first = tokio::time::timeout(Duration::from_secs(10), frames.recv())
+        .await
+        .expect("audio flows")
+        .unwrap();
+    assert_eq!(first.offset, 0);
+
+    unplug();
+    let mut replug = Replug { armed: true };
+    let lost = next_change(&mut notices, Duration::from_secs(15), |c| {
+        matches!(c, MicChange::Lost { .. })
+    })
+    .await;
+    println!("reported: {}", lost.describe());
+
+    replug.armed = false;
+    plug_in();
+    let restored = next_change(&mut notices, Duration::from_secs(20), |c| {
+        matches!(c, MicChange::Restored { .. })
+    })
+    .await;
+    println!("reported: {}", restored.describe());
+
+    // Frames stay contiguous across the change, and the speech played after
+    // the microphone came back is captured.
+    let mut player = play(&wav);
+    let mut expected = first.end();
+    let mut loudest = f64::MIN;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while loudest < -25.0 {
+        let frame = tokio::time::timeout_at(deadline, frames.recv())
+            .await
+            .expect("the speech after re-plugging was captured")
+            .unwrap();
+        assert_eq!(frame.offset, expected, "frames are contiguous");
+        expected = frame.end();
+        loudest = loudest.max(rms_dbfs(&frame.pcm));
+    }
+    assert!(player.wait().await.unwrap().success());
+    capture.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the PulseAudio null sink; run scripts/test.sh"]
+async fn a_silent_microphone_is_reported_and_sound_clears_the_warning() {
+    let _pulse = PULSE.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (wav, _) = speech_wav(dir.path(), "blood pressure is normal", 0.0, 0.0);
+    let mut mic = MicSource::open(None).unwrap();
+    mic.start_at(0);
+    let mut notices = mic.take_notices().unwrap();
+    let capture = tokio::spawn(async move { while let Ok(Some(_)) = mic.next_frame().await {} });
+
+    // Nothing plays into the null sink: its monitor delivers digital zeros.
+    let mut readings = 0;
+    let silent = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match notices.recv().await.unwrap() {
+                SourceNotice::Level(_) => readings += 1,
+                SourceNotice::Mic(change @ MicChange::NoSignal { .. }) => return change,
+                SourceNotice::Mic(_) => {}
+            }
+        }
+    })
+    .await
+    .expect("digital silence was reported");
+    println!(
+        "reported: {} ({readings} level readings before)",
+        silent.describe()
+    );
+    assert!(
+        readings >= 45,
+        "about ten level readings a second came before the warning: {readings}"
+    );
+
+    let mut player = play(&wav);
+    let mut loudest = f32::MIN;
+    let back = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match notices.recv().await.unwrap() {
+                SourceNotice::Level(level) => loudest = loudest.max(level.peak_dbfs),
+                SourceNotice::Mic(MicChange::SignalBack) => return,
+                SourceNotice::Mic(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(back.is_ok(), "sound cleared the warning");
+    assert!(player.wait().await.unwrap().success());
+    capture.abort();
 }

@@ -1,8 +1,8 @@
 //! Where audio comes from: sources that produce PCM16LE 16 kHz mono frames.
 //!
-//! Owns the frame format and the sources (a WAV file now, the microphone
-//! later). Never touches the disk spool or the network: a source only hands
-//! frames to whoever records them.
+//! Owns the frame format and the sources (a WAV file, the microphone). Never
+//! touches the disk spool or the network: a source only hands frames to
+//! whoever records them.
 
 mod wav;
 
@@ -10,8 +10,10 @@ pub use wav::WavSource;
 
 pub mod dsp;
 mod mic;
+mod notice;
 
-pub use mic::{InputDevice, MicSource, input_devices};
+pub use mic::{InputDevice, MicSource, STALL_AFTER, input_devices, permission_advice};
+pub use notice::{MicChange, NO_SIGNAL_AFTER_SECS, SourceNotice};
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -45,6 +47,8 @@ pub enum AudioError {
     File { path: PathBuf, reason: String },
     #[error("microphone: {0}")]
     Device(String),
+    #[error("the system refused access to the microphone")]
+    PermissionDenied,
     #[error(
         "the audio file {path} is {rate} Hz, {channels} channel(s), {bits}-bit; \
          this source needs 16 kHz mono 16-bit PCM"
@@ -64,4 +68,10 @@ pub trait AudioSource: Send {
 
     /// The next frame, `None` at the end of the audio.
     fn next_frame(&mut self) -> impl Future<Output = Result<Option<Frame>, AudioError>> + Send;
+
+    /// Level readings and device changes, as they happen (even while no frame
+    /// is coming). Given out once; sources without any (a file) return `None`.
+    fn take_notices(&mut self) -> Option<tokio::sync::mpsc::Receiver<SourceNotice>> {
+        None
+    }
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use consult_recorder::account::{self, RememberedAccount};
-use consult_recorder::audio::{MicSource, WavSource};
+use consult_recorder::audio::dsp::Level;
+use consult_recorder::audio::{AudioSource, MicSource, SourceNotice, WavSource};
 use consult_recorder::auth::{
     AuthClient, AuthError, AuthPaths, AuthState, Keychain, KeychainBackend, KeychainVault,
     ManagerOptions, Secret, SignInError, TokenManager,
@@ -17,6 +18,7 @@ use consult_recorder::auth::{
 use consult_recorder::events::{Event, Status};
 use consult_recorder::paths::AppDirs;
 use consult_recorder::session::{SenderOptions, Session, SessionSetup};
+use consult_recorder::settings;
 use consult_recorder::store::{Profile, Store};
 
 /// Consult Recorder on the command line.
@@ -60,8 +62,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List the microphones (id, name, default).
+    /// List the microphones (id, name, default, chosen).
     Devices {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A live input meter for checking a microphone (Ctrl-C ends it).
+    Level {
+        /// The microphone (default: the remembered choice, else the system's).
+        #[arg(long)]
+        device: Option<String>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Print JSON lines instead of a meter.
         #[arg(long)]
         json: bool,
     },
@@ -72,7 +86,8 @@ enum Command {
         /// Record from this 16 kHz mono 16-bit WAV file instead of the microphone.
         #[arg(long, value_name = "FILE.wav")]
         input: Option<std::path::PathBuf>,
-        /// The microphone to use (an id from `devices`; default: the system's).
+        /// The microphone to use (an id from `devices`), remembered for next
+        /// time. Default: the remembered one, else the system's.
         #[arg(long, conflicts_with = "input")]
         device: Option<String>,
         /// Feed the file at this multiple of real time (0: as fast as possible).
@@ -305,20 +320,48 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Devices { json } => {
             let devices = consult_recorder::audio::input_devices()
                 .map_err(|e| Failure::other(e.to_string()))?;
+            let chosen = settings::load(&dirs.config)
+                .map_err(|e| Failure::other(e.to_string()))?
+                .microphone;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&devices).expect("devices serialise")
-                );
+                let listed: Vec<serde_json::Value> = devices
+                    .iter()
+                    .map(|d| {
+                        let mut value = serde_json::to_value(d).expect("devices serialise");
+                        value["chosen"] = (chosen.as_deref() == Some(d.id.as_str())).into();
+                        value
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::from(listed));
             } else if devices.is_empty() {
                 println!("no microphones found");
             } else {
                 for d in devices {
                     let mark = if d.is_default { "* " } else { "  " };
-                    println!("{mark}{}  ({})", d.name, d.id);
+                    let note = if chosen.as_deref() == Some(d.id.as_str()) {
+                        "  [chosen]"
+                    } else {
+                        ""
+                    };
+                    println!("{mark}{}  ({}){note}", d.name, d.id);
                 }
             }
             Ok(())
+        }
+        Command::Level {
+            device,
+            seconds,
+            json,
+        } => {
+            let device = match device {
+                Some(device) => Some(device),
+                None => {
+                    settings::load(&dirs.config)
+                        .map_err(|e| Failure::other(e.to_string()))?
+                        .microphone
+                }
+            };
+            level_meter(device.as_deref(), seconds, json).await
         }
         Command::Record {
             input,
@@ -347,6 +390,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     Session::start(setup, Some(source))
                 }
                 None => {
+                    let device = chosen_microphone(&dirs, device)?;
                     let mic = MicSource::open(device.as_deref())
                         .map_err(|e| Failure::other(e.to_string()))?;
                     if let Some(reason) = &mic.fallback_reason {
@@ -530,6 +574,84 @@ async fn follow(session: Session, tokens: &TokenManager) -> Result<(), Failure> 
     }
 }
 
+/// The microphone for `record`: the one named (and remembered from now on),
+/// else the remembered one.
+fn chosen_microphone(dirs: &AppDirs, named: Option<String>) -> Result<Option<String>, Failure> {
+    let mut saved = settings::load(&dirs.config).map_err(|e| Failure::other(e.to_string()))?;
+    match named {
+        Some(id) => {
+            if saved.microphone.as_deref() != Some(id.as_str()) {
+                saved.microphone = Some(id.clone());
+                settings::save(&dirs.config, &saved).map_err(|e| Failure::other(e.to_string()))?;
+                eprintln!("this microphone will be used from now on");
+            }
+            Ok(Some(id))
+        }
+        None => Ok(saved.microphone),
+    }
+}
+
+/// Prints the input level ten times a second, and any microphone change.
+async fn level_meter(
+    device: Option<&str>,
+    seconds: Option<f64>,
+    json: bool,
+) -> Result<(), Failure> {
+    let mut mic = MicSource::open(device).map_err(|e| Failure::other(e.to_string()))?;
+    if let Some(reason) = &mic.fallback_reason {
+        eprintln!("warning: {reason}");
+    }
+    eprintln!("listening to {}", mic.device.name);
+    let mut notices = mic.take_notices().expect("a fresh microphone has notices");
+    let capture = tokio::spawn(async move {
+        // Frames are only needed to keep the meter running.
+        while let Ok(Some(_)) = mic.next_frame().await {}
+    });
+    let until =
+        seconds.map(|s| tokio::time::Instant::now() + std::time::Duration::from_secs_f64(s));
+    let ended = async {
+        match until {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(ended);
+    loop {
+        tokio::select! {
+            notice = notices.recv() => match notice {
+                Some(SourceNotice::Level(level)) if json => println!(
+                    "{}",
+                    serde_json::json!({"type": "level", "level": level})
+                ),
+                Some(SourceNotice::Level(level)) => println!("{}", meter_line(&level)),
+                Some(SourceNotice::Mic(change)) if json => println!(
+                    "{}",
+                    serde_json::json!({"type": "microphone", "change": change, "message": change.describe()})
+                ),
+                Some(SourceNotice::Mic(change)) => eprintln!("{}", change.describe()),
+                None => break,
+            },
+            _ = &mut ended => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    capture.abort();
+    Ok(())
+}
+
+/// `-23.1 dBFS rms  -9.8 dBFS peak  |##########          |`
+fn meter_line(level: &Level) -> String {
+    // -60 dBFS (quiet room) to 0 dBFS (clipping) over 40 columns.
+    let filled = (((level.peak_dbfs + 60.0) / 60.0).clamp(0.0, 1.0) * 40.0).round() as usize;
+    format!(
+        "{:6.1} dBFS rms {:6.1} dBFS peak  |{}{}|",
+        level.rms_dbfs,
+        level.peak_dbfs,
+        "#".repeat(filled),
+        " ".repeat(40 - filled)
+    )
+}
+
 fn drain(events: &mut tokio::sync::broadcast::Receiver<Event>) {
     while let Ok(event) = events.try_recv() {
         print_event(&event);
@@ -537,16 +659,21 @@ fn drain(events: &mut tokio::sync::broadcast::Receiver<Event>) {
 }
 
 fn print_event(event: &Event) {
+    // Ten a second: for a meter, not for a log of the session (see `level`).
+    if matches!(event, Event::Level { .. }) {
+        return;
+    }
     println!(
         "{}",
         serde_json::to_string(event).expect("events serialise")
     );
-    if let Event::Status {
-        status: Status::Failed { reason },
-        ..
-    } = event
-    {
-        eprintln!("error: {reason}");
+    match event {
+        Event::Status {
+            status: Status::Failed { reason },
+            ..
+        } => eprintln!("error: {reason}"),
+        Event::Microphone { message, .. } => eprintln!("{message}"),
+        _ => {}
     }
 }
 

@@ -49,6 +49,15 @@ pub fn start<S: AudioSource + 'static>(
     let (done_tx, done) = watch::channel(None);
     spawn_spool_thread(writer, inbox, store, reporter.clone(), failure);
 
+    if let Some(mut notices) = source.take_notices() {
+        let reporter = reporter.clone();
+        tokio::spawn(async move {
+            while let Some(notice) = notices.recv().await {
+                reporter.source_notice(notice);
+            }
+        });
+    }
+
     let ticker = commands.clone();
     let ticking = tokio::spawn(async move {
         let mut tick = tokio::time::interval(SYNC_EVERY);

@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
+use crate::audio::SourceNotice;
 use crate::events::{Event, Status, TranscriptUpdate};
 
 /// The session's voice: every event the UI and the CLI see goes through here.
@@ -74,5 +75,25 @@ impl Reporter {
             session_id: self.session_id.clone(),
             message,
         });
+    }
+
+    /// Passes on what the audio source noticed (levels, microphone changes).
+    pub fn source_notice(&self, notice: SourceNotice) {
+        let event = match notice {
+            SourceNotice::Level(level) => Event::Level {
+                session_id: self.session_id.clone(),
+                level,
+            },
+            SourceNotice::Mic(change) => {
+                let message = change.describe();
+                tracing::warn!(session = %self.session_id, %message, "microphone");
+                Event::Microphone {
+                    session_id: self.session_id.clone(),
+                    change,
+                    message,
+                }
+            }
+        };
+        let _ = self.events.send(event);
     }
 }

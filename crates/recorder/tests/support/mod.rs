@@ -7,6 +7,8 @@ use tokio::net::TcpListener;
 
 pub use consult_recorder::auth::memory_vault::MemoryVault;
 
+pub mod pulse;
+
 /// What a canned HTTP server does with each request.
 #[derive(Clone)]
 pub enum Canned {
