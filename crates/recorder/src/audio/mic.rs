@@ -74,6 +74,9 @@ pub fn input_devices() -> Result<Vec<InputDevice>, AudioError> {
 const NOTICE_QUEUE: usize = 256;
 /// Seconds of audio the ring between callback and reader holds.
 const RING_SECS: usize = 2;
+/// How often the reader looks for new samples when the ring was empty: one
+/// frame's length, so a frame waits at most that long for its reader.
+const POLL_EVERY: Duration = Duration::from_millis(20);
 /// A running device that delivers nothing for this long is treated as gone.
 pub const STALL_AFTER: Duration = Duration::from_secs(3);
 /// The first callback may take a while after `play()` (1–2 s seen with ALSA).
@@ -617,7 +620,7 @@ impl AudioSource for MicSource {
             let failure = self.live.as_ref().and_then(|live| self.failure(live, now));
             match failure {
                 Some(reason) => self.give_up_live(reason),
-                None => tokio::time::sleep(Duration::from_millis(10)).await,
+                None => tokio::time::sleep(POLL_EVERY).await,
             }
         }
     }
