@@ -13,6 +13,7 @@ use crate::auth::AuthEvent;
 
 /// What the doctor sees about the connection and upload.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Status {
     Connecting,
@@ -20,6 +21,7 @@ pub enum Status {
     /// Trying again soon.
     Reconnecting {
         attempt: u32,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         next_try_in_ms: u64,
         reason: String,
     },
@@ -27,6 +29,7 @@ pub enum Status {
     Offline {
         buffered_secs: f64,
         attempt: u32,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         next_try_in_ms: u64,
     },
     /// Connected and catching up on audio recorded while offline.
@@ -46,16 +49,20 @@ pub enum Status {
 
 /// A change to the live transcript.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct TranscriptUpdate {
     pub text: String,
     pub is_final: bool,
     /// Sample offsets (exact in the v1 profile, estimated in the seed profile).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub start: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub end: u64,
 }
 
 /// Everything the UI and CLI show.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     Status {
@@ -69,11 +76,19 @@ pub enum Event {
     /// Sample counts: captured to disk, sent, confirmed by the server.
     Progress {
         session_id: String,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         recorded: u64,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         sent: u64,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         confirmed: u64,
     },
     Auth(AuthEvent),
+    /// A recording started (`active`) or stopped; its upload may go on.
+    Recording {
+        session_id: String,
+        active: bool,
+    },
     /// The input level, ten times a second (for the meter).
     Level {
         session_id: String,

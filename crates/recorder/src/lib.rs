@@ -4,6 +4,7 @@
 //! over this crate; tests drive it without a window.
 
 pub mod account;
+pub mod app;
 pub mod audio;
 pub mod auth;
 pub mod events;

@@ -5,12 +5,54 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::store::Profile;
+
 /// What the person chose; absent fields mean "the default".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(default)]
 pub struct UserSettings {
     /// The id of the chosen microphone (see `audio::input_devices`).
     pub microphone: Option<String>,
+    /// Recognition language (BCP 47, e.g. `en-GB`); the server's default if absent.
+    pub language: Option<String>,
+    /// The server's protocol; the app's configured one if absent.
+    pub profile: Option<Profile>,
+    /// Starts or stops recording from anywhere, e.g. `CommandOrControl+Shift+R`.
+    pub global_shortcut: Option<String>,
+}
+
+/// The global shortcut when none is chosen.
+pub const DEFAULT_GLOBAL_SHORTCUT: &str = "CommandOrControl+Shift+R";
+
+impl UserSettings {
+    /// Refuses values that cannot be right, with a sentence saying why.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(id) = &self.microphone
+            && (id.is_empty() || id.len() > 512 || id.chars().any(char::is_control))
+        {
+            return Err("That microphone id is not valid.".into());
+        }
+        if let Some(language) = &self.language {
+            let well_formed = (2..=35).contains(&language.len())
+                && language.split('-').all(|part| {
+                    (1..=8).contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphanumeric())
+                });
+            if !well_formed {
+                return Err(format!(
+                    "\"{language}\" is not a language tag (for example en-GB)."
+                ));
+            }
+        }
+        if let Some(shortcut) = &self.global_shortcut
+            && (shortcut.is_empty() || shortcut.len() > 64 || !shortcut.is_ascii())
+        {
+            return Err(
+                "That shortcut is not valid (for example CommandOrControl+Shift+R).".into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Why the settings could not be read or written.
@@ -73,7 +115,10 @@ mod tests {
         assert_eq!(load(dir.path()).unwrap(), UserSettings::default());
         let chosen = UserSettings {
             microphone: Some("alsa:hw:1,0".into()),
+            language: Some("en-GB".into()),
+            ..UserSettings::default()
         };
+        assert_eq!(chosen.validate(), Ok(()));
         save(&dir.path().join("nested"), &chosen).unwrap();
         assert_eq!(load(&dir.path().join("nested")).unwrap(), chosen);
     }
@@ -84,5 +129,25 @@ mod tests {
         std::fs::write(path(dir.path()), "{ not json").unwrap();
         let err = load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("settings.json"), "{err}");
+    }
+
+    #[test]
+    fn nonsense_is_refused_with_a_reason() {
+        for bad in [
+            UserSettings {
+                language: Some("en_GB; rm".into()),
+                ..UserSettings::default()
+            },
+            UserSettings {
+                microphone: Some(String::new()),
+                ..UserSettings::default()
+            },
+            UserSettings {
+                global_shortcut: Some("Ctrl+ü".into()),
+                ..UserSettings::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
     }
 }

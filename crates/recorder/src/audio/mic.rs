@@ -27,6 +27,7 @@ use super::{AudioError, AudioSource, Frame};
 
 /// An input device as the person sees it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct InputDevice {
     /// Stable across runs where the platform allows: remember this one.
     pub id: String,

@@ -11,6 +11,7 @@ pub const NO_SIGNAL_AFTER_SECS: f32 = 5.0;
 
 /// A change to the microphone. Recording goes on through all of these.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MicChange {
     /// The device stopped delivering audio; a new one is being looked for.

@@ -100,14 +100,17 @@ impl RefreshTokenVault for KeychainVault {
 
 /// What the app shows about signing in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AuthState {
     SignedOut,
     SignedIn {
         account: String,
         /// Access-token expiry on the server's clock, Unix seconds.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         access_expires_at: u64,
         /// Server clock minus this machine's clock, seconds.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         clock_skew_secs: i64,
     },
     /// The server ended the sign-in; recording goes on, uploads wait.
@@ -119,17 +122,21 @@ pub enum AuthState {
 
 /// Something that happened to the sign-in, for the app's event stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum AuthEvent {
     SignedIn {
         account: String,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         access_expires_at: u64,
     },
     Refreshed {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         access_expires_at: u64,
     },
     RefreshFailed {
         attempt: u32,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         retry_in_ms: u64,
         reason: String,
     },

@@ -18,6 +18,7 @@ pub struct StoreError {
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
     /// Audio is still being captured.
@@ -52,6 +53,7 @@ impl SessionState {
 
 /// Which protocol profile a session speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
     /// The existing clinic backend (token in the URL, no acknowledgements).
@@ -106,8 +108,11 @@ impl SessionRecord {
 
 /// One final transcript segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Segment {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub start: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub end: u64,
     pub text: String,
 }

@@ -10,6 +10,7 @@ pub const FLOOR_DBFS: f32 = -120.0;
 
 /// One level reading.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Level {
     pub rms_dbfs: f32,
     pub peak_dbfs: f32,

@@ -1,0 +1,132 @@
+//! Errors as the doctor reads them: one sentence that says what happened and
+//! what to do, plus a kind the UI can act on.
+
+use serde::Serialize;
+
+use crate::auth::{AuthError, SignInError};
+
+/// What went wrong, for the UI to choose its wording and next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    WrongPassword,
+    Unreachable,
+    SignInNeeded,
+    Keychain,
+    /// An administrator fixed this setting.
+    Locked,
+    Microphone,
+    AlreadyRecording,
+    NotFound,
+    InvalidInput,
+    Storage,
+    Other,
+}
+
+/// An error for the UI: never carries a token, a password or patient text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[error("{message}")]
+pub struct AppError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    pub fn storage(err: impl std::fmt::Display) -> Self {
+        Self::new(
+            ErrorKind::Storage,
+            format!("The recordings on this computer could not be read or written: {err}"),
+        )
+    }
+}
+
+impl From<SignInError> for AppError {
+    fn from(err: SignInError) -> Self {
+        match err {
+            SignInError::Auth(AuthError::WrongCredentials) => Self::new(
+                ErrorKind::WrongPassword,
+                "Wrong e-mail or password. Please try again.",
+            ),
+            SignInError::Auth(AuthError::SignInRequired(reason)) => Self::new(
+                ErrorKind::SignInNeeded,
+                format!("Please sign in again ({reason})."),
+            ),
+            SignInError::Auth(err @ (AuthError::Unreachable(_) | AuthError::Timeout(_))) => {
+                Self::new(
+                    ErrorKind::Unreachable,
+                    format!(
+                        "The server cannot be reached ({err}). Check the network; recordings are kept safely until it is back."
+                    ),
+                )
+            }
+            SignInError::Auth(err) => Self::new(
+                ErrorKind::Unreachable,
+                format!("The server could not sign you in: {err}."),
+            ),
+            SignInError::Keychain(err) => Self::new(
+                ErrorKind::Keychain,
+                format!("The system keychain could not keep the sign-in: {err}."),
+            ),
+            SignInError::NothingSaved(_) => Self::new(ErrorKind::SignInNeeded, "Please sign in."),
+            SignInError::Stopped => Self::new(ErrorKind::Other, "The app is shutting down."),
+        }
+    }
+}
+
+/// "Your computer's clock is 12 minutes off" when it matters (over a minute).
+pub fn clock_warning(skew_secs: i64) -> Option<String> {
+    let off = skew_secs.unsigned_abs();
+    if off < 60 {
+        return None;
+    }
+    let amount = if off < 5_400 {
+        format!("{} minutes", (off + 30) / 60)
+    } else {
+        format!("{} hours", (off + 1_800) / 3_600)
+    };
+    let direction = if skew_secs > 0 { "behind" } else { "ahead of" };
+    Some(format!(
+        "This computer's clock is {amount} {direction} the server's. Signing in works, but please ask IT to correct the clock."
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_warnings_round_to_what_a_person_would_say() {
+        assert_eq!(clock_warning(59), None);
+        assert_eq!(clock_warning(-30), None);
+        let twelve_behind = clock_warning(12 * 60 + 10).unwrap();
+        assert!(
+            twelve_behind.contains("12 minutes behind"),
+            "{twelve_behind}"
+        );
+        let two_hours_ahead = clock_warning(-2 * 3_600).unwrap();
+        assert!(
+            two_hours_ahead.contains("2 hours ahead of"),
+            "{two_hours_ahead}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_password_reads_as_such() {
+        let err = AppError::from(SignInError::Auth(AuthError::WrongCredentials));
+        assert_eq!(err.kind, ErrorKind::WrongPassword);
+        assert!(err.message.starts_with("Wrong e-mail or password"));
+    }
+}

@@ -1,0 +1,176 @@
+//! Transcript export: a plain text file for the patient record, or JSON with
+//! timings for other software.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::AppError;
+use crate::paths::AppDirs;
+use crate::store::{Segment, SessionRecord};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Txt,
+    Json,
+}
+
+/// The person's Downloads folder, else an `exports` folder of the app's data.
+pub fn default_folder(dirs: &AppDirs) -> PathBuf {
+    directories::UserDirs::new()
+        .and_then(|u| u.download_dir().map(Path::to_path_buf))
+        .unwrap_or_else(|| dirs.data.join("exports"))
+}
+
+/// Writes the file and returns its path; never overwrites an existing file.
+pub fn write(
+    folder: &Path,
+    record: &SessionRecord,
+    segments: &[Segment],
+    format: ExportFormat,
+) -> Result<PathBuf, AppError> {
+    let (body, extension) = match format {
+        ExportFormat::Txt => {
+            let mut text = segments
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            text.push('\n');
+            (text, "txt")
+        }
+        ExportFormat::Json => {
+            let document = serde_json::json!({
+                "session_id": record.id,
+                "reference": record.reference,
+                "started_at_unix_ms": record.started_at,
+                "duration_secs": record.duration_secs(),
+                "sample_rate": 16_000,
+                "segments": segments,
+            });
+            (
+                serde_json::to_string_pretty(&document).expect("JSON value serialises"),
+                "json",
+            )
+        }
+    };
+    std::fs::create_dir_all(folder)
+        .map_err(|e| AppError::storage(format!("{}: {e}", folder.display())))?;
+    let stem = file_stem(record);
+    for n in 0..1_000 {
+        let name = if n == 0 {
+            format!("{stem}.{extension}")
+        } else {
+            format!("{stem} ({n}).{extension}")
+        };
+        let path = folder.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                std::io::Write::write_all(&mut file, body.as_bytes())
+                    .map_err(|e| AppError::storage(format!("{}: {e}", path.display())))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(AppError::storage(format!("{}: {e}", path.display()))),
+        }
+    }
+    Err(AppError::storage(format!(
+        "{}: too many exports of this session",
+        folder.display()
+    )))
+}
+
+/// `consultation-<reference or id>`: only characters safe in any file system.
+fn file_stem(record: &SessionRecord) -> String {
+    let label = if record.reference.trim().is_empty() {
+        record.id.chars().take(8).collect::<String>()
+    } else {
+        record.reference.trim().to_owned()
+    };
+    let safe: String = label
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(60)
+        .collect();
+    format!("consultation-{safe}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Profile, SessionState};
+
+    fn record(reference: &str) -> SessionRecord {
+        SessionRecord {
+            id: "0123456789abcdef".into(),
+            reference: reference.into(),
+            started_at: 1,
+            profile: Profile::V1,
+            server: "http://127.0.0.1:1".into(),
+            state: SessionState::Complete,
+            failure: None,
+            samples_recorded: 32_000,
+            samples_confirmed: 32_000,
+        }
+    }
+
+    #[test]
+    fn exports_never_overwrite_and_names_are_safe() {
+        let dir = tempfile::tempdir().unwrap();
+        let segments = vec![
+            Segment {
+                start: 0,
+                end: 10,
+                text: "blood pressure is normal".into(),
+            },
+            Segment {
+                start: 10,
+                end: 20,
+                text: "the patient reports chest pain".into(),
+            },
+        ];
+        let first = write(
+            dir.path(),
+            &record("../etc/x y"),
+            &segments,
+            ExportFormat::Txt,
+        )
+        .unwrap();
+        let second = write(
+            dir.path(),
+            &record("../etc/x y"),
+            &segments,
+            ExportFormat::Txt,
+        )
+        .unwrap();
+        assert_eq!(first.parent().unwrap(), dir.path());
+        assert_eq!(
+            first.file_name().unwrap().to_str().unwrap(),
+            "consultation----etc-x-y.txt"
+        );
+        assert_ne!(first, second);
+        assert_eq!(
+            std::fs::read_to_string(&first).unwrap(),
+            "blood pressure is normal\nthe patient reports chest pain\n"
+        );
+        let json = write(dir.path(), &record(""), &segments, ExportFormat::Json).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        assert_eq!(
+            value["segments"][1]["text"],
+            "the patient reports chest pain"
+        );
+    }
+}

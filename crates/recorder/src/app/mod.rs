@@ -1,0 +1,560 @@
+//! The app's controller: what the desktop shell's buttons do, as a plain
+//! library API that tests drive without a window.
+//!
+//! Owns the signed-in account, the one recording at a time, the uploads of
+//! earlier sessions and the history. Everything it does is reported on one
+//! [`Event`] stream; errors come back as [`AppError`] sentences.
+
+mod diagnostics;
+mod error;
+mod export;
+mod view;
+
+pub use error::{AppError, ErrorKind, clock_warning};
+pub use export::ExportFormat;
+pub use view::{RecordingView, SessionView, Snapshot};
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::account::{self, RememberedAccount};
+use crate::audio::{AudioSource, InputDevice, MicSource, WavSource};
+use crate::auth::{
+    AuthClient, AuthPaths, AuthState, Keychain, KeychainVault, ManagerOptions, Secret, SignInError,
+    TokenManager,
+};
+use crate::events::Event;
+use crate::paths::AppDirs;
+use crate::session::{self, SenderOptions, Session, SessionSetup, Stopper};
+use crate::settings::{self, UserSettings};
+use crate::store::{Profile, Segment, Store};
+
+/// How the app is set up (by the shell, from configuration).
+#[derive(Clone)]
+pub struct AppOptions {
+    pub dirs: AppDirs,
+    pub keychain: Keychain,
+    /// The server offered at sign-in, or fixed by an administrator.
+    pub server: Option<String>,
+    /// The administrator fixed `server`: the UI shows it read-only.
+    pub server_locked: bool,
+    pub profile: Profile,
+    pub sender: SenderOptions,
+}
+
+/// A handle to the app. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    options: AppOptions,
+    store: Store,
+    events: broadcast::Sender<Event>,
+    signed: Mutex<Option<Signed>>,
+    recording: Mutex<Option<Recording>>,
+    /// Sessions with a sender running (recording or uploading a backlog).
+    sending: Mutex<HashSet<String>>,
+}
+
+#[derive(Clone)]
+struct Signed {
+    server: String,
+    tokens: TokenManager,
+}
+
+struct Recording {
+    view: RecordingView,
+    stopper: Stopper,
+}
+
+impl App {
+    /// Opens the history database; signs nobody in yet (see [`App::start_up`]).
+    pub fn open(options: AppOptions) -> Result<Self, AppError> {
+        let store =
+            Store::open(&options.dirs.data.join("sessions.sqlite3")).map_err(AppError::storage)?;
+        let (events, _) = broadcast::channel(1024);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                options,
+                store,
+                events,
+                signed: Mutex::new(None),
+                recording: Mutex::new(None),
+                sending: Mutex::new(HashSet::new()),
+            }),
+        })
+    }
+
+    /// Everything the app reports, as it happens.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// What the UI shows right now.
+    pub fn snapshot(&self) -> Snapshot {
+        let signed = self.signed();
+        let auth = signed
+            .as_ref()
+            .map(|s| s.tokens.state())
+            .unwrap_or(AuthState::SignedOut);
+        let clock_warning = match &auth {
+            AuthState::SignedIn {
+                clock_skew_secs, ..
+            } => clock_warning(*clock_skew_secs),
+            _ => None,
+        };
+        Snapshot {
+            version: crate::VERSION.into(),
+            server: signed
+                .map(|s| s.server)
+                .or_else(|| self.inner.options.server.clone()),
+            server_locked: self.inner.options.server_locked,
+            auth,
+            clock_warning,
+            recording: self.lock_recording().as_ref().map(|r| r.view.clone()),
+            settings: settings::load(&self.inner.options.dirs.config).unwrap_or_default(),
+        }
+    }
+
+    /// At launch: signs in silently from the keychain when a sign-in was
+    /// remembered, then resumes uploading any pending sessions. An unreachable
+    /// server is not an error: uploads wait for it.
+    pub async fn start_up(&self) -> Snapshot {
+        let remembered = match account::load(&self.inner.options.dirs.config) {
+            Ok(remembered) => remembered,
+            Err(err) => {
+                tracing::warn!(error = %err, "the remembered sign-in is unreadable");
+                None
+            }
+        };
+        if let Some(remembered) = remembered {
+            if self.locked_elsewhere(&remembered.server) {
+                tracing::warn!("the remembered server is not the one the administrator set");
+            } else {
+                let signed = self.signed_for(&remembered.server);
+                match signed.tokens.resume(&remembered.account).await {
+                    Ok(()) => {}
+                    Err(SignInError::Auth(err)) if err.is_transient() => {
+                        tracing::info!(error = %err, "server unreachable at start; will retry");
+                    }
+                    Err(err) => tracing::info!(error = %err, "silent sign-in did not succeed"),
+                }
+            }
+        }
+        self.resume_uploads();
+        self.snapshot()
+    }
+
+    /// Signs in with a password. While recording, the session's upload
+    /// resumes with the new sign-in.
+    pub async fn sign_in(
+        &self,
+        server: &str,
+        email: &str,
+        password: Secret,
+    ) -> Result<Snapshot, AppError> {
+        let server = server.trim().trim_end_matches('/').to_owned();
+        let email = email.trim();
+        if email.is_empty() || !email.contains('@') {
+            return Err(AppError::invalid("Please enter your e-mail address."));
+        }
+        if password.is_empty() {
+            return Err(AppError::invalid("Please enter your password."));
+        }
+        if self.locked_elsewhere(&server) {
+            return Err(AppError::new(
+                ErrorKind::Locked,
+                "The server address is set by your IT department and cannot be changed here.",
+            ));
+        }
+        crate::net::ws_base(&server).map_err(|e| AppError::invalid(e.to_string()))?;
+        if let Some(current) = self.signed()
+            && current.server != server
+            && self.lock_recording().is_some()
+        {
+            return Err(AppError::invalid(
+                "Stop the recording before signing in to another server.",
+            ));
+        }
+        let signed = self.signed_for(&server);
+        signed.tokens.sign_in(email, password).await?;
+        let account = match signed.tokens.state() {
+            AuthState::SignedIn { account, .. } => account,
+            _ => email.to_owned(),
+        };
+        account::save(
+            &self.inner.options.dirs.config,
+            &RememberedAccount {
+                server: server.clone(),
+                account,
+            },
+        )
+        .map_err(AppError::storage)?;
+        self.resume_uploads();
+        Ok(self.snapshot())
+    }
+
+    /// Signs out: the keychain entry and the remembered account are removed.
+    pub async fn sign_out(&self) -> Result<Snapshot, AppError> {
+        if self.lock_recording().is_some() {
+            return Err(AppError::invalid("Stop the recording before signing out."));
+        }
+        if let Some(signed) = self.signed() {
+            signed.tokens.sign_out().await.map_err(|e| {
+                AppError::new(
+                    ErrorKind::Keychain,
+                    format!("The sign-in could not be removed from the keychain: {e}."),
+                )
+            })?;
+        }
+        account::forget(&self.inner.options.dirs.config).map_err(AppError::storage)?;
+        Ok(self.snapshot())
+    }
+
+    /// The microphones, the default first.
+    pub async fn devices(&self) -> Result<Vec<InputDevice>, AppError> {
+        tokio::task::spawn_blocking(crate::audio::input_devices)
+            .await
+            .map_err(|e| AppError::new(ErrorKind::Other, e.to_string()))?
+            .map_err(|e| AppError::new(ErrorKind::Microphone, e.to_string()))
+    }
+
+    /// Saves the person's settings (the chosen microphone, …).
+    pub fn save_settings(&self, settings: &UserSettings) -> Result<Snapshot, AppError> {
+        settings.validate().map_err(AppError::invalid)?;
+        settings::save(&self.inner.options.dirs.config, settings).map_err(AppError::storage)?;
+        Ok(self.snapshot())
+    }
+
+    /// Starts recording from the chosen microphone (the default if it is gone).
+    pub async fn start_recording(&self, reference: &str) -> Result<RecordingView, AppError> {
+        self.check_can_record(reference)?;
+        let wanted = settings::load(&self.inner.options.dirs.config)
+            .unwrap_or_default()
+            .microphone;
+        let mic = tokio::task::spawn_blocking(move || MicSource::open(wanted.as_deref()))
+            .await
+            .map_err(|e| AppError::new(ErrorKind::Other, e.to_string()))?
+            .map_err(|e| match e {
+                crate::audio::AudioError::PermissionDenied => {
+                    AppError::new(ErrorKind::Microphone, crate::audio::permission_advice())
+                }
+                other => AppError::new(
+                    ErrorKind::Microphone,
+                    format!("The microphone could not be opened: {other}."),
+                ),
+            })?;
+        let fallback = mic.fallback_reason.clone();
+        let view = self.start_recording_from(mic, reference)?;
+        if let Some(reason) = fallback {
+            let _ = self.inner.events.send(Event::Warning {
+                session_id: view.id.clone(),
+                message: reason,
+            });
+        }
+        Ok(view)
+    }
+
+    /// Starts recording from any source (tests use a WAV file).
+    pub fn start_recording_from<S: AudioSource + 'static>(
+        &self,
+        source: S,
+        reference: &str,
+    ) -> Result<RecordingView, AppError> {
+        self.check_can_record(reference)?;
+        let signed = self.signed().ok_or_else(|| {
+            AppError::new(ErrorKind::SignInNeeded, "Please sign in before recording.")
+        })?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let chosen = settings::load(&self.inner.options.dirs.config).unwrap_or_default();
+        let profile = chosen.profile.unwrap_or(self.inner.options.profile);
+        let mut setup = self.setup(&id, reference, profile, &signed);
+        setup.options.language = chosen.language;
+        let session = Session::start(setup, Some(source)).map_err(AppError::storage)?;
+        let view = RecordingView {
+            id: id.clone(),
+            reference: reference.to_owned(),
+            started_at: session::unix_millis(),
+        };
+        {
+            let mut recording = self.lock_recording();
+            if recording.is_some() {
+                session.stop();
+                return Err(AppError::new(
+                    ErrorKind::AlreadyRecording,
+                    "A recording is already running.",
+                ));
+            }
+            *recording = Some(Recording {
+                view: view.clone(),
+                stopper: session.stopper(),
+            });
+        }
+        let _ = self.inner.events.send(Event::Recording {
+            session_id: id.clone(),
+            active: true,
+        });
+        self.follow(session);
+        Ok(view)
+    }
+
+    /// Stops the recording; its upload goes on until the server has it all.
+    pub fn stop_recording(&self) -> Option<String> {
+        let recording = self.lock_recording().take()?;
+        recording.stopper.stop();
+        let _ = self.inner.events.send(Event::Recording {
+            session_id: recording.view.id.clone(),
+            active: false,
+        });
+        Some(recording.view.id)
+    }
+
+    /// The history, newest first.
+    pub fn sessions(&self) -> Result<Vec<SessionView>, AppError> {
+        let sending = self.lock_sending().clone();
+        let recording = self.lock_recording().as_ref().map(|r| r.view.id.clone());
+        Ok(self
+            .inner
+            .store
+            .list()
+            .map_err(AppError::storage)?
+            .into_iter()
+            .map(|record| {
+                SessionView::new(
+                    sending.contains(&record.id),
+                    recording.as_deref() == Some(record.id.as_str()),
+                    record,
+                )
+            })
+            .collect())
+    }
+
+    /// The settled transcript of a session.
+    pub fn transcript(&self, id: &str) -> Result<Vec<Segment>, AppError> {
+        self.existing(id)?;
+        self.inner.store.segments(id).map_err(AppError::storage)
+    }
+
+    /// Writes the transcript to `folder` (by default the Downloads folder)
+    /// and returns the file's path.
+    pub fn export(
+        &self,
+        id: &str,
+        format: ExportFormat,
+        folder: Option<PathBuf>,
+    ) -> Result<PathBuf, AppError> {
+        let record = self.existing(id)?;
+        let segments = self.inner.store.segments(id).map_err(AppError::storage)?;
+        let folder = folder.unwrap_or_else(|| export::default_folder(&self.inner.options.dirs));
+        export::write(&folder, &record, &segments, format)
+    }
+
+    /// Deletes a session's audio and transcript from this computer.
+    pub fn delete(&self, id: &str) -> Result<(), AppError> {
+        self.existing(id)?;
+        if self.lock_sending().contains(id)
+            || self
+                .lock_recording()
+                .as_ref()
+                .is_some_and(|r| r.view.id == id)
+        {
+            return Err(AppError::invalid(
+                "This session is still recording or uploading; it can be deleted once it is done.",
+            ));
+        }
+        let spool = session::spool_path(&self.spool_dir(), id);
+        match std::fs::remove_file(&spool) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(AppError::storage(format!("{}: {e}", spool.display()))),
+        }
+        self.inner.store.delete(id).map_err(AppError::storage)?;
+        Ok(())
+    }
+
+    /// Starts sending every session the server has not fully confirmed.
+    pub fn resume_uploads(&self) {
+        let Some(signed) = self.signed() else {
+            return;
+        };
+        let pending = match session::pending(&self.inner.store) {
+            Ok(pending) => pending,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot list pending sessions");
+                return;
+            }
+        };
+        for record in pending {
+            if record.server.trim_end_matches('/') != signed.server
+                || self.lock_sending().contains(&record.id)
+            {
+                continue;
+            }
+            let setup = self.setup(&record.id, &record.reference, record.profile, &signed);
+            match Session::start::<WavSource>(setup, None) {
+                Ok(session) => self.follow(session),
+                Err(err) => {
+                    tracing::warn!(session = %record.id, error = %err, "cannot resume upload")
+                }
+            }
+        }
+    }
+
+    fn check_can_record(&self, reference: &str) -> Result<(), AppError> {
+        if reference.chars().count() > 200 || reference.chars().any(char::is_control) {
+            return Err(AppError::invalid(
+                "The reference must be one line of at most 200 characters.",
+            ));
+        }
+        if self.lock_recording().is_some() {
+            return Err(AppError::new(
+                ErrorKind::AlreadyRecording,
+                "A recording is already running.",
+            ));
+        }
+        Ok(())
+    }
+
+    fn existing(&self, id: &str) -> Result<crate::store::SessionRecord, AppError> {
+        self.inner
+            .store
+            .get(id)
+            .map_err(AppError::storage)?
+            .ok_or_else(|| AppError::new(ErrorKind::NotFound, "That session no longer exists."))
+    }
+
+    fn setup(&self, id: &str, reference: &str, profile: Profile, signed: &Signed) -> SessionSetup {
+        SessionSetup {
+            id: id.to_owned(),
+            reference: reference.to_owned(),
+            profile,
+            server: signed.server.clone(),
+            spool_dir: self.spool_dir(),
+            store: self.inner.store.clone(),
+            tokens: signed.tokens.clone(),
+            options: self.inner.options.sender.clone(),
+        }
+    }
+
+    fn spool_dir(&self) -> PathBuf {
+        self.inner.options.dirs.data.join("spool")
+    }
+
+    /// Forwards a session's events until it ends, and keeps `sending` true.
+    fn follow(&self, session: Session) {
+        let id = session.id.clone();
+        self.lock_sending().insert(id.clone());
+        let mut events = session.subscribe();
+        let app = self.clone();
+        let span = tracing::info_span!("session", id = %id);
+        tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let forward = {
+                    let sink = app.inner.events.clone();
+                    tokio::spawn(async move {
+                        loop {
+                            match events.recv().await {
+                                Ok(event) => {
+                                    let _ = sink.send(event);
+                                }
+                                Err(broadcast::error::RecvError::Lagged(n)) => {
+                                    tracing::warn!(missed = n, "UI events dropped");
+                                }
+                                Err(broadcast::error::RecvError::Closed) => return,
+                            }
+                        }
+                    })
+                };
+                let result = session.finished().await;
+                // The forwarder ends once the session's last sender is gone;
+                // the bound only guards against a sender kept alive by mistake.
+                if tokio::time::timeout(Duration::from_secs(2), forward)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("session events still open after it ended");
+                }
+                if let Err(err) = result {
+                    tracing::warn!(error = %err, "session ended without completing");
+                }
+                app.lock_sending().remove(&id);
+                let mut recording = app.lock_recording();
+                if recording.as_ref().is_some_and(|r| r.view.id == id) {
+                    *recording = None;
+                    drop(recording);
+                    let _ = app.inner.events.send(Event::Recording {
+                        session_id: id,
+                        active: false,
+                    });
+                }
+            },
+            span,
+        ));
+    }
+
+    /// The token manager for `server`, reusing the current one when it is
+    /// the same server (a running session keeps its manager).
+    fn signed_for(&self, server: &str) -> Signed {
+        let server = server.trim_end_matches('/').to_owned();
+        let mut signed = self.inner.signed.lock().expect("sign-in lock poisoned");
+        if let Some(current) = signed.as_ref()
+            && current.server == server
+        {
+            return current.clone();
+        }
+        let client = AuthClient::new(&server, AuthPaths::default(), Duration::from_secs(15))
+            .expect("an HTTP client can be built");
+        let vault = KeychainVault::new(self.inner.options.keychain.clone(), &server);
+        let tokens = TokenManager::start(client, vault, ManagerOptions::default());
+        let mut auth_events = tokens.subscribe();
+        let sink = self.inner.events.clone();
+        tokio::spawn(async move {
+            loop {
+                match auth_events.recv().await {
+                    Ok(event) => {
+                        let _ = sink.send(Event::Auth(event));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        let new = Signed { server, tokens };
+        *signed = Some(new.clone());
+        new
+    }
+
+    fn locked_elsewhere(&self, server: &str) -> bool {
+        let options = &self.inner.options;
+        options.server_locked
+            && options
+                .server
+                .as_deref()
+                .is_some_and(|fixed| fixed.trim_end_matches('/') != server.trim_end_matches('/'))
+    }
+
+    fn signed(&self) -> Option<Signed> {
+        self.inner
+            .signed
+            .lock()
+            .expect("sign-in lock poisoned")
+            .clone()
+    }
+
+    fn lock_recording(&self) -> std::sync::MutexGuard<'_, Option<Recording>> {
+        self.inner
+            .recording
+            .lock()
+            .expect("recording lock poisoned")
+    }
+
+    fn lock_sending(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.inner.sending.lock().expect("sending lock poisoned")
+    }
+}

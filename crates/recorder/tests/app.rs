@@ -1,0 +1,195 @@
+//! The app controller as the desktop shell drives it, without a window: sign
+//! in, record (a WAV file stands in for the microphone here; the microphone
+//! has its own tests), watch the events, then use the history — against the
+//! reference server recognising real speech, with a real keychain (keyutils).
+
+#![cfg(target_os = "linux")]
+
+use std::path::Path;
+use std::time::Duration;
+
+use consult_recorder::app::{App, AppOptions, ErrorKind, ExportFormat};
+use consult_recorder::audio::WavSource;
+use consult_recorder::auth::{Keychain, KeychainBackend, Secret};
+use consult_recorder::events::{Event, Status};
+use consult_recorder::paths::AppDirs;
+use consult_recorder::session::SenderOptions;
+use consult_recorder::store::{Profile, SessionState};
+
+mod support;
+use support::{EMAIL, PASSWORD, reference_server};
+
+const PHRASE: &str = "blood pressure is normal";
+
+fn options(home: &Path, server: &str) -> AppOptions {
+    AppOptions {
+        dirs: AppDirs {
+            config: home.join("config"),
+            data: home.join("data"),
+            cache: home.join("cache"),
+        },
+        keychain: Keychain::start(KeychainBackend::Keyutils),
+        server: Some(server.to_owned()),
+        server_locked: false,
+        profile: Profile::V1,
+        sender: SenderOptions::default(),
+    }
+}
+
+/// The phrase as 16 kHz mono PCM16, with silence after it so it ends.
+fn phrase_wav(dir: &Path) -> std::path::PathBuf {
+    let raw = dir.join("raw.wav");
+    let wav = dir.join("phrase.wav");
+    assert!(
+        std::process::Command::new("espeak-ng")
+            .args(["-v", "en-us", "-s", "150", "-w"])
+            .arg(&raw)
+            .arg(PHRASE)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        std::process::Command::new("sox")
+            .arg(&raw)
+            .args(["-r", "16000", "-c", "1", "-b", "16"])
+            .arg(&wav)
+            .args(["pad", "0.5", "1.5"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    wav
+}
+
+/// Waits for the first event matching `wanted`.
+async fn until(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    wanted: impl Fn(&Event) -> bool,
+) -> Event {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let event = events.recv().await.expect("the app is alive");
+            if wanted(&event) {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("the event came in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a keyutils session keyring; run scripts/test.sh"]
+async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let phrases = dir.path().join("phrases.txt");
+    std::fs::write(
+        &phrases,
+        format!("{PHRASE}\nthe patient reports chest pain\n"),
+    )
+    .unwrap();
+    let (server, _server_dir) = reference_server(|c| {
+        c.recognizer = transcribe_server::RecognizerKind::Pocketsphinx;
+        c.phrases = Some(phrases.clone());
+    })
+    .await;
+    let url = server.http_url();
+    let home = tempfile::tempdir().unwrap();
+    let app = App::open(options(home.path(), &url)).unwrap();
+    let mut events = app.subscribe();
+
+    // Recording needs a sign-in; a wrong password says so in words.
+    let source = WavSource::open(&phrase_wav(dir.path()), 4.0).unwrap();
+    let refused = app.start_recording_from(source, "").unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::SignInNeeded);
+    let wrong = app
+        .sign_in(&url, EMAIL, Secret::new("nope"))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.kind, ErrorKind::WrongPassword);
+    let snapshot = app
+        .sign_in(&url, EMAIL, Secret::new(PASSWORD))
+        .await
+        .unwrap();
+    assert!(matches!(
+        snapshot.auth,
+        consult_recorder::auth::AuthState::SignedIn { .. }
+    ));
+
+    let source = WavSource::open(&phrase_wav(dir.path()), 4.0).unwrap();
+    let recording = app.start_recording_from(source, "Room 4, 10:30").unwrap();
+    assert_eq!(app.snapshot().recording.as_ref(), Some(&recording));
+    let second = WavSource::open(&phrase_wav(dir.path()), 4.0).unwrap();
+    assert_eq!(
+        app.start_recording_from(second, "").unwrap_err().kind,
+        ErrorKind::AlreadyRecording,
+        "one recording at a time"
+    );
+    let heard = until(
+        &mut events,
+        |e| matches!(e, Event::Transcript { update, .. } if update.is_final),
+    )
+    .await;
+    let Event::Transcript { update, .. } = heard else {
+        unreachable!()
+    };
+    assert_eq!(update.text, PHRASE);
+    until(&mut events, |e| {
+        matches!(
+            e,
+            Event::Status {
+                status: Status::Complete,
+                ..
+            }
+        )
+    })
+    .await;
+    until(&mut events, |e| {
+        matches!(e, Event::Recording { active: false, .. })
+    })
+    .await;
+    assert_eq!(
+        app.snapshot().recording,
+        None,
+        "the file ended the recording"
+    );
+
+    // History: listed as uploaded, transcript, export, delete.
+    let sessions = app.sessions().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].state, SessionState::Complete);
+    assert_eq!(sessions[0].reference, "Room 4, 10:30");
+    assert!(!sessions[0].uploading);
+    assert_eq!(app.transcript(&recording.id).unwrap()[0].text, PHRASE);
+    let exports = dir.path().join("exports");
+    let txt = app
+        .export(&recording.id, ExportFormat::Txt, Some(exports.clone()))
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&txt).unwrap(),
+        format!("{PHRASE}\n")
+    );
+    let spool = home
+        .path()
+        .join("data/spool")
+        .join(format!("{}.spool", recording.id));
+    assert!(spool.exists());
+
+    // A new start of the app signs in from the keychain, no password asked.
+    let again = App::open(options(home.path(), &url)).unwrap();
+    let snapshot = again.start_up().await;
+    assert!(
+        matches!(&snapshot.auth, consult_recorder::auth::AuthState::SignedIn { account, .. } if account == EMAIL),
+        "{:?}",
+        snapshot.auth
+    );
+
+    again.delete(&recording.id).unwrap();
+    assert!(again.sessions().unwrap().is_empty());
+    assert!(!spool.exists(), "the audio is gone from the disk");
+    assert_eq!(
+        again.transcript(&recording.id).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+}
