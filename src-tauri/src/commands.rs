@@ -1,0 +1,120 @@
+//! The webview's only way into the app: each command checks its input and
+//! calls the core library. No logic of its own.
+
+use consult_recorder::app::{App, AppError, ExportFormat, RecordingView, SessionView, Snapshot};
+use consult_recorder::audio::InputDevice;
+use consult_recorder::auth::Secret;
+use consult_recorder::settings::UserSettings;
+use consult_recorder::store::Segment;
+use tauri::{AppHandle, Manager, Runtime, State};
+
+/// Session ids are UUIDs: anything else is refused before reaching the store.
+fn session_id(id: &str) -> Result<&str, AppError> {
+    let valid =
+        id.len() <= 64 && !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if valid {
+        Ok(id)
+    } else {
+        Err(AppError::invalid("That is not a session id."))
+    }
+}
+
+#[tauri::command]
+pub fn snapshot(app: State<'_, App>) -> Snapshot {
+    app.snapshot()
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    app: State<'_, App>,
+    server: String,
+    email: String,
+    password: String,
+) -> Result<Snapshot, AppError> {
+    if server.len() > 2_048 || email.len() > 320 || password.len() > 4_096 {
+        return Err(AppError::invalid("That is too long."));
+    }
+    app.sign_in(&server, &email, Secret::new(password)).await
+}
+
+#[tauri::command]
+pub async fn sign_out(app: State<'_, App>) -> Result<Snapshot, AppError> {
+    app.sign_out().await
+}
+
+#[tauri::command]
+pub async fn devices(app: State<'_, App>) -> Result<Vec<InputDevice>, AppError> {
+    app.devices().await
+}
+
+#[tauri::command]
+pub fn save_settings<R: Runtime>(
+    handle: AppHandle<R>,
+    app: State<'_, App>,
+    settings: UserSettings,
+) -> Result<Snapshot, AppError> {
+    let snapshot = app.save_settings(&settings)?;
+    if handle.try_state::<GlobalShortcutInUse>().is_some() {
+        crate::shortcuts::register(&handle);
+    }
+    Ok(snapshot)
+}
+
+/// Present when the global-shortcut plugin runs (not in command tests).
+pub struct GlobalShortcutInUse;
+
+#[tauri::command]
+pub async fn start_recording(
+    app: State<'_, App>,
+    reference: String,
+) -> Result<RecordingView, AppError> {
+    app.start_recording(&reference).await
+}
+
+#[tauri::command]
+pub fn stop_recording(app: State<'_, App>) -> Option<String> {
+    app.stop_recording()
+}
+
+#[tauri::command]
+pub fn sessions(app: State<'_, App>) -> Result<Vec<SessionView>, AppError> {
+    app.sessions()
+}
+
+#[tauri::command]
+pub fn transcript(app: State<'_, App>, id: String) -> Result<Vec<Segment>, AppError> {
+    app.transcript(session_id(&id)?)
+}
+
+#[tauri::command]
+pub fn export_transcript(
+    app: State<'_, App>,
+    id: String,
+    format: ExportFormat,
+) -> Result<String, AppError> {
+    app.export(session_id(&id)?, format, None)
+        .map(|path| path.display().to_string())
+}
+
+#[tauri::command]
+pub fn delete_session(app: State<'_, App>, id: String) -> Result<(), AppError> {
+    app.delete(session_id(&id)?)
+}
+
+#[tauri::command]
+pub async fn diagnostics(app: State<'_, App>) -> Result<String, AppError> {
+    Ok(app.diagnostics().await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_uuid_like_ids_pass() {
+        assert!(session_id("0b7e8f0e-2f1c-4d3a-9c55-5a1d6f0a9b11").is_ok());
+        for bad in ["", "../x", "a b", &"a".repeat(65), "id;drop"] {
+            assert!(session_id(bad).is_err(), "{bad:?}");
+        }
+    }
+}

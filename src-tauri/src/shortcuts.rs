@@ -1,0 +1,53 @@
+//! The global shortcut that starts or stops recording from any application
+//! (configurable in Settings; `CommandOrControl+Shift+R` by default).
+
+use consult_recorder::app::App;
+use consult_recorder::settings::DEFAULT_GLOBAL_SHORTCUT;
+use tauri::plugin::TauriPlugin;
+use tauri::{Manager, Runtime};
+use tauri_plugin_global_shortcut::{GlobalShortcutExt, Shortcut, ShortcutState};
+
+/// The plugin, with the handler that toggles recording.
+pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
+    tauri_plugin_global_shortcut::Builder::new()
+        .with_handler(|handle, _shortcut, event| {
+            if event.state() == ShortcutState::Pressed {
+                toggle_recording(handle);
+            }
+        })
+        .build()
+}
+
+/// (Re)registers the shortcut from the settings. A shortcut another program
+/// holds is logged, not fatal: the window's own keys still work.
+pub fn register<R: Runtime>(handle: &tauri::AppHandle<R>) {
+    let wanted = handle
+        .state::<App>()
+        .snapshot()
+        .settings
+        .global_shortcut
+        .unwrap_or_else(|| DEFAULT_GLOBAL_SHORTCUT.to_owned());
+    let shortcuts = handle.global_shortcut();
+    let _ = shortcuts.unregister_all();
+    match wanted.parse::<Shortcut>() {
+        Ok(shortcut) => {
+            if let Err(err) = shortcuts.register(shortcut) {
+                tracing::warn!(shortcut = %wanted, error = %err, "global shortcut unavailable");
+            }
+        }
+        Err(err) => {
+            tracing::warn!(shortcut = %wanted, error = %err, "global shortcut not understood")
+        }
+    }
+}
+
+fn toggle_recording<R: Runtime>(handle: &tauri::AppHandle<R>) {
+    let app = handle.state::<App>().inner().clone();
+    if app.stop_recording().is_none() {
+        tauri::async_runtime::spawn(async move {
+            if let Err(err) = app.start_recording("").await {
+                tracing::warn!(error = %err, "shortcut: recording did not start");
+            }
+        });
+    }
+}
