@@ -22,6 +22,9 @@ packages=(
   pulseaudio pulseaudio-utils libasound2-plugins
 )
 
+# the UI's TypeScript build and tests (skipped when Node.js is already there)
+command -v npm >/dev/null || packages+=(nodejs npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

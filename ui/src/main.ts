@@ -1,0 +1,451 @@
+// The doctor's screen: wires the DOM to the app's commands and events.
+// No framework: a handful of views, one event stream and plain DOM updates
+// keep the bundle tiny and the CSP strict (no eval, no inline scripts).
+
+import type { Event } from "./bindings/Event";
+import type { InputDevice } from "./bindings/InputDevice";
+import type { SessionView } from "./bindings/SessionView";
+import type { Snapshot } from "./bindings/Snapshot";
+import type { Status } from "./bindings/Status";
+import { api, errorMessage } from "./ipc.js";
+import { clock, roughly } from "./state/format.js";
+import { describeStatus } from "./state/status.js";
+import { Transcript } from "./state/transcript.js";
+
+type View = "loading" | "signin" | "recorder" | "history" | "settings" | "about";
+
+const $ = <T extends HTMLElement>(id: string) => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return el as T;
+};
+
+const state = {
+  snapshot: null as Snapshot | null,
+  status: null as Status | null,
+  sessionId: null as string | null,
+  startedAt: 0,
+  transcript: new Transcript(),
+  followLive: true,
+  devices: [] as InputDevice[],
+};
+
+function announce(text: string): void {
+  $("announcer").textContent = text;
+}
+
+function show(view: View): void {
+  for (const v of ["loading", "signin", "recorder", "history", "settings", "about"] as View[]) {
+    $(`view-${v}`).hidden = v !== view;
+  }
+  $("nav").hidden = view === "loading" || view === "signin";
+  for (const b of document.querySelectorAll<HTMLButtonElement>("nav button")) {
+    if (b.dataset.view === view) b.setAttribute("aria-current", "page");
+    else b.removeAttribute("aria-current");
+  }
+  if (view === "history") void renderHistory();
+  if (view === "settings") renderSettings();
+  if (view === "about") $("about-version").textContent = `Version ${state.snapshot?.version ?? ""}`;
+}
+
+// ---- Snapshot and banner ----------------------------------------------------
+
+function applySnapshot(s: Snapshot): void {
+  state.snapshot = s;
+  const server = $<HTMLInputElement>("signin-server");
+  server.value = s.server ?? "";
+  server.readOnly = s.server_locked;
+  $("signin-server-note").hidden = !s.server_locked;
+  if (s.auth.state !== "signed_out") $<HTMLInputElement>("signin-email").value = s.auth.account;
+  if (s.recording) {
+    state.sessionId = s.recording.id;
+    state.startedAt = s.recording.started_at;
+  }
+  renderBanner();
+  renderRecordButton();
+  $("account-line").textContent =
+    s.auth.state === "signed_out" ? "Not signed in." : `Signed in as ${s.auth.account} at ${s.server ?? ""}.`;
+}
+
+function renderBanner(): void {
+  const s = state.snapshot;
+  const banner = $("banner");
+  let text = "";
+  if (s?.auth.state === "sign_in_required" || state.status?.state === "sign_in_required") {
+    text = s?.recording
+      ? "Please sign in again — recording continues and nothing is lost; the upload resumes after you sign in."
+      : "Please sign in again.";
+  } else if (s?.clock_warning) {
+    text = s.clock_warning;
+  }
+  banner.textContent = text;
+  banner.hidden = text === "";
+  if (text.startsWith("Please sign in") && s?.recording) {
+    // Sign in without leaving the recording: the form sits under the banner.
+    $("view-signin").hidden = false;
+  }
+}
+
+// ---- Recorder -----------------------------------------------------------------
+
+function recording(): boolean {
+  return state.snapshot?.recording != null;
+}
+
+function renderRecordButton(): void {
+  const button = $<HTMLButtonElement>("record");
+  const on = recording();
+  button.textContent = on ? "Stop recording" : "Start recording";
+  button.classList.toggle("recording", on);
+  $<HTMLInputElement>("reference").readOnly = on;
+  $<HTMLSelectElement>("microphone").disabled = on;
+}
+
+function renderStatus(): void {
+  const text = describeStatus(state.status);
+  const pill = $("status-pill");
+  pill.textContent = text.label;
+  pill.className = `pill ${text.tone}`;
+  pill.title = text.detail;
+  $("status-detail").textContent = text.detail;
+  renderBanner();
+}
+
+function renderTranscript(): void {
+  const box = $("transcript");
+  const view = state.transcript.view();
+  box.replaceChildren(
+    ...view.finals.map((line) => {
+      const p = document.createElement("p");
+      p.textContent = line.text;
+      return p;
+    }),
+  );
+  if (view.partial) {
+    const p = document.createElement("p");
+    p.className = "partial";
+    p.textContent = view.partial;
+    p.setAttribute("aria-label", `Provisional: ${view.partial}`);
+    box.append(p);
+  }
+  if (state.followLive) box.scrollTop = box.scrollHeight;
+}
+
+async function toggleRecording(): Promise<void> {
+  const button = $<HTMLButtonElement>("record");
+  button.disabled = true;
+  try {
+    if (recording()) {
+      await api.stopRecording();
+      announce("Recording stopped. The rest is being uploaded.");
+    } else {
+      state.transcript.clear();
+      state.status = null;
+      renderTranscript();
+      const view = await api.startRecording($<HTMLInputElement>("reference").value);
+      state.sessionId = view.id;
+      state.startedAt = view.started_at;
+      announce("Recording started.");
+    }
+    applySnapshot(await api.snapshot());
+  } catch (err) {
+    $("mic-note").hidden = false;
+    $("mic-note").textContent = errorMessage(err);
+    announce(errorMessage(err));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function tick(): void {
+  if (recording()) $("elapsed").textContent = clock((Date.now() - state.startedAt) / 1000);
+}
+
+async function loadDevices(): Promise<void> {
+  try {
+    state.devices = await api.devices();
+  } catch (err) {
+    state.devices = [];
+    $("mic-note").hidden = false;
+    $("mic-note").textContent = errorMessage(err);
+  }
+  const chosen = state.snapshot?.settings.microphone ?? null;
+  for (const id of ["microphone", "settings-microphone"]) {
+    const select = $<HTMLSelectElement>(id);
+    select.replaceChildren(
+      ...state.devices.map((d) => {
+        const o = document.createElement("option");
+        o.value = d.id;
+        o.textContent = d.is_default ? `${d.name} (system default)` : d.name;
+        o.selected = chosen ? d.id === chosen : d.is_default;
+        return o;
+      }),
+    );
+  }
+}
+
+async function chooseMicrophone(id: string): Promise<void> {
+  if (!state.snapshot) return;
+  applySnapshot(await api.saveSettings({ ...state.snapshot.settings, microphone: id }));
+}
+
+// ---- Events -----------------------------------------------------------------
+
+function onEvent(event: Event): void {
+  switch (event.type) {
+    case "status":
+      state.status = event.status;
+      renderStatus();
+      if (event.session_id === state.sessionId) announce(describeStatus(event.status).detail);
+      break;
+    case "transcript":
+      if (event.session_id === state.sessionId) {
+        state.transcript.apply(event.update);
+        renderTranscript();
+      }
+      break;
+    case "level":
+      $<HTMLMeterElement>("level").value = Math.max(-60, event.level.peak_dbfs);
+      break;
+    case "microphone":
+      $("mic-note").hidden = false;
+      $("mic-note").textContent = event.message;
+      announce(event.message);
+      break;
+    case "warning":
+      $("mic-note").hidden = false;
+      $("mic-note").textContent = event.message;
+      break;
+    case "recording":
+      void api.snapshot().then(applySnapshot);
+      break;
+    case "auth":
+      void api.snapshot().then(applySnapshot);
+      break;
+    case "progress":
+      break;
+  }
+}
+
+// ---- History ------------------------------------------------------------------
+
+function uploadText(s: SessionView): string {
+  if (s.recording) return "Recording";
+  if (s.state === "complete") return "Uploaded";
+  if (s.state === "failed") return `Problem: ${s.failure ?? "unknown"}`;
+  if (s.uploading) return `Uploading — ${roughly(s.pending_secs)} left`;
+  return `Waiting — ${roughly(s.pending_secs)} to send`;
+}
+
+async function renderHistory(): Promise<void> {
+  let sessions: SessionView[];
+  try {
+    sessions = await api.sessions();
+  } catch (err) {
+    $("history-empty").hidden = false;
+    $("history-empty").textContent = errorMessage(err);
+    return;
+  }
+  $("history-empty").hidden = sessions.length > 0;
+  $("history-table").hidden = sessions.length === 0;
+  $("history-rows").replaceChildren(
+    ...sessions.map((s) => {
+      const row = document.createElement("tr");
+      row.dataset.session = s.id;
+      const cells = [
+        new Date(s.started_at).toLocaleString(),
+        s.reference || "—",
+        clock(s.duration_secs),
+        uploadText(s),
+      ];
+      for (const text of cells) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        row.append(td);
+      }
+      const actions = document.createElement("td");
+      const button = (label: string, action: () => void) => {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.textContent = label;
+        b.setAttribute("aria-label", `${label}: ${s.reference || new Date(s.started_at).toLocaleString()}`);
+        b.addEventListener("click", action);
+        actions.append(b);
+      };
+      button("Open", () => void openTranscript(s));
+      button("Export .txt", () => void exportTranscript(s, "txt"));
+      button("Export .json", () => void exportTranscript(s, "json"));
+      button("Delete", () => void deleteSession(s));
+      row.append(actions);
+      return row;
+    }),
+  );
+}
+
+async function openTranscript(s: SessionView): Promise<void> {
+  const segments = await api.transcript(s.id);
+  $("history-detail").hidden = false;
+  $("history-detail-title").textContent = `Transcript — ${s.reference || new Date(s.started_at).toLocaleString()}`;
+  $("history-transcript").textContent = segments.length ? segments.map((x) => x.text).join("\n") : "(no text yet)";
+  $("history-note").textContent = "";
+}
+
+async function exportTranscript(s: SessionView, format: "txt" | "json"): Promise<void> {
+  try {
+    const path = await api.exportTranscript(s.id, format);
+    $("history-detail").hidden = false;
+    $("history-note").textContent = `Saved to ${path}`;
+    announce(`Transcript saved to ${path}`);
+  } catch (err) {
+    $("history-note").textContent = errorMessage(err);
+  }
+}
+
+async function deleteSession(s: SessionView): Promise<void> {
+  const what = s.reference || new Date(s.started_at).toLocaleString();
+  if (!window.confirm(`Delete the recording and transcript of ${what} from this computer? This cannot be undone.`)) return;
+  try {
+    await api.deleteSession(s.id);
+    announce("Deleted.");
+  } catch (err) {
+    $("history-note").textContent = errorMessage(err);
+  }
+  await renderHistory();
+}
+
+// ---- Settings and about ---------------------------------------------------------
+
+function renderSettings(): void {
+  const settings = state.snapshot?.settings;
+  if (!settings) return;
+  $<HTMLInputElement>("settings-language").value = settings.language ?? "";
+  $<HTMLSelectElement>("settings-profile").value = settings.profile ?? "";
+  $<HTMLInputElement>("settings-shortcut").value = settings.global_shortcut ?? "";
+}
+
+async function saveSettings(e: SubmitEvent): Promise<void> {
+  e.preventDefault();
+  const error = $("settings-error");
+  const profile = $<HTMLSelectElement>("settings-profile").value;
+  try {
+    applySnapshot(
+      await api.saveSettings({
+        microphone: $<HTMLSelectElement>("settings-microphone").value || null,
+        language: $<HTMLInputElement>("settings-language").value.trim() || null,
+        profile: profile === "seed" || profile === "v1" ? profile : null,
+        global_shortcut: $<HTMLInputElement>("settings-shortcut").value.trim() || null,
+      }),
+    );
+    error.hidden = true;
+    announce("Settings saved.");
+    await loadDevices();
+  } catch (err) {
+    error.hidden = false;
+    error.textContent = errorMessage(err);
+  }
+}
+
+async function runDiagnostics(): Promise<void> {
+  const out = $("diagnostics");
+  out.hidden = false;
+  out.textContent = "Running…";
+  const report = await api.diagnostics();
+  out.textContent = report;
+  try {
+    await navigator.clipboard.writeText(report);
+    announce("The report was copied; paste it into your message to IT.");
+  } catch {
+    // Clipboard refused: select the text so Ctrl+C copies it.
+    const range = document.createRange();
+    range.selectNodeContents(out);
+    window.getSelection()?.removeAllRanges();
+    window.getSelection()?.addRange(range);
+    announce("The report is selected; press Ctrl+C to copy it.");
+  }
+}
+
+// ---- Sign-in ------------------------------------------------------------------
+
+async function signIn(e: SubmitEvent): Promise<void> {
+  e.preventDefault();
+  const error = $("signin-error");
+  const submit = $<HTMLButtonElement>("signin-submit");
+  const password = $<HTMLInputElement>("signin-password");
+  submit.disabled = true;
+  error.hidden = true;
+  try {
+    const s = await api.signIn(
+      $<HTMLInputElement>("signin-server").value,
+      $<HTMLInputElement>("signin-email").value,
+      password.value,
+    );
+    password.value = "";
+    applySnapshot(s);
+    announce("Signed in.");
+    await loadDevices();
+    show("recorder");
+  } catch (err) {
+    error.hidden = false;
+    error.textContent = errorMessage(err);
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+async function signOut(): Promise<void> {
+  try {
+    applySnapshot(await api.signOut());
+    show("signin");
+  } catch (err) {
+    $("account-line").textContent = errorMessage(err);
+  }
+}
+
+// ---- Start ----------------------------------------------------------------------
+
+async function start(): Promise<void> {
+  $("signin-form").addEventListener("submit", (e) => void signIn(e as SubmitEvent));
+  $("settings-form").addEventListener("submit", (e) => void saveSettings(e as SubmitEvent));
+  $("record").addEventListener("click", () => void toggleRecording());
+  $("signout").addEventListener("click", () => void signOut());
+  $("run-diagnostics").addEventListener("click", () => void runDiagnostics());
+  $<HTMLSelectElement>("microphone").addEventListener("change", (e) => void chooseMicrophone((e.target as HTMLSelectElement).value));
+  $("status-pill").addEventListener("click", () => {
+    const detail = $("status-detail");
+    detail.hidden = !detail.hidden;
+    $("status-pill").setAttribute("aria-expanded", String(!detail.hidden));
+  });
+  const box = $("transcript");
+  box.addEventListener("scroll", () => {
+    state.followLive = box.scrollTop + box.clientHeight >= box.scrollHeight - 8;
+    $("jump-live").hidden = state.followLive;
+  });
+  $("jump-live").addEventListener("click", () => {
+    state.followLive = true;
+    $("jump-live").hidden = true;
+    renderTranscript();
+  });
+  for (const b of document.querySelectorAll<HTMLButtonElement>("nav button")) {
+    b.addEventListener("click", () => show(b.dataset.view as View));
+  }
+  document.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "r" && !$("view-recorder").hidden) {
+      e.preventDefault();
+      void toggleRecording();
+    }
+  });
+
+  await api.onEvent(onEvent);
+  applySnapshot(await api.snapshot());
+  setInterval(tick, 250);
+  if (state.snapshot?.auth.state === "signed_out") {
+    show("signin");
+  } else {
+    await loadDevices();
+    show("recorder");
+  }
+}
+
+start().catch((err) => {
+  $("view-loading").textContent = errorMessage(err);
+});

@@ -1,0 +1,23 @@
+// Durations as a person reads them.
+
+/** Elapsed time on the big clock: `4:05`, `1:02:03`. */
+export function clock(totalSecs: number): string {
+  const secs = Math.max(0, Math.floor(totalSecs));
+  const h = Math.floor(secs / 3600);
+  const m = Math.floor((secs % 3600) / 60);
+  const s = secs % 60;
+  const mm = h > 0 ? String(m).padStart(2, "0") : String(m);
+  const ss = String(s).padStart(2, "0");
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** A rough amount of time: `12 s`, `2 min`, `1 h 5 min`. */
+export function roughly(totalSecs: number): string {
+  const secs = Math.max(0, Math.round(totalSecs));
+  if (secs < 60) return `${secs} s`;
+  const mins = Math.round(secs / 60);
+  if (mins < 60) return `${mins} min`;
+  const h = Math.floor(mins / 60);
+  const m = mins % 60;
+  return m === 0 ? `${h} h` : `${h} h ${m} min`;
+}

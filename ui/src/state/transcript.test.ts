@@ -1,0 +1,36 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Transcript } from "./transcript.js";
+
+const update = (text: string, is_final: boolean, start: number, end: number) => ({ text, is_final, start, end });
+
+test("partials are provisional and replaced by the final", () => {
+  const t = new Transcript();
+  t.apply(update("blood", false, 0, 8000));
+  t.apply(update("blood pressure", false, 0, 16000));
+  assert.deepEqual(t.view(), { finals: [], partial: "blood pressure" });
+  t.apply(update("blood pressure is normal", true, 0, 32000));
+  assert.deepEqual(t.view().partial, null);
+  assert.equal(t.text(), "blood pressure is normal");
+});
+
+test("finals sent twice after a reconnect are shown once, in order", () => {
+  const t = new Transcript();
+  t.apply(update("second", true, 32000, 48000));
+  t.apply(update("first", true, 0, 16000));
+  t.apply(update("second", true, 32000, 48000));
+  assert.equal(t.text(), "first\nsecond");
+});
+
+test("a partial after the last final survives it", () => {
+  const t = new Transcript();
+  t.apply(update("next words", false, 50000, 60000));
+  t.apply(update("earlier", true, 0, 16000));
+  assert.equal(t.view().partial, "next words");
+});
+
+test("empty finals add no line", () => {
+  const t = new Transcript();
+  t.apply(update("", true, 0, 100));
+  assert.deepEqual(t.view().finals, []);
+});
