@@ -16,16 +16,26 @@ use crate::server::{Options, TestServer};
 /// A reference server that can be restarted on the same port.
 pub struct Restartable {
     server: Mutex<Option<TestServer>>,
-    options: fn() -> Options,
+    options: Box<dyn Fn() -> Options + Send + Sync>,
 }
 
 impl Restartable {
-    pub async fn start(options: fn() -> Options) -> Arc<Self> {
+    pub async fn start(options: impl Fn() -> Options + Send + Sync + 'static) -> Arc<Self> {
         let server = TestServer::start(options()).await;
         Arc::new(Self {
             server: Mutex::new(Some(server)),
-            options,
+            options: Box::new(options),
         })
+    }
+
+    /// The server's origin (for the admin endpoints, which bypass the proxy).
+    pub async fn http_url(&self) -> String {
+        self.server
+            .lock()
+            .await
+            .as_ref()
+            .expect("server running")
+            .http()
     }
 
     pub async fn addr(&self) -> std::net::SocketAddr {

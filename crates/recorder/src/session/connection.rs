@@ -147,3 +147,34 @@ pub fn close_outcome(frame: Option<CloseFrame>, finishing: bool) -> Outcome {
     });
     Outcome::from_close(code, &reason, finishing)
 }
+
+/// Why a silent connection was given up.
+pub fn stalled_reason(stall_after: Duration) -> String {
+    format!(
+        "no answer from the server for {} s (stalled connection)",
+        stall_after.as_secs()
+    )
+}
+
+/// Sends one message, but gives up once `deadline` passes with nothing heard
+/// from the server: on a half-open connection the socket's buffers fill and a
+/// send would otherwise wait for as long as the stall lasts, hiding it.
+pub async fn send_before<S>(
+    sink: &mut S,
+    message: Message,
+    deadline: Instant,
+    broken: &str,
+) -> Result<(), String>
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    use futures_util::SinkExt;
+    match tokio::time::timeout_at(deadline, sink.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(broken.to_owned()),
+        Err(_) => Err(format!(
+            "no answer from the server while sending (stalled connection, {})",
+            broken
+        )),
+    }
+}

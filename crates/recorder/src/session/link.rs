@@ -30,8 +30,8 @@ impl Default for SenderOptions {
     fn default() -> Self {
         Self {
             connect_timeout: Duration::from_secs(10),
-            ping_every: Duration::from_secs(5),
-            stall_after: Duration::from_secs(10),
+            ping_every: Duration::from_secs(4),
+            stall_after: Duration::from_secs(8),
             backlog_speed: 50.0,
             first_retry: Duration::from_millis(500),
             max_retry: Duration::from_secs(30),

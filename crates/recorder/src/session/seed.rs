@@ -24,7 +24,10 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 
 use super::capture::CaptureDone;
-use super::connection::{BadMessages, Pump, close_outcome, confirm, message_or_end, report_status};
+use super::connection::{
+    BadMessages, Pump, close_outcome, confirm, message_or_end, report_status, send_before,
+    stalled_reason,
+};
 use super::driver::{Protocol, drive};
 use super::link::{Link, Outcome};
 use super::retry::wait_for_audio_past;
@@ -210,11 +213,15 @@ impl Connection<'_> {
             if !self.finishing && capture_end == Some(self.sent) && self.sent == written {
                 self.finishing = true;
                 self.link.reporter.status(Status::Finishing);
-                if sink.send(ping_at(self.sent)).await.is_err() {
-                    return (
-                        Outcome::Retry("the connection broke while finishing".into()),
-                        true,
-                    );
+                if let Err(reason) = send_before(
+                    &mut sink,
+                    ping_at(self.sent),
+                    last_heard + options.stall_after,
+                    "the connection broke while finishing",
+                )
+                .await
+                {
+                    return (Outcome::Retry(reason), true);
                 }
             }
             if self.finishing && *self.confirmed >= self.sent {
@@ -229,56 +236,56 @@ impl Connection<'_> {
             let lag = written.saturating_sub(self.sent);
             let grace = all_confirmed_at.map(|t| t + FINAL_GRACE);
             tokio::select! {
-                biased;
-                incoming = source.next() => {
-                    last_heard = Instant::now();
-                    match message_or_end(incoming, self.finishing) {
-                        Ok(message) => self.on_message(message),
-                        Err(outcome) => return (outcome, true),
-                    }
-                }
-                _ = sleep_until(pump.send_at(lag)), if lag > 0 => {
-                    let samples = match pump.read(self.link, self.reader, self.sent, lag.min(MAX_CHUNK)) {
-                        Ok(0) => continue,
-                        Ok(samples) => samples,
-                        Err(reason) => return (Outcome::Fatal(reason), true),
-                    };
-                    if sink.send(Message::Binary(pump.pcm().to_vec().into())).await.is_err() {
-                        return (Outcome::Retry("the connection broke while sending".into()), true);
-                    }
-                    self.sent += samples;
-                    pump.sent(samples, lag, options.backlog_speed);
-                    if self.sent - pinged_at >= PING_EVERY_SAMPLES {
-                        pinged_at = self.sent;
-                        if sink.send(ping_at(self.sent)).await.is_err() {
-                            return (Outcome::Retry("the connection broke while sending".into()), true);
-                        }
-                    }
-                }
-                _ = wait_for_audio_past(&mut written_rx, self.sent), if lag == 0 && !self.finishing => {}
-                _ = self.capture.changed(), if capture_end.is_none() => {}
-                _ = sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {}
-                _ = ping.tick() => {
-                    if last_heard.elapsed() > options.stall_after {
-                        return (Outcome::Retry(format!(
-                            "no answer from the server for {} s (stalled connection)",
-                            options.stall_after.as_secs()
-                        )), true);
-                    }
-                    if sink.send(ping_at(self.sent)).await.is_err() {
-                        return (Outcome::Retry("the connection broke".into()), true);
-                    }
-                }
-                event = auth_events.recv() => {
-                    if let Ok(AuthEvent::Refreshed { .. }) = event && !self.finishing {
-                        // Hand over to the fresh token before the old one expires
-                        // (a strict server closes the socket at expiry).
-                        self.close_gracefully(&mut sink, &mut source, "token handover").await;
-                        return (Outcome::Handover, true);
-                    }
-                }
-                _ = report.tick() => report_status(self.link, self.reader, self.sent, *self.confirmed, self.finishing),
+                            biased;
+                            incoming = source.next() => {
+                                last_heard = Instant::now();
+                                match message_or_end(incoming, self.finishing) {
+                                    Ok(message) => self.on_message(message),
+                                    Err(outcome) => return (outcome, true),
+                                }
+                            }
+                            _ = sleep_until(last_heard + options.stall_after) => {
+                                return (Outcome::Retry(stalled_reason(options.stall_after)), true);
+                            }
+                            _ = sleep_until(pump.send_at(lag)), if lag > 0 => {
+                                let samples = match pump.read(self.link, self.reader, self.sent, lag.min(MAX_CHUNK)) {
+                                    Ok(0) => continue,
+                                    Ok(samples) => samples,
+                                    Err(reason) => return (Outcome::Fatal(reason), true),
+                                };
+                                if let Err(reason) = send_before(&mut sink, Message::Binary(pump.pcm().to_vec().into()), last_heard + options.stall_after, "the connection broke while sending").await {
+             return (Outcome::Retry(reason), true);
             }
+                                self.sent += samples;
+                                pump.sent(samples, lag, options.backlog_speed);
+                                if self.sent - pinged_at >= PING_EVERY_SAMPLES {
+                                    pinged_at = self.sent;
+                                    if let Err(reason) = send_before(&mut sink, ping_at(self.sent), last_heard + options.stall_after, "the connection broke while sending").await {
+             return (Outcome::Retry(reason), true);
+            }
+                                }
+                            }
+                            _ = wait_for_audio_past(&mut written_rx, self.sent), if lag == 0 && !self.finishing => {}
+                            _ = self.capture.changed(), if capture_end.is_none() => {}
+                            _ = sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {}
+                            _ = ping.tick() => {
+                                if last_heard.elapsed() > options.stall_after {
+                                    return (Outcome::Retry(stalled_reason(options.stall_after)), true);
+                                }
+                                if let Err(reason) = send_before(&mut sink, ping_at(self.sent), last_heard + options.stall_after, "the connection broke").await {
+             return (Outcome::Retry(reason), true);
+            }
+                            }
+                            event = auth_events.recv() => {
+                                if let Ok(AuthEvent::Refreshed { .. }) = event && !self.finishing {
+                                    // Hand over to the fresh token before the old one expires
+                                    // (a strict server closes the socket at expiry).
+                                    self.close_gracefully(&mut sink, &mut source, "token handover").await;
+                                    return (Outcome::Handover, true);
+                                }
+                            }
+                            _ = report.tick() => report_status(self.link, self.reader, self.sent, *self.confirmed, self.finishing),
+                        }
         }
     }
 

@@ -4,12 +4,15 @@ use std::time::Duration;
 
 use consult_protocol::v1::{self, ClientMessage, Incoming, ServerMessage};
 use consult_protocol::{AudioFrame, samples_to_secs};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::capture::CaptureDone;
-use super::connection::{BadMessages, Pump, close_outcome, confirm, message_or_end, report_status};
+use super::connection::{
+    BadMessages, Pump, close_outcome, confirm, message_or_end, report_status, send_before,
+    stalled_reason,
+};
 use super::driver::{Protocol, drive};
 use super::link::{Link, Outcome};
 use super::retry::wait_for_audio_past;
@@ -180,73 +183,77 @@ impl Connection<'_> {
                     end_offset: self.sent,
                 };
                 let text = serde_json::to_string(&finish).expect("finish serialises");
-                if sink.send(Message::Text(text.into())).await.is_err() {
-                    return (
-                        Outcome::Retry("the connection broke while finishing".into()),
-                        true,
-                    );
+                if let Err(reason) = send_before(
+                    &mut sink,
+                    Message::Text(text.into()),
+                    last_heard + options.stall_after,
+                    "the connection broke while finishing",
+                )
+                .await
+                {
+                    return (Outcome::Retry(reason), true);
                 }
                 self.finishing = true;
                 self.link.reporter.status(crate::events::Status::Finishing);
             }
             let lag = written.saturating_sub(self.sent);
             tokio::select! {
-                biased;
-                incoming = source.next() => {
-                    last_heard = Instant::now();
-                    match message_or_end(incoming, self.finishing) {
-                        Ok(message) => if let Some(outcome) = self.on_message(message) {
-                            return (outcome, true);
-                        },
-                        Err(outcome) => return (outcome, true),
-                    }
-                }
-                _ = sleep_until(pump.send_at(lag)), if lag > 0 => {
-                    let max = lag.min(consult_protocol::audio::MAX_FRAME_SAMPLES as u64);
-                    let samples = match pump.read(self.link, self.reader, self.sent, max) {
-                        Ok(0) => continue,
-                        Ok(samples) => samples,
-                        Err(reason) => return (Outcome::Fatal(reason), true),
-                    };
-                    AudioFrame { offset: self.sent, pcm: pump.pcm() }.encode_into(&mut frame);
-                    if sink.send(Message::Binary(frame.clone().into())).await.is_err() {
-                        return (Outcome::Retry("the connection broke while sending".into()), true);
-                    }
-                    self.sent += samples;
-                    pump.sent(samples, lag, options.backlog_speed);
-                }
-                _ = wait_for_audio_past(&mut written_rx, self.sent), if lag == 0 => {}
-                _ = self.capture.changed(), if capture_end.is_none() => {}
-                _ = ping.tick() => {
-                    if acked_progress_at.elapsed() > options.stall_after {
-                        return (Outcome::Retry(format!(
-                            "the server stopped acknowledging audio ({:.1} s waiting)",
-                            samples_to_secs(self.sent - *self.confirmed)
-                        )), true);
-                    }
-                    if last_heard.elapsed() > options.stall_after {
-                        return (Outcome::Retry(format!(
-                            "no answer from the server for {} s (stalled connection)",
-                            options.stall_after.as_secs()
-                        )), true);
-                    }
-                    if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
-                        return (Outcome::Retry("the connection broke".into()), true);
-                    }
-                }
-                event = auth_events.recv() => {
-                    if let Ok(AuthEvent::Refreshed { .. }) = event
-                        && let Ok(token) = self.link.tokens.access_token().await
-                    {
-                        let reauth = ClientMessage::Reauth { token: token.expose().to_owned() };
-                        let text = zeroize::Zeroizing::new(serde_json::to_string(&reauth).expect("reauth serialises"));
-                        if sink.send(Message::Text(text.as_str().into())).await.is_err() {
-                            return (Outcome::Retry("the connection broke".into()), true);
-                        }
-                    }
-                }
-                _ = report.tick() => report_status(self.link, self.reader, self.sent, *self.confirmed, self.finishing),
+                            biased;
+                            incoming = source.next() => {
+                                last_heard = Instant::now();
+                                match message_or_end(incoming, self.finishing) {
+                                    Ok(message) => if let Some(outcome) = self.on_message(message) {
+                                        return (outcome, true);
+                                    },
+                                    Err(outcome) => return (outcome, true),
+                                }
+                            }
+                            _ = sleep_until(last_heard + options.stall_after) => {
+                                return (Outcome::Retry(stalled_reason(options.stall_after)), true);
+                            }
+                            _ = sleep_until(pump.send_at(lag)), if lag > 0 => {
+                                let max = lag.min(consult_protocol::audio::MAX_FRAME_SAMPLES as u64);
+                                let samples = match pump.read(self.link, self.reader, self.sent, max) {
+                                    Ok(0) => continue,
+                                    Ok(samples) => samples,
+                                    Err(reason) => return (Outcome::Fatal(reason), true),
+                                };
+                                AudioFrame { offset: self.sent, pcm: pump.pcm() }.encode_into(&mut frame);
+                                if let Err(reason) = send_before(&mut sink, Message::Binary(frame.clone().into()), last_heard + options.stall_after, "the connection broke while sending").await {
+             return (Outcome::Retry(reason), true);
             }
+                                self.sent += samples;
+                                pump.sent(samples, lag, options.backlog_speed);
+                            }
+                            _ = wait_for_audio_past(&mut written_rx, self.sent), if lag == 0 => {}
+                            _ = self.capture.changed(), if capture_end.is_none() => {}
+                            _ = ping.tick() => {
+                                if acked_progress_at.elapsed() > options.stall_after {
+                                    return (Outcome::Retry(format!(
+                                        "the server stopped acknowledging audio ({:.1} s waiting)",
+                                        samples_to_secs(self.sent - *self.confirmed)
+                                    )), true);
+                                }
+                                if last_heard.elapsed() > options.stall_after {
+                                    return (Outcome::Retry(stalled_reason(options.stall_after)), true);
+                                }
+                                if let Err(reason) = send_before(&mut sink, Message::Ping(Vec::new().into()), last_heard + options.stall_after, "the connection broke").await {
+             return (Outcome::Retry(reason), true);
+            }
+                            }
+                            event = auth_events.recv() => {
+                                if let Ok(AuthEvent::Refreshed { .. }) = event
+                                    && let Ok(token) = self.link.tokens.access_token().await
+                                {
+                                    let reauth = ClientMessage::Reauth { token: token.expose().to_owned() };
+                                    let text = zeroize::Zeroizing::new(serde_json::to_string(&reauth).expect("reauth serialises"));
+                                    if let Err(reason) = send_before(&mut sink, Message::Text(text.as_str().into()), last_heard + options.stall_after, "the connection broke").await {
+             return (Outcome::Retry(reason), true);
+            }
+                                }
+                            }
+                            _ = report.tick() => report_status(self.link, self.reader, self.sent, *self.confirmed, self.finishing),
+                        }
         }
     }
 

@@ -1,0 +1,661 @@
+//! The reliability run: `consult-cli record` streams a long consultation
+//! through the fault proxy to the reference server while faults, crashes and a
+//! forced sign-in happen at seeded random moments; then the server's audio is
+//! compared with the source and the figures are printed.
+//!
+//! Time is compressed honestly: the file is fed at `speed` times real time,
+//! and token lifetimes and offline windows are divided by the same factor, so
+//! the client sees what a consultation `speed` times longer would show it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use consult_recorder::store::Profile;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{Mutex, mpsc};
+use tokio::time::{Instant, sleep};
+
+use crate::audio::{unique_pcm, write_wav};
+use crate::chaos::Restartable;
+use crate::proxy::FaultProxy;
+use crate::server::{EMAIL, Options, PASSWORD};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub profile: Profile,
+    /// Length of the consultation, in minutes of audio.
+    pub minutes: f64,
+    /// Time compression factor.
+    pub speed: f64,
+    pub seed: u64,
+    /// `kill -9` of the recorder at this many random moments.
+    pub crashes: u32,
+    /// Revoke every refresh token once, then sign in again from the CLI.
+    pub forced_sign_in: bool,
+}
+
+/// Access tokens as the clinic issues them: 15 minutes, before compression.
+const ACCESS_TOKEN_SECS: f64 = 15.0 * 60.0;
+/// A stall long enough for the client's ping timeout to notice it.
+const STALL_FOR: Duration = Duration::from_secs(15);
+
+/// The figures of one run.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub profile: &'static str,
+    pub audio_secs: f64,
+    pub speed: f64,
+    pub seed: u64,
+    pub wall: Duration,
+    pub faults: BTreeMap<&'static str, u32>,
+    pub reconnects: u32,
+    pub refreshes: u32,
+    pub sign_ins: u32,
+    pub bytes_lost: usize,
+    pub bytes_duplicated: usize,
+    pub recoveries: Vec<Duration>,
+    pub stall_detections: Vec<Duration>,
+    /// Audio captured but not yet on disk at each crash, in seconds of live capture.
+    pub crash_losses: Vec<f64>,
+    pub spool_errors: u32,
+    pub completed: bool,
+}
+
+fn p50_and_max(values: &[Duration]) -> (f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    let p50 = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
+    let max = sorted.last().copied().unwrap_or_default();
+    (p50.as_secs_f64(), max.as_secs_f64())
+}
+
+impl Report {
+    /// One line per figure, the same in CI and by hand.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![
+            format!("profile: {}", self.profile),
+            format!(
+                "consultation: {:.0} min of audio at {}x (seed {:#x}) in {:.0} s",
+                self.audio_secs / 60.0,
+                self.speed,
+                self.seed,
+                self.wall.as_secs_f64()
+            ),
+        ];
+        for (kind, n) in &self.faults {
+            out.push(format!("faults injected, {kind}: {n}"));
+        }
+        let (rec_p50, rec_max) = p50_and_max(&self.recoveries);
+        let (stall_p50, stall_max) = p50_and_max(&self.stall_detections);
+        let crash_max = self.crash_losses.iter().copied().fold(0.0, f64::max);
+        out.extend([
+            format!("reconnects: {}", self.reconnects),
+            format!("token refreshes: {}", self.refreshes),
+            format!("sign-ins with a password: {}", self.sign_ins),
+            format!("bytes lost: {}", self.bytes_lost),
+            format!("bytes duplicated: {}", self.bytes_duplicated),
+            format!("recovery after a fault: p50 {rec_p50:.2} s, max {rec_max:.2} s"),
+            format!(
+                "stalled connection replaced after: p50 {stall_p50:.2} s, max {stall_max:.2} s ({} stalls)",
+                self.stall_detections.len()
+            ),
+            format!(
+                "audio lost per crash: max {crash_max:.2} s of live capture ({} crashes)",
+                self.crash_losses.len()
+            ),
+            format!("spool errors: {}", self.spool_errors),
+            format!("completed: {}", self.completed),
+        ]);
+        out
+    }
+
+    /// The promises: nothing lost, at most a second per crash, a clean spool,
+    /// stalls noticed within 10 s.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !self.completed {
+            problems.push("the session did not complete".into());
+        }
+        if self.bytes_lost > 0 {
+            problems.push(format!("{} bytes lost", self.bytes_lost));
+        }
+        if self.profile == "v1" && self.bytes_duplicated > 0 {
+            problems.push(format!(
+                "{} bytes duplicated (v1 is exactly once)",
+                self.bytes_duplicated
+            ));
+        }
+        if let Some(worst) = self.crash_losses.iter().copied().reduce(f64::max)
+            && worst > 1.0
+        {
+            problems.push(format!("a crash lost {worst:.2} s of audio"));
+        }
+        if self.spool_errors > 0 {
+            problems.push(format!("{} spool errors", self.spool_errors));
+        }
+        if let Some(worst) = self.stall_detections.iter().max()
+            && *worst > Duration::from_secs(10)
+        {
+            problems.push(format!(
+                "a stall took {:.1} s to notice",
+                worst.as_secs_f64()
+            ));
+        }
+        problems
+    }
+}
+
+/// The CLI next to this executable (`target/<profile>/consult-cli`).
+pub fn cli_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("own path");
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    for _ in 0..2 {
+        let candidate = dir.join("consult-cli");
+        if candidate.exists() {
+            return candidate;
+        }
+        dir = dir.parent().expect("target dir").to_path_buf();
+    }
+    panic!(
+        "consult-cli is not built next to {}; build it first",
+        exe.display()
+    );
+}
+
+/// One line the CLI printed, with when it arrived.
+struct Line {
+    at: Instant,
+    /// Which recorder process printed it.
+    run: u32,
+    event: serde_json::Value,
+}
+
+struct Recorder {
+    child: Child,
+    run: u32,
+    spawned: Instant,
+    /// The last progress line: when it came, and where the spool ended then.
+    last_progress: Option<(Instant, u64)>,
+    /// The session's sample offset when this process started.
+    start_offset: u64,
+}
+
+struct Harness {
+    plan: Plan,
+    home: tempfile::TempDir,
+    wav: PathBuf,
+    session_id: String,
+    proxy_url: String,
+    lines: mpsc::UnboundedSender<Line>,
+}
+
+impl Harness {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(cli_path());
+        let home = self.home.path();
+        command
+            .args(args)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("CONSULT_KEYCHAIN", "keyutils")
+            .env_remove("CONSULT_SERVER")
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn log_in(&self) {
+        let status = self
+            .command(&["login", "--server", &self.proxy_url, "--email", EMAIL])
+            .env("CONSULT_PASSWORD", PASSWORD)
+            .stdout(Stdio::null())
+            .status()
+            .await
+            .expect("consult-cli runs");
+        assert!(status.success(), "consult-cli login succeeded");
+    }
+
+    fn spool(&self) -> PathBuf {
+        self.home
+            .path()
+            .join("data/consult-recorder/spool")
+            .join(format!("{}.spool", self.session_id))
+    }
+
+    /// Where the spool ends now (0 before the first run).
+    fn spool_end(&self) -> u64 {
+        if !self.spool().exists() {
+            return 0;
+        }
+        let (_, recovered) =
+            consult_recorder::spool::SpoolWriter::open(&self.spool()).expect("the spool opens");
+        recovered.end
+    }
+
+    fn start_recorder(&self, run: u32) -> Recorder {
+        let start_offset = self.spool_end();
+        let speed = self.plan.speed.to_string();
+        let mut child = self
+            .command(&[
+                "record",
+                "--input",
+                self.wav.to_str().expect("utf-8 path"),
+                "--speed",
+                &speed,
+                "--session-id",
+                &self.session_id,
+                "--profile",
+                self.plan.profile.as_str(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("consult-cli record starts");
+        let stdout = child.stdout.take().expect("piped");
+        let sink = self.lines.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(event) = serde_json::from_str(&line) {
+                    let _ = sink.send(Line {
+                        at: Instant::now(),
+                        run,
+                        event,
+                    });
+                }
+            }
+        });
+        Recorder {
+            child,
+            run,
+            spawned: Instant::now(),
+            last_progress: None,
+            start_offset,
+        }
+    }
+}
+
+/// Follows the CLI's events: connection figures and the session's end.
+#[derive(Default)]
+struct Watch {
+    lost_at: Option<Instant>,
+    stall_started: Option<Instant>,
+    reconnects: u32,
+    refreshes: u32,
+    recoveries: Vec<Duration>,
+    stall_detections: Vec<Duration>,
+    spool_errors: u32,
+    sign_in_required: bool,
+    finishing: bool,
+    complete: bool,
+}
+
+impl Watch {
+    fn see(&mut self, line: &Line) {
+        let e = &line.event;
+        match e["type"].as_str() {
+            Some("status") => match e["status"]["state"].as_str() {
+                Some("reconnecting" | "offline") => {
+                    if e["status"]["attempt"] == 1 && self.lost_at.is_none() {
+                        self.reconnects += 1;
+                    }
+                    self.lost_at.get_or_insert(line.at);
+                    if let Some(stalled) = self.stall_started.take() {
+                        self.stall_detections.push(line.at - stalled);
+                    }
+                }
+                Some("connected" | "uploading_backlog") => {
+                    if let Some(at) = self.lost_at.take() {
+                        self.recoveries.push(line.at - at);
+                    }
+                }
+                Some("sign_in_required") => self.sign_in_required = true,
+                Some("finishing") => self.finishing = true,
+                Some("complete") => self.complete = true,
+                Some("failed") => {
+                    let reason = e["status"]["reason"].as_str().unwrap_or_default();
+                    if reason.contains("spool") || reason.contains("disk") {
+                        self.spool_errors += 1;
+                    }
+                }
+                _ => {}
+            },
+            Some("auth") => match e["event"].as_str() {
+                Some("refreshed") => self.refreshes += 1,
+                Some("sign_in_required") => self.sign_in_required = true,
+                _ => {}
+            },
+            Some("warning")
+                if e["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("damaged") =>
+            {
+                self.spool_errors += 1;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Runs the plan and returns its figures.
+pub async fn run(plan: Plan) -> Report {
+    consult_recorder::auth::client::install_crypto_provider();
+    let started = Instant::now();
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let total_samples = (plan.minutes * 60.0 * 16_000.0) as usize;
+    let source = unique_pcm(total_samples, plan.seed);
+    let wav = scratch.path().join("consultation.wav");
+    write_wav(&wav, &source);
+
+    let access_ttl = (ACCESS_TOKEN_SECS / plan.speed).max(4.0) as u64;
+    let server = Restartable::start(move || {
+        Options::new().with(|c| {
+            c.access_ttl = access_ttl;
+            c.strict_expiry = true;
+        })
+    })
+    .await;
+    let proxy = Arc::new(FaultProxy::start(server.addr().await).await);
+    let (lines_tx, mut lines) = mpsc::unbounded_channel();
+    let harness = Harness {
+        plan: plan.clone(),
+        home: tempfile::tempdir().expect("temp dir"),
+        wav,
+        session_id: uuid::Uuid::new_v4().to_string(),
+        proxy_url: proxy.http_url(),
+        lines: lines_tx,
+    };
+    harness.log_in().await;
+    let mut sign_ins = 1;
+
+    let mut rng = StdRng::seed_from_u64(plan.seed);
+    let capture_wall = plan.minutes * 60.0 / plan.speed;
+    let mut crash_at: Vec<f64> = (0..plan.crashes)
+        .map(|_| rng.random_range(0.05..0.9) * capture_wall)
+        .collect();
+    crash_at.sort_by(f64::total_cmp);
+    let sign_in_at = plan
+        .forced_sign_in
+        .then(|| rng.random_range(0.3..0.6) * capture_wall);
+    let stall_at = rng.random_range(0.2..0.7) * capture_wall;
+
+    let faults = Arc::new(Mutex::new(BTreeMap::<&'static str, u32>::new()));
+    let stall_started = Arc::new(Mutex::new(None::<Instant>));
+    let injector = tokio::spawn(inject(
+        rng.random(),
+        plan.speed,
+        Arc::clone(&proxy),
+        Arc::clone(&server),
+        Arc::clone(&faults),
+        Duration::from_secs_f64(stall_at),
+        Arc::clone(&stall_started),
+    ));
+
+    let mut watch = Watch::default();
+    let mut runs = 0;
+    let mut recorder = harness.start_recorder(runs);
+    let mut crash_losses = Vec::new();
+    let mut signed_again = sign_in_at.is_none();
+    let mut revoked = false;
+    let mut next_crash = crash_at.into_iter().peekable();
+    let exit = loop {
+        let elapsed = started.elapsed().as_secs_f64();
+        if let Some(stalled) = stall_started.lock().await.take() {
+            // Only a stall of a working connection says how fast one is noticed.
+            if watch.lost_at.is_none() {
+                watch.stall_started = Some(stalled);
+            }
+        }
+        // A crash that is due: kill -9, see what reached the disk, start again.
+        if !watch.finishing
+            && watch.stall_started.is_none()
+            && next_crash.peek().is_some_and(|at| elapsed >= *at)
+        {
+            next_crash.next();
+            // Capture runs at a steady `speed`: from the last reported spool
+            // end (or the first event, which comes as capture starts; or,
+            // before any, the start of the process, which over-counts),
+            // where it had got to at the kill.
+            let (since, from) = recorder
+                .last_progress
+                .unwrap_or((recorder.spawned, recorder.start_offset));
+            let captured_until =
+                from as f64 + since.elapsed().as_secs_f64() * plan.speed * 16_000.0;
+            recorder.child.start_kill().expect("kill -9");
+            let _ = recorder.child.wait().await;
+            let on_disk = harness.spool_end() as f64;
+            let lost_live_secs = (captured_until.min(total_samples as f64) - on_disk).max(0.0)
+                / 16_000.0
+                / plan.speed;
+            crash_losses.push(lost_live_secs);
+            runs += 1;
+            recorder = harness.start_recorder(runs);
+            continue;
+        }
+        // The forced sign-in: revoke, wait for the client to notice, stop it,
+        // sign in again from the CLI and carry on recording.
+        if !revoked && sign_in_at.is_some_and(|at| elapsed >= at) && !watch.finishing {
+            revoked = true;
+            let response = reqwest::Client::new()
+                .post(format!(
+                    "{}/admin/revoke-refresh-tokens",
+                    server.http_url().await
+                ))
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .expect("admin endpoint answers");
+            assert!(response.status().is_success());
+            *faults
+                .lock()
+                .await
+                .entry("refresh tokens revoked")
+                .or_default() += 1;
+        }
+        if revoked && !signed_again && watch.sign_in_required {
+            signed_again = true;
+            watch.sign_in_required = false;
+            recorder.child.start_kill().expect("stop the recorder");
+            let _ = recorder.child.wait().await;
+            harness.log_in().await;
+            sign_ins += 1;
+            runs += 1;
+            recorder = harness.start_recorder(runs);
+            continue;
+        }
+        tokio::select! {
+            Some(line) = lines.recv() => {
+                if line.run == recorder.run {
+                    match line.event["recorded"].as_u64() {
+                        Some(recorded) => recorder.last_progress = Some((line.at, recorded)),
+                        // The first event comes as capture starts.
+                        None => {
+                            recorder
+                                .last_progress
+                                .get_or_insert((line.at, recorder.start_offset));
+                        }
+                    }
+                }
+                watch.see(&line);
+            }
+            status = recorder.child.wait() => break status.expect("wait for the recorder"),
+            _ = sleep(Duration::from_millis(100)) => {}
+        }
+    };
+    while let Ok(line) = lines.try_recv() {
+        watch.see(&line);
+    }
+    injector.abort();
+    proxy.set_stalled(false);
+    proxy.set_refusing(false);
+    proxy.set_throttle(None);
+
+    let (bytes_lost, bytes_duplicated) = compare(
+        &source,
+        &server.session_dir(&harness.session_id).await,
+        plan.profile,
+    );
+    let faults = faults.lock().await.clone();
+    Report {
+        profile: plan.profile.as_str(),
+        audio_secs: plan.minutes * 60.0,
+        speed: plan.speed,
+        seed: plan.seed,
+        wall: started.elapsed(),
+        faults: {
+            let mut all = faults;
+            if !crash_losses.is_empty() {
+                all.insert("crash (kill -9)", crash_losses.len() as u32);
+            }
+            all
+        },
+        reconnects: watch.reconnects,
+        refreshes: watch.refreshes,
+        sign_ins,
+        bytes_lost,
+        bytes_duplicated,
+        recoveries: watch.recoveries,
+        stall_detections: watch.stall_detections,
+        crash_losses,
+        spool_errors: watch.spool_errors,
+        completed: exit.success() && watch.complete,
+    }
+}
+
+/// Seeded faults, with offline windows of 1–60 s of consultation time.
+async fn inject(
+    seed: u64,
+    speed: f64,
+    proxy: Arc<FaultProxy>,
+    server: Arc<Restartable>,
+    counts: Arc<Mutex<BTreeMap<&'static str, u32>>>,
+    stall_after: Duration,
+    stall_started: Arc<Mutex<Option<Instant>>>,
+) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let began = Instant::now();
+    let mut stalled_once = false;
+    let mut restarts = 0;
+    loop {
+        sleep(Duration::from_millis(rng.random_range(600..2000))).await;
+        let count = |kind: &'static str| {
+            let counts = Arc::clone(&counts);
+            async move { *counts.lock().await.entry(kind).or_default() += 1 }
+        };
+        if !stalled_once && began.elapsed() >= stall_after {
+            stalled_once = true;
+            count("stall (half-open)").await;
+            proxy.set_stalled(true);
+            *stall_started.lock().await = Some(Instant::now());
+            sleep(STALL_FOR).await;
+            proxy.set_stalled(false);
+            continue;
+        }
+        match rng.random_range(0..100) {
+            0..55 => {
+                count("cut (RST)").await;
+                proxy.cut_all();
+            }
+            55..75 => {
+                count("offline window").await;
+                let secs = rng.random_range(1.0..60.0) / speed;
+                proxy.set_refusing(true);
+                proxy.cut_all();
+                sleep(Duration::from_secs_f64(secs.max(0.2))).await;
+                proxy.set_refusing(false);
+            }
+            75..92 => {
+                count("throttle").await;
+                proxy.set_throttle(Some(rng.random_range(16_000..128_000)));
+                sleep(Duration::from_millis(rng.random_range(1000..3000))).await;
+                proxy.set_throttle(None);
+            }
+            _ if restarts < 3 => {
+                restarts += 1;
+                count("server restart").await;
+                server.restart().await;
+            }
+            _ => {
+                count("cut (RST)").await;
+                proxy.cut_all();
+            }
+        }
+    }
+}
+
+/// Bytes of the source missing from, and repeated in, what the server stored.
+fn compare(source: &[u8], session_dir: &Path, profile: Profile) -> (usize, usize) {
+    match profile {
+        Profile::V1 => {
+            let stored = std::fs::read(session_dir.join("audio.pcm")).unwrap_or_default();
+            let same_prefix = stored
+                .iter()
+                .zip(source)
+                .take_while(|(a, b)| a == b)
+                .count();
+            (
+                source.len() - same_prefix.min(source.len()),
+                stored.len().saturating_sub(source.len()),
+            )
+        }
+        Profile::Seed => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(session_dir)
+                .map(|dir| {
+                    dir.filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| {
+                            p.file_name()
+                                .is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            files.sort();
+            let total = source.len() / 2;
+            let mut covered = vec![false; total];
+            let mut received = 0usize;
+            let mut hint = 0usize;
+            for file in &files {
+                let piece = std::fs::read(file).unwrap_or_default();
+                if piece.len() < 32 {
+                    continue;
+                }
+                let Some(start) = locate_near(source, &piece, hint) else {
+                    // Not a piece of the source at all: count it all as wrong.
+                    received += piece.len() / 2;
+                    continue;
+                };
+                let end = (start + piece.len() / 2).min(total);
+                if source[start * 2..end * 2] != piece[..(end - start) * 2] {
+                    received += piece.len() / 2;
+                    continue;
+                }
+                covered[start..end].iter_mut().for_each(|c| *c = true);
+                received += end - start;
+                hint = end;
+            }
+            let missing = covered.iter().filter(|c| !**c).count();
+            (missing * 2, (received + missing - total) * 2)
+        }
+    }
+}
+
+/// Where `piece` starts in `source`, in samples, searching just before `hint`
+/// first (a seed reconnect replays at most 30 s), then everywhere.
+fn locate_near(source: &[u8], piece: &[u8], hint: usize) -> Option<usize> {
+    let probe = &piece[..32];
+    let samples = source.len() / 2;
+    let near = hint.saturating_sub(40 * 16_000)..samples.min(hint + 40 * 16_000);
+    near.clone()
+        .chain(0..near.start)
+        .chain(near.end..samples)
+        .find(|&i| source[i * 2..].starts_with(probe))
+}
