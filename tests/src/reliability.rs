@@ -180,7 +180,6 @@ struct Line {
 struct Recorder {
     child: Child,
     run: u32,
-    spawned: Instant,
     /// The last progress line: when it came, and where the spool ended then.
     last_progress: Option<(Instant, u64)>,
     /// The session's sample offset when this process started.
@@ -275,7 +274,6 @@ impl Harness {
         Recorder {
             child,
             run,
-            spawned: Instant::now(),
             last_progress: None,
             start_offset,
         }
@@ -421,14 +419,16 @@ pub async fn run(plan: Plan) -> Report {
         {
             next_crash.next();
             // Capture runs at a steady `speed`: from the last reported spool
-            // end (or the first event, which comes as capture starts; or,
-            // before any, the start of the process, which over-counts),
-            // where it had got to at the kill.
-            let (since, from) = recorder
-                .last_progress
-                .unwrap_or((recorder.spawned, recorder.start_offset));
-            let captured_until =
-                from as f64 + since.elapsed().as_secs_f64() * plan.speed * 16_000.0;
+            // end (or the first event, printed as capture starts), where it
+            // had got to at the kill. A process killed before its first event
+            // was still starting (reading the file, opening the spool) and
+            // had captured nothing yet.
+            let captured_until = match recorder.last_progress {
+                Some((since, from)) => {
+                    from as f64 + since.elapsed().as_secs_f64() * plan.speed * 16_000.0
+                }
+                None => recorder.start_offset as f64,
+            };
             recorder.child.start_kill().expect("kill -9");
             let _ = recorder.child.wait().await;
             let on_disk = harness.spool_end() as f64;
