@@ -20,6 +20,8 @@ packages=(
   espeak-ng sox dbus-daemon gnome-keyring keyutils
   # tests: a virtual microphone (a PulseAudio null sink behind ALSA's default)
   pulseaudio pulseaudio-utils libasound2-plugins
+  # tests: a clinic's HTTP proxy; the package test's report checks
+  tinyproxy python3
 )
 
 # the UI's TypeScript build and tests (skipped when Node.js is already there)

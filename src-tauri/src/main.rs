@@ -4,42 +4,79 @@
 
 use consult_recorder::app::{App, AppOptions};
 use consult_recorder::auth::{Keychain, KeychainBackend};
+use consult_recorder::config::ConfigSources;
 use consult_recorder::paths::AppDirs;
 use consult_recorder::session::SenderOptions;
-use consult_recorder::store::Profile;
+use consult_recorder::{logging, settings};
 use tauri::Manager;
 
+const USAGE: &str = "usage: consult-recorder [--version | diagnose [--json] [--listen SECONDS]]
+  (no arguments)  open the recorder window
+  --version       print the version
+  diagnose        check configuration, storage, keychain, server, sign-in and
+                  microphone; exit code 0 when nothing failed (see the deployment guide)";
+
 fn main() {
-    if std::env::args().any(|a| a == "--version") {
-        println!("consult-recorder {}", consult_recorder::VERSION);
-        return;
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CONSULT_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let diagnose = match words.as_slice() {
+        [] => None,
+        ["--version"] => {
+            println!("consult-recorder {}", consult_recorder::VERSION);
+            return;
+        }
+        ["diagnose", rest @ ..] => match parse_diagnose(rest) {
+            Some(options) => Some(options),
+            None => exit_usage(),
+        },
+        ["--help" | "-h"] => {
+            println!("{USAGE}");
+            return;
+        }
+        _ => exit_usage(),
+    };
     let Some(dirs) = AppDirs::for_user() else {
         eprintln!("error: this system reports no home folder");
         std::process::exit(1);
     };
+    let config = ConfigSources::load();
+    let resolved = config.resolve(&settings::load(&dirs.config).unwrap_or_default());
+    let stderr_filter = std::env::var("CONSULT_LOG").unwrap_or_else(|_| "warn".into());
+    let log_name = if diagnose.is_some() {
+        "diagnose"
+    } else {
+        "consult-recorder"
+    };
+    match logging::init(
+        &dirs.logs,
+        log_name,
+        resolved.log_level.as_str(),
+        &stderr_filter,
+    ) {
+        Ok(path) => {
+            tracing::info!(log = %path.display(), version = consult_recorder::VERSION, "starting")
+        }
+        Err(reason) => eprintln!("warning: {reason}"),
+    }
+    for problem in &resolved.problems {
+        tracing::warn!(%problem, "configuration ignored");
+    }
     let options = AppOptions {
         dirs,
         keychain: Keychain::start(KeychainBackend::Platform),
-        server: std::env::var("CONSULT_SERVER").ok(),
-        server_locked: std::env::var("CONSULT_SERVER_LOCKED").is_ok_and(|v| v == "1"),
-        profile: Profile::V1,
+        config,
         sender: SenderOptions::default(),
     };
     let app = match App::open(options) {
         Ok(app) => app,
         Err(err) => {
             eprintln!("error: {err}");
-            std::process::exit(1);
+            std::process::exit(8);
         }
     };
+    if let Some((json, listen)) = diagnose {
+        std::process::exit(run_diagnose(&app, json, listen));
+    }
     let builder = tauri::Builder::default()
         // First: a second launch only focuses the first (one recorder per mic and spool).
         .plugin(tauri_plugin_single_instance::init(|handle, _args, _cwd| {
@@ -62,4 +99,49 @@ fn main() {
     consult_recorder_app::with_app(builder, app)
         .run(tauri::generate_context!())
         .expect("the Consult Recorder window could not start");
+}
+
+/// `diagnose [--json] [--listen SECONDS]`
+fn parse_diagnose(rest: &[&str]) -> Option<(bool, f64)> {
+    let mut json = false;
+    let mut listen = 1.0;
+    let mut words = rest.iter();
+    while let Some(word) = words.next() {
+        match *word {
+            "--json" => json = true,
+            "--listen" => {
+                listen = words
+                    .next()?
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| (0.0..=60.0).contains(s))?
+            }
+            _ => return None,
+        }
+    }
+    Some((json, listen))
+}
+
+fn exit_usage() -> ! {
+    eprintln!("{USAGE}");
+    std::process::exit(2);
+}
+
+/// Runs the checks without opening a window (IT runs this over SSH).
+fn run_diagnose(app: &App, json: bool, listen: f64) -> i32 {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime starts");
+    let report = runtime.block_on(app.diagnose(std::time::Duration::from_secs_f64(listen)));
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("the report serialises")
+        );
+    } else {
+        print!("{}", report.to_text());
+    }
+    i32::from(report.exit_code)
 }

@@ -7,9 +7,9 @@
 
 use consult_recorder::app::{App, AppOptions};
 use consult_recorder::auth::{Keychain, KeychainBackend};
+use consult_recorder::config::{ConfigSources, SystemFile};
 use consult_recorder::paths::AppDirs;
 use consult_recorder::session::SenderOptions;
-use consult_recorder::store::Profile;
 use serde_json::{Value, json};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{
@@ -38,15 +38,13 @@ fn harness() -> Harness {
     let server = runtime.block_on(transcribe_server::start(config)).unwrap();
     let url = server.http_url();
     let options = AppOptions {
-        dirs: AppDirs {
-            config: home.path().join("config"),
-            data: home.path().join("data"),
-            cache: home.path().join("cache"),
-        },
+        dirs: AppDirs::under(home.path()),
         keychain: Keychain::start(KeychainBackend::Keyutils),
-        server: Some(url.clone()),
-        server_locked: true,
-        profile: Profile::V1,
+        // As an administrator would: the server fixed in the system file.
+        config: ConfigSources::from_system_file(SystemFile::parse(
+            &home.path().join("config.toml"),
+            &format!("server = \"{url}\"\nlocked = [\"server\"]\n"),
+        )),
         sender: SenderOptions::default(),
     };
     let app = consult_recorder_app::with_app(mock_builder(), App::open(options).unwrap())
@@ -90,6 +88,8 @@ fn the_first_screen_shows_the_server_it_was_given_and_nobody_signed_in() {
     assert_eq!(snapshot["auth"]["state"], "signed_out");
     assert_eq!(snapshot["server"], h.url.as_str());
     assert_eq!(snapshot["server_locked"], true);
+    assert_eq!(snapshot["config"]["locked"], json!(["server"]));
+    assert_eq!(snapshot["config"]["origins"]["server"]["layer"], "system");
     assert_eq!(snapshot["recording"], Value::Null);
     assert_eq!(snapshot["version"], consult_recorder::VERSION);
 }

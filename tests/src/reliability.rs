@@ -204,6 +204,7 @@ impl Harness {
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_DATA_HOME", home.join("data"))
             .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_STATE_HOME", home.join("state"))
             .env("CONSULT_KEYCHAIN", "keyutils")
             .env_remove("CONSULT_SERVER")
             .kill_on_drop(true);

@@ -9,6 +9,7 @@ import type { Snapshot } from "./bindings/Snapshot";
 import type { Status } from "./bindings/Status";
 import { api, errorMessage } from "./ipc.js";
 import { clock, roughly } from "./state/format.js";
+import { type FieldName, configNote, settingsForm } from "./state/settings.js";
 import { describeStatus } from "./state/status.js";
 import { Transcript } from "./state/transcript.js";
 
@@ -315,25 +316,44 @@ async function deleteSession(s: SessionView): Promise<void> {
 
 // ---- Settings and about ---------------------------------------------------------
 
+const SETTINGS_FIELDS: Record<FieldName, string> = {
+  language: "settings-language",
+  profile: "settings-profile",
+  global_shortcut: "settings-shortcut",
+};
+
 function renderSettings(): void {
-  const settings = state.snapshot?.settings;
-  if (!settings) return;
-  $<HTMLInputElement>("settings-language").value = settings.language ?? "";
-  $<HTMLSelectElement>("settings-profile").value = settings.profile ?? "";
-  $<HTMLInputElement>("settings-shortcut").value = settings.global_shortcut ?? "";
+  const snapshot = state.snapshot;
+  if (!snapshot) return;
+  const form = settingsForm(snapshot.settings, snapshot.config);
+  for (const [name, id] of Object.entries(SETTINGS_FIELDS) as [FieldName, string][]) {
+    const input = $<HTMLInputElement | HTMLSelectElement>(id);
+    input.value = form[name].value;
+    input.disabled = form[name].locked;
+    input.title = form[name].locked ? "Set by your IT department" : "";
+  }
+  const note = configNote(snapshot.config);
+  $("settings-note").hidden = note === null;
+  $("settings-note").textContent = note ?? "";
+}
+
+/** A field's value to save: nothing for a locked one (IT's value stays in force). */
+function ownValue(id: string): string | null {
+  const input = $<HTMLInputElement | HTMLSelectElement>(id);
+  return input.disabled ? null : input.value.trim() || null;
 }
 
 async function saveSettings(e: SubmitEvent): Promise<void> {
   e.preventDefault();
   const error = $("settings-error");
-  const profile = $<HTMLSelectElement>("settings-profile").value;
+  const profile = ownValue("settings-profile");
   try {
     applySnapshot(
       await api.saveSettings({
         microphone: $<HTMLSelectElement>("settings-microphone").value || null,
-        language: $<HTMLInputElement>("settings-language").value.trim() || null,
+        language: ownValue("settings-language"),
         profile: profile === "seed" || profile === "v1" ? profile : null,
-        global_shortcut: $<HTMLInputElement>("settings-shortcut").value.trim() || null,
+        global_shortcut: ownValue("settings-shortcut"),
       }),
     );
     error.hidden = true;

@@ -8,6 +8,8 @@ pub struct AppDirs {
     pub config: PathBuf,
     pub data: PathBuf,
     pub cache: PathBuf,
+    /// Log files (rotated, size-capped; no patient data or secrets).
+    pub logs: PathBuf,
 }
 
 impl AppDirs {
@@ -16,10 +18,32 @@ impl AppDirs {
     pub fn for_user() -> Option<Self> {
         let dirs =
             directories::ProjectDirs::from("health", "Consult Recorder", "consult-recorder")?;
+        let logs = if cfg!(target_os = "macos") {
+            directories::BaseDirs::new()?
+                .home_dir()
+                .join("Library/Logs/Consult Recorder")
+        } else {
+            // XDG's state folder (~/.local/state) is meant for logs; Windows
+            // has none, so the local (not roaming) data folder.
+            dirs.state_dir()
+                .unwrap_or_else(|| dirs.data_local_dir())
+                .join("logs")
+        };
         Some(Self {
             config: dirs.config_dir().to_owned(),
             data: dirs.data_dir().to_owned(),
             cache: dirs.cache_dir().to_owned(),
+            logs,
         })
+    }
+
+    /// All folders under one root (tests, portable setups).
+    pub fn under(root: &std::path::Path) -> Self {
+        Self {
+            config: root.join("config"),
+            data: root.join("data"),
+            cache: root.join("cache"),
+            logs: root.join("logs"),
+        }
     }
 }

@@ -34,23 +34,35 @@ impl UserSettings {
             return Err("That microphone id is not valid.".into());
         }
         if let Some(language) = &self.language {
-            let well_formed = (2..=35).contains(&language.len())
-                && language.split('-').all(|part| {
-                    (1..=8).contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphanumeric())
-                });
-            if !well_formed {
-                return Err(format!(
-                    "\"{language}\" is not a language tag (for example en-GB)."
-                ));
-            }
+            check_language(language)?;
         }
-        if let Some(shortcut) = &self.global_shortcut
-            && (shortcut.is_empty() || shortcut.len() > 64 || !shortcut.is_ascii())
-        {
-            return Err(
-                "That shortcut is not valid (for example CommandOrControl+Shift+R).".into(),
-            );
+        if let Some(shortcut) = &self.global_shortcut {
+            check_shortcut(shortcut)?;
         }
+        Ok(())
+    }
+}
+
+/// A BCP 47-shaped language tag such as `en-GB`.
+pub fn check_language(language: &str) -> Result<(), String> {
+    let well_formed = (2..=35).contains(&language.len())
+        && language.split('-').all(|part| {
+            (1..=8).contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphanumeric())
+        });
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{language}\" is not a language tag (for example en-GB)."
+        ))
+    }
+}
+
+/// A shortcut the global-shortcut plugin can parse is short plain ASCII.
+pub fn check_shortcut(shortcut: &str) -> Result<(), String> {
+    if shortcut.is_empty() || shortcut.len() > 64 || !shortcut.is_ascii() {
+        Err("That shortcut is not valid (for example CommandOrControl+Shift+R).".into())
+    } else {
         Ok(())
     }
 }

@@ -11,10 +11,11 @@ use std::time::Duration;
 use consult_recorder::app::{App, AppOptions, ErrorKind, ExportFormat};
 use consult_recorder::audio::WavSource;
 use consult_recorder::auth::{Keychain, KeychainBackend, Secret};
+use consult_recorder::config::{ConfigSources, Key};
 use consult_recorder::events::{Event, Status};
 use consult_recorder::paths::AppDirs;
 use consult_recorder::session::SenderOptions;
-use consult_recorder::store::{Profile, SessionState};
+use consult_recorder::store::SessionState;
 
 mod support;
 use support::{EMAIL, PASSWORD, reference_server};
@@ -23,15 +24,9 @@ const PHRASE: &str = "blood pressure is normal";
 
 fn options(home: &Path, server: &str) -> AppOptions {
     AppOptions {
-        dirs: AppDirs {
-            config: home.join("config"),
-            data: home.join("data"),
-            cache: home.join("cache"),
-        },
+        dirs: AppDirs::under(home),
         keychain: Keychain::start(KeychainBackend::Keyutils),
-        server: Some(server.to_owned()),
-        server_locked: false,
-        profile: Profile::V1,
+        config: ConfigSources::none().with(Key::Server, server),
         sender: SenderOptions::default(),
     }
 }

@@ -8,11 +8,10 @@ use std::path::Path;
 use std::process::Output;
 
 use consult_recorder::auth::{EntryKey, Keychain, KeychainBackend};
-use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 mod support;
-use support::{EMAIL, PASSWORD, reference_server};
+use support::{EMAIL, PASSWORD, reference_server, unique_pcm, write_wav};
 
 /// The tests that use the virtual microphone take turns (one unplugs it).
 static PULSE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -32,17 +31,10 @@ async fn cli_with_env(
     command
         .envs(env.iter().copied())
         .env("CONSULT_LOG", "debug")
-        .env_remove("CONSULT_PASSWORD")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = command.spawn().expect("consult-cli starts");
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).await.unwrap();
-    }
-    drop(input);
-    child.wait_with_output().await.unwrap()
+        // The log files at their most talkative, so the secret greps mean something.
+        .env("CONSULT_LOG_LEVEL", "trace")
+        .env_remove("CONSULT_PASSWORD");
+    support::run_with_input(command, stdin).await
 }
 
 /// The CLI with its config, data and cache folders inside `home`.
@@ -95,6 +87,25 @@ fn files_under(dir: &Path) -> Vec<(String, String)> {
         }
     }
     found
+}
+
+/// Files under `home` other than the log files.
+fn saved_files(home: &Path) -> Vec<String> {
+    files_under(home)
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|path| !path.contains("/state/consult-recorder/logs/"))
+        .collect()
+}
+
+/// The log files exist and hold neither the password nor any JWT.
+fn assert_logs_hold_no_secret(home: &Path) {
+    let logs = files_under(&home.join("state"));
+    assert!(!logs.is_empty(), "the CLI keeps a log");
+    for (path, content) in logs {
+        assert!(!content.contains(PASSWORD), "{path} holds the password");
+        assert!(!content.contains("eyJ"), "{path} holds a token");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,6 +180,15 @@ async fn a_new_process_signs_in_silently_and_no_token_leaks() {
         written.iter().all(|(path, _)| !path.contains("cache")),
         "{written:?}"
     );
+    let log = written
+        .iter()
+        .find(|(path, _)| path.ends_with("state/consult-recorder/logs/consult-cli.log"))
+        .expect("the CLI keeps a log file");
+    assert!(
+        log.1.contains("signed in from the keychain"),
+        "the log saw the sign-in: {}",
+        log.1
+    );
     for (path, content) in &written {
         for secret in secrets {
             assert!(!content.contains(secret), "{path} holds a secret");
@@ -198,7 +218,12 @@ async fn a_wrong_password_is_refused_and_saves_nothing() {
             .unwrap(),
         None
     );
-    assert!(files_under(home.path()).is_empty(), "nothing written");
+    assert_eq!(
+        saved_files(home.path()),
+        Vec::<String>::new(),
+        "nothing saved"
+    );
+    assert_logs_hold_no_secret(home.path());
 }
 
 #[tokio::test]
@@ -250,40 +275,12 @@ async fn without_a_keychain_sign_in_fails_clearly_and_writes_no_file() {
     let message = text(&login);
     assert!(message.contains("no keychain answered"), "{message}");
     assert!(message.contains("never stored in a file"), "{message}");
-    assert!(
-        files_under(home.path()).is_empty(),
-        "no fallback file: {:?}",
-        files_under(home.path())
+    assert_eq!(
+        saved_files(home.path()),
+        Vec::<String>::new(),
+        "no fallback file"
     );
-}
-
-/// Unique samples (a seeded xorshift), so any misplaced byte shows.
-fn unique_pcm(samples: usize) -> Vec<u8> {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    (0..samples)
-        .flat_map(|_| {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            ((state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 48) as i16).to_le_bytes()
-        })
-        .collect()
-}
-
-fn write_wav(path: &Path, pcm: &[u8]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    for pair in pcm.chunks_exact(2) {
-        writer
-            .write_sample(i16::from_le_bytes([pair[0], pair[1]]))
-            .unwrap();
-    }
-    writer.finalize().unwrap();
+    assert_logs_hold_no_secret(home.path());
 }
 
 /// Starts `record`, waits until it reports `kill_after` samples recorded, then
@@ -605,6 +602,26 @@ async fn microphone_speech_comes_back_as_exact_words_across_an_unplugged_microph
     let (_, recovered) = consult_recorder::spool::SpoolWriter::open(&spool).unwrap();
     assert!(recovered.lost.is_empty(), "{:?}", recovered.lost);
     assert!(recovered.end > 16_000 * 5, "{}", recovered.end);
+
+    // The log files (at trace level) saw the whole session but hold none of
+    // its words, and no token or password.
+    let logs = files_under(&home.path().join("state"));
+    assert!(
+        logs.iter().any(|(_, text)| text.contains(&session)),
+        "the session was logged: {logs:?}"
+    );
+    for (path, content) in &logs {
+        for secret in [
+            first_phrase,
+            second_phrase,
+            "pressure",
+            "chest",
+            PASSWORD,
+            "eyJ",
+        ] {
+            assert!(!content.contains(secret), "{path} holds {secret:?}");
+        }
+    }
 
     let devices = cli(home.path(), &["devices", "--json"], None).await;
     let devices: serde_json::Value = serde_json::from_slice(&devices.stdout).unwrap();

@@ -27,6 +27,7 @@ use crate::auth::{
     AuthClient, AuthPaths, AuthState, Keychain, KeychainVault, ManagerOptions, Secret, SignInError,
     TokenManager,
 };
+use crate::config::{self, ConfigSources, Key, Resolved};
 use crate::events::Event;
 use crate::paths::AppDirs;
 use crate::session::{self, SenderOptions, Session, SessionSetup, Stopper};
@@ -38,11 +39,9 @@ use crate::store::{Profile, Segment, Store};
 pub struct AppOptions {
     pub dirs: AppDirs,
     pub keychain: Keychain,
-    /// The server offered at sign-in, or fixed by an administrator.
-    pub server: Option<String>,
-    /// The administrator fixed `server`: the UI shows it read-only.
-    pub server_locked: bool,
-    pub profile: Profile,
+    /// The administrator's file and the environment; the person's settings
+    /// are layered over them on every use (see [`crate::config`]).
+    pub config: ConfigSources,
     pub sender: SenderOptions,
 }
 
@@ -109,16 +108,17 @@ impl App {
             } => clock_warning(*clock_skew_secs),
             _ => None,
         };
+        let settings = self.user_settings();
+        let config = self.inner.options.config.resolve(&settings);
         Snapshot {
             version: crate::VERSION.into(),
-            server: signed
-                .map(|s| s.server)
-                .or_else(|| self.inner.options.server.clone()),
-            server_locked: self.inner.options.server_locked,
+            server: signed.map(|s| s.server).or_else(|| config.server.clone()),
+            server_locked: config.is_locked(Key::Server),
             auth,
             clock_warning,
             recording: self.lock_recording().as_ref().map(|r| r.view.clone()),
-            settings: settings::load(&self.inner.options.dirs.config).unwrap_or_default(),
+            settings,
+            config,
         }
     }
 
@@ -228,6 +228,8 @@ impl App {
     /// Saves the person's settings (the chosen microphone, …).
     pub fn save_settings(&self, settings: &UserSettings) -> Result<Snapshot, AppError> {
         settings.validate().map_err(AppError::invalid)?;
+        config::check_user_change(&self.config(), settings)
+            .map_err(|message| AppError::new(ErrorKind::Locked, message))?;
         settings::save(&self.inner.options.dirs.config, settings).map_err(AppError::storage)?;
         Ok(self.snapshot())
     }
@@ -272,10 +274,9 @@ impl App {
             AppError::new(ErrorKind::SignInNeeded, "Please sign in before recording.")
         })?;
         let id = uuid::Uuid::new_v4().to_string();
-        let chosen = settings::load(&self.inner.options.dirs.config).unwrap_or_default();
-        let profile = chosen.profile.unwrap_or(self.inner.options.profile);
-        let mut setup = self.setup(&id, reference, profile, &signed);
-        setup.options.language = chosen.language;
+        let config = self.config();
+        let mut setup = self.setup(&id, reference, config.profile, &signed);
+        setup.options.language = config.language;
         let session = Session::start(setup, Some(source)).map_err(AppError::storage)?;
         let view = RecordingView {
             id: id.clone(),
@@ -531,12 +532,25 @@ impl App {
     }
 
     fn locked_elsewhere(&self, server: &str) -> bool {
-        let options = &self.inner.options;
-        options.server_locked
-            && options
+        let config = self.config();
+        config.is_locked(Key::Server)
+            && config
                 .server
                 .as_deref()
                 .is_some_and(|fixed| fixed.trim_end_matches('/') != server.trim_end_matches('/'))
+    }
+
+    /// The person's settings; unreadable ones count as none (and are logged).
+    fn user_settings(&self) -> UserSettings {
+        settings::load(&self.inner.options.dirs.config).unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "settings unreadable; using defaults");
+            UserSettings::default()
+        })
+    }
+
+    /// The configuration in force now.
+    pub fn config(&self) -> Resolved {
+        self.inner.options.config.resolve(&self.user_settings())
     }
 
     fn signed(&self) -> Option<Signed> {

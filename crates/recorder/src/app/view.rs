@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::auth::AuthState;
+use crate::config::Resolved;
 use crate::settings::UserSettings;
 use crate::store::{Profile, SessionRecord, SessionState};
 
@@ -19,7 +20,10 @@ pub struct Snapshot {
     /// "This computer's clock is 12 minutes behind the server's…"
     pub clock_warning: Option<String>,
     pub recording: Option<RecordingView>,
+    /// The person's own choices.
     pub settings: UserSettings,
+    /// What is in force (administrator, person, environment) and what was ignored.
+    pub config: Resolved,
 }
 
 /// The recording in progress.

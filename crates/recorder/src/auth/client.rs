@@ -88,12 +88,7 @@ impl AuthClient {
     /// `base` is the server's origin, e.g. `https://transcribe.clinic.example`.
     pub fn new(base: &str, paths: AuthPaths, timeout: Duration) -> Result<Self, AuthError> {
         install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("consult-recorder/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| AuthError::Unreachable(e.to_string()))?;
+        let http = crate::net::http_client(timeout).map_err(AuthError::Unreachable)?;
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_owned(),

@@ -1,7 +1,9 @@
 //! `consult-cli`: Consult Recorder without a window, for scripting, tests and IT.
 //!
-//! Exit codes: 0 success; 1 other failure; 2 usage; 3 sign-in refused or
-//! required; 4 server unreachable or failing; 5 keychain problem.
+//! Exit codes: 0 success; 1 other failure; 2 usage (including an attempt to
+//! change a key the administrator locked); 3 sign-in refused or required;
+//! 4 server unreachable or failing; 5 keychain problem; `diagnose` adds
+//! 6 microphone, 7 configuration, 8 storage.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -9,13 +11,16 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use consult_recorder::account::{self, RememberedAccount};
+use consult_recorder::app::{App, AppOptions};
 use consult_recorder::audio::dsp::Level;
 use consult_recorder::audio::{AudioSource, MicSource, SourceNotice, WavSource};
 use consult_recorder::auth::{
     AuthClient, AuthError, AuthPaths, AuthState, Keychain, KeychainBackend, KeychainVault,
     ManagerOptions, Secret, SignInError, TokenManager,
 };
+use consult_recorder::config::{ConfigSources, Key, Origin, Resolved};
 use consult_recorder::events::{Event, Status};
+use consult_recorder::logging;
 use consult_recorder::paths::AppDirs;
 use consult_recorder::session::{SenderOptions, Session, SessionSetup};
 use consult_recorder::settings;
@@ -48,8 +53,9 @@ enum Command {
     /// from the command line, where other users could see it.
     Login {
         /// The transcription server, e.g. https://transcribe.clinic.example
-        #[arg(long, env = "CONSULT_SERVER")]
-        server: String,
+        /// (default: the configured one).
+        #[arg(long)]
+        server: Option<String>,
         /// The account's e-mail address.
         #[arg(long)]
         email: String,
@@ -96,11 +102,11 @@ enum Command {
         /// Continue (or name) this session; a new one by default.
         #[arg(long)]
         session_id: Option<String>,
-        /// The server's protocol.
-        #[arg(long, value_enum, default_value_t = Profile::V1)]
-        profile: Profile,
+        /// The server's protocol (default: the configured one, else v1).
+        #[arg(long, value_enum)]
+        profile: Option<Profile>,
         /// The server (default: the one signed in to).
-        #[arg(long, env = "CONSULT_SERVER")]
+        #[arg(long)]
         server: Option<String>,
         /// The doctor's reference for this consultation.
         #[arg(long, default_value = "")]
@@ -113,6 +119,22 @@ enum Command {
     },
     /// Send every session's unconfirmed audio; prints progress as JSON lines.
     Upload,
+    /// Check everything a recording needs — configuration, storage, keychain,
+    /// server (DNS, TCP, TLS, HTTP, WebSocket, clock), sign-in, microphone —
+    /// and exit with the code of the first failing area.
+    Diagnose {
+        #[arg(long)]
+        json: bool,
+        /// Seconds to listen to the microphone (0 skips the level check).
+        #[arg(long, default_value_t = 1.0)]
+        listen: f64,
+    },
+    /// Show the configuration in force, where each value comes from, and
+    /// what was ignored.
+    Config {
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a session's transcript.
     Transcript {
         session_id: String,
@@ -129,21 +151,66 @@ enum TranscriptFormat {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CONSULT_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
-    match run(cli).await {
+    let outcome = match prepare(&cli) {
+        Ok(context) => run(cli, context).await,
+        Err(failure) => Err(failure),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("error: {}", failure.message);
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// What every command needs: folders, the configuration in force, logging.
+struct Context {
+    dirs: AppDirs,
+    sources: ConfigSources,
+    config: Resolved,
+}
+
+fn prepare(cli: &Cli) -> Result<Context, Failure> {
+    let dirs = dirs()?;
+    let mut sources = ConfigSources::load();
+    let (server, profile) = match &cli.command {
+        Command::Login { server, .. } => (server.as_deref(), None),
+        Command::Record {
+            server, profile, ..
+        } => (server.as_deref(), *profile),
+        _ => (None, None),
+    };
+    let usage = |message| Failure { code: 2, message };
+    if let Some(server) = server {
+        sources
+            .set_from_flag(Key::Server, "--server", server)
+            .map_err(usage)?;
+    }
+    if let Some(profile) = profile {
+        sources
+            .set_from_flag(Key::Profile, "--profile", profile.as_str())
+            .map_err(usage)?;
+    }
+    let config = sources.resolve(&settings::load(&dirs.config).unwrap_or_default());
+    let stderr_level = std::env::var("CONSULT_LOG").unwrap_or_else(|_| "warn".into());
+    if let Err(reason) = logging::init(
+        &dirs.logs,
+        "consult-cli",
+        config.log_level.as_str(),
+        &stderr_level,
+    ) {
+        eprintln!("warning: {reason}");
+    }
+    for problem in &config.problems {
+        tracing::warn!(%problem, "configuration ignored");
+    }
+    Ok(Context {
+        dirs,
+        sources,
+        config,
+    })
 }
 
 struct Failure {
@@ -209,15 +276,24 @@ fn read_password() -> Result<Secret, Failure> {
     Ok(password)
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
+async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
     let backend = match cli.keychain {
         KeychainChoice::Platform => KeychainBackend::Platform,
         KeychainChoice::Keyutils => KeychainBackend::Keyutils,
     };
     let keychain = Keychain::start(backend);
-    let dirs = dirs()?;
+    let Context {
+        dirs,
+        sources,
+        config,
+    } = context;
     match cli.command {
-        Command::Login { server, email } => {
+        Command::Login { email, .. } => {
+            let server = config.server.clone().ok_or(Failure {
+                code: 2,
+                message: "no server: pass --server, or ask IT to set it in the configuration"
+                    .into(),
+            })?;
             let password = read_password()?;
             let tokens = manager(&server, &keychain)?;
             tokens.sign_in(&email, password).await?;
@@ -368,15 +444,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             device,
             speed,
             session_id,
-            profile,
             server,
             reference,
+            ..
         } => {
             let (tokens, server) = signed_in_tokens(&dirs, &keychain, server).await?;
             let setup = SessionSetup {
                 id: session_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
                 reference,
-                profile,
+                profile: config.profile,
                 server,
                 spool_dir: dirs.data.join("spool"),
                 store: open_store(&dirs)?,
@@ -402,6 +478,46 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             .map_err(|e| Failure::other(e.to_string()))?;
             follow(session, &tokens).await
+        }
+        Command::Diagnose { json, listen } => {
+            let app = App::open(AppOptions {
+                dirs,
+                keychain,
+                config: sources,
+                sender: SenderOptions::default(),
+            })
+            .map_err(|e| Failure {
+                code: 8,
+                message: e.to_string(),
+            })?;
+            let listen = Duration::from_secs_f64(listen.clamp(0.0, 60.0));
+            let report = app.diagnose(listen).await;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("the report serialises")
+                );
+            } else {
+                print!("{}", report.to_text());
+            }
+            match report.exit_code {
+                0 => Ok(()),
+                code => Err(Failure {
+                    code,
+                    message: "diagnose found a problem (see above)".into(),
+                }),
+            }
+        }
+        Command::Config { json } => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&config).expect("the configuration serialises")
+                );
+            } else {
+                print!("{}", describe_config(&config));
+            }
+            Ok(())
         }
         Command::Sessions { json } => {
             let sessions = open_store(&dirs)?
@@ -530,9 +646,52 @@ async fn signed_in_tokens(
                 "warning: sign-in required ({reason}); recording anyway, run `consult-cli login` to upload"
             );
         }
+        // The saved sign-in was removed (revoked earlier, or signed out
+        // elsewhere): the recording must not be refused for it.
+        Err(SignInError::NothingSaved(_)) => {
+            eprintln!(
+                "warning: no saved sign-in in the keychain; recording anyway, run `consult-cli login` to upload"
+            );
+        }
         Err(other) => return Err(other.into()),
     }
     Ok((tokens, server))
+}
+
+/// The configuration in force as lines of `key = value  (from …)`.
+fn describe_config(config: &Resolved) -> String {
+    let mut out = format!(
+        "system file: {}{}\n",
+        config.system_file,
+        if config.system_file_found {
+            ""
+        } else {
+            " (not present)"
+        }
+    );
+    let values = [
+        (Key::Server, config.server.clone()),
+        (Key::Profile, Some(config.profile.as_str().to_owned())),
+        (Key::Language, config.language.clone()),
+        (Key::GlobalShortcut, config.global_shortcut.clone()),
+        (Key::LogLevel, Some(config.log_level.as_str().to_owned())),
+    ];
+    for (key, value) in values {
+        out.push_str(&format!(
+            "{key} = {}  (from {}{})\n",
+            value.as_deref().unwrap_or("(not set)"),
+            config.origins.get(&key).cloned().unwrap_or(Origin::Default),
+            if config.is_locked(key) {
+                ", locked"
+            } else {
+                ""
+            }
+        ));
+    }
+    for problem in &config.problems {
+        out.push_str(&format!("ignored: {problem}\n"));
+    }
+    out
 }
 
 /// Prints the session's events as JSON lines until it completes or fails.

@@ -4,6 +4,8 @@
 //! classification of connection failures. Never logs a URL that may carry a
 //! token (the seed profile puts one in the query string).
 
+pub mod proxy;
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -40,6 +42,8 @@ pub enum ConnectError {
     Refused { status: u16 },
     #[error("secure connection failed: {0}")]
     Tls(String),
+    #[error("proxy: {0}")]
+    Proxy(String),
 }
 
 /// Turns the configured server (`https://host[:port]`) into its WebSocket base
@@ -74,7 +78,26 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-fn tls() -> Result<Arc<rustls::ClientConfig>, ConnectError> {
+/// An HTTP client with the same TLS trust and proxy rules as the WebSocket.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    crate::auth::client::install_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("consult-recorder/", env!("CARGO_PKG_VERSION")))
+        .no_proxy()
+        .proxy(reqwest::Proxy::custom(|url| {
+            proxy::for_url(url.as_str())
+                .ok()
+                .flatten()
+                .map(|proxy| proxy.url().clone())
+        }))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// TLS with the operating system's trust store (a clinic's own CA included).
+pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, ConnectError> {
     static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
     crate::auth::client::install_crypto_provider();
     CONFIG
@@ -112,17 +135,54 @@ pub async fn open(
         .max_message_size(Some(MAX_SERVER_MESSAGE))
         .max_frame_size(Some(MAX_SERVER_MESSAGE));
     let connector = if url.starts_with("wss://") {
-        Some(Connector::Rustls(tls()?))
+        Some(Connector::Rustls(tls_config()?))
     } else {
         Some(Connector::Plain)
     };
-    let connecting =
-        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector);
-    match tokio::time::timeout(timeout, connecting).await {
-        Err(_) => Err(ConnectError::Timeout(timeout.as_secs())),
-        Ok(Ok((stream, _response))) => Ok(stream),
-        Ok(Err(err)) => Err(classify(err)),
-    }
+    let via = proxy::for_url(url)?;
+    let connecting = async {
+        let opened = match &via {
+            None => {
+                tokio_tungstenite::connect_async_tls_with_config(
+                    request,
+                    Some(config),
+                    true,
+                    connector,
+                )
+                .await
+            }
+            Some(proxy) => {
+                let (host, port) = host_and_port(url)?;
+                let tunnel = proxy.tunnel(&host, port, timeout).await?;
+                tokio_tungstenite::client_async_tls_with_config(
+                    request,
+                    tunnel,
+                    Some(config),
+                    connector,
+                )
+                .await
+            }
+        };
+        opened.map(|(stream, _response)| stream).map_err(classify)
+    };
+    tokio::time::timeout(timeout, connecting)
+        .await
+        .map_err(|_| ConnectError::Timeout(timeout.as_secs()))?
+}
+
+/// The host and port a `ws(s)://` URL connects to.
+pub(crate) fn host_and_port(url: &str) -> Result<(String, u16), ConnectError> {
+    let parsed = Url::parse(url).map_err(|_| ConnectError::BadUrl(url.to_owned()))?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| ConnectError::BadUrl(url.to_owned()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = parsed
+        .port_or_known_default()
+        .unwrap_or(if parsed.scheme() == "wss" { 443 } else { 80 });
+    Ok((host, port))
 }
 
 fn classify(err: tokio_tungstenite::tungstenite::Error) -> ConnectError {

@@ -1,0 +1,152 @@
+use std::path::Path;
+
+use super::*;
+
+const FILE: &str = "/etc/consult-recorder/config.toml";
+
+fn system(text: &str) -> ConfigSources {
+    ConfigSources {
+        system: SystemFile::parse(Path::new(FILE), text),
+        ..ConfigSources::none()
+    }
+}
+
+#[test]
+fn later_layers_win_unless_the_key_is_locked() {
+    let mut sources = system(
+        "server = \"https://t.clinic.example\"\nprofile = \"seed\"\nlanguage = \"en-GB\"\n\
+         locked = [\"server\", \"profile\"]\n",
+    );
+    sources.read_environment(|name| match name {
+        "CONSULT_SERVER" => Some("https://elsewhere.example".into()),
+        "CONSULT_LANGUAGE" => Some("de-DE".into()),
+        _ => None,
+    });
+    let user = UserSettings {
+        profile: Some(Profile::V1),
+        language: Some("fr-FR".into()),
+        ..UserSettings::default()
+    };
+    let resolved = sources.resolve(&user);
+    assert_eq!(resolved.server.as_deref(), Some("https://t.clinic.example"));
+    assert_eq!(resolved.profile, Profile::Seed);
+    assert_eq!(resolved.language.as_deref(), Some("de-DE"));
+    assert_eq!(resolved.origins[&Key::Server], Origin::System(FILE.into()));
+    assert_eq!(
+        resolved.origins[&Key::Language],
+        Origin::Environment("CONSULT_LANGUAGE".into())
+    );
+    assert_eq!(resolved.origins[&Key::LogLevel], Origin::Default);
+    // The overridden locked values are reported, each naming who tried.
+    let ignored: Vec<String> = resolved.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(ignored.len(), 2, "{ignored:?}");
+    assert!(ignored[0].starts_with("environment variable CONSULT_SERVER, key \"server\": ignored"));
+    assert!(ignored[1].starts_with("your settings, key \"profile\": ignored"));
+}
+
+#[test]
+fn the_user_layer_sits_between_the_system_file_and_the_environment() {
+    let sources = system("language = \"en-GB\"\nprofile = \"seed\"\n");
+    let user = UserSettings {
+        language: Some("cy-GB".into()),
+        ..UserSettings::default()
+    };
+    let resolved = sources.resolve(&user);
+    assert_eq!(resolved.language.as_deref(), Some("cy-GB"));
+    assert_eq!(resolved.origins[&Key::Language], Origin::User);
+    assert_eq!(resolved.profile, Profile::Seed);
+    assert!(resolved.problems.is_empty(), "{:?}", resolved.problems);
+}
+
+#[test]
+fn each_bad_key_is_ignored_with_its_file_line_and_name() {
+    let sources = system(
+        "# clinic settings\nserver = \"http://t.clinic.example\"\nprofile = \"v2\"\n\
+         language = \"en-GB\"\ncolour = \"blue\"\nlog_level = 3\nlocked = [\"language\", \"nope\", \"server\"]\n",
+    );
+    let resolved = sources.resolve(&UserSettings::default());
+    let said: Vec<String> = resolved.problems.iter().map(|p| p.to_string()).collect();
+    let expect = [
+        (2, "server", "unencrypted"),
+        (3, "profile", "\"v2\" is not a profile"),
+        (5, "colour", "unknown key"),
+        (6, "log_level", "expected a string, found integer"),
+        (7, "locked", "\"nope\" is not a key"),
+        (7, "locked", "\"server\" has no valid value"),
+    ];
+    assert_eq!(said.len(), expect.len(), "{said:#?}");
+    for (problem, (line, key, words)) in resolved.problems.iter().zip(expect) {
+        assert_eq!(problem.source, FILE);
+        assert_eq!(problem.line, Some(line), "{problem}");
+        assert_eq!(problem.key.as_deref(), Some(key), "{problem}");
+        assert!(problem.message.contains(words), "{problem}");
+    }
+    // What was valid still applies, and safe defaults fill the rest.
+    assert_eq!(resolved.language.as_deref(), Some("en-GB"));
+    assert!(resolved.is_locked(Key::Language));
+    assert_eq!(resolved.server, None);
+    assert_eq!(resolved.profile, Profile::V1);
+}
+
+#[test]
+fn a_file_that_is_not_toml_is_ignored_whole_naming_the_line() {
+    let sources = system("server = \"https://t.clinic.example\"\nprofile = v1\n");
+    let resolved = sources.resolve(&UserSettings::default());
+    assert_eq!(resolved.problems.len(), 1);
+    let problem = &resolved.problems[0];
+    assert_eq!(problem.line, Some(2), "{problem}");
+    assert!(problem.message.contains("not valid TOML"), "{problem}");
+    assert_eq!(resolved.server, None);
+    assert!(resolved.system_file_found);
+}
+
+#[test]
+fn a_flag_cannot_change_a_locked_key_but_may_repeat_it() {
+    let mut sources = system("server = \"https://t.clinic.example\"\nlocked = [\"server\"]\n");
+    let refused = sources
+        .set_from_flag(Key::Server, "--server", "https://other.example")
+        .unwrap_err();
+    assert!(refused.contains("IT administrator"), "{refused}");
+    assert!(refused.contains(FILE), "{refused}");
+    assert!(refused.contains("--server"), "{refused}");
+    sources
+        .set_from_flag(Key::Server, "--server", "https://t.clinic.example/")
+        .unwrap();
+    sources
+        .set_from_flag(Key::Profile, "--profile", "seed")
+        .unwrap();
+    let resolved = sources.resolve(&UserSettings::default());
+    assert_eq!(resolved.profile, Profile::Seed);
+    assert_eq!(
+        resolved.origins[&Key::Profile],
+        Origin::CommandLine("--profile".into())
+    );
+}
+
+#[test]
+fn bad_environment_values_are_ignored_and_named() {
+    let mut sources = ConfigSources::none();
+    sources.read_environment(|name| (name == "CONSULT_PROFILE").then(|| "fast".into()));
+    let resolved = sources.resolve(&UserSettings::default());
+    assert_eq!(resolved.profile, Profile::V1);
+    assert_eq!(resolved.problems.len(), 1);
+    assert_eq!(resolved.problems[0].source, "CONSULT_PROFILE");
+}
+
+#[test]
+fn the_person_cannot_change_a_locked_key_from_the_app() {
+    let sources = system("language = \"en-GB\"\nlocked = [\"language\"]\n");
+    let resolved = sources.resolve(&UserSettings::default());
+    let change = UserSettings {
+        language: Some("fr-FR".into()),
+        ..UserSettings::default()
+    };
+    let refused = check_user_change(&resolved, &change).unwrap_err();
+    assert!(refused.contains("recognition language"), "{refused}");
+    let same = UserSettings {
+        language: Some("en-GB".into()),
+        microphone: Some("alsa:hw:1".into()),
+        ..UserSettings::default()
+    };
+    assert_eq!(check_user_change(&resolved, &same), Ok(()));
+}

@@ -1,0 +1,176 @@
+//! The configurable keys, their checks, and one layer's values.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::settings::{UserSettings, check_language, check_shortcut};
+use crate::store::Profile;
+
+/// A configuration key an administrator can set and lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "snake_case")]
+pub enum Key {
+    Server,
+    Profile,
+    Language,
+    GlobalShortcut,
+    LogLevel,
+}
+
+impl Key {
+    pub const ALL: [Key; 5] = [
+        Key::Server,
+        Key::Profile,
+        Key::Language,
+        Key::GlobalShortcut,
+        Key::LogLevel,
+    ];
+
+    /// The name in the configuration file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::Server => "server",
+            Key::Profile => "profile",
+            Key::Language => "language",
+            Key::GlobalShortcut => "global_shortcut",
+            Key::LogLevel => "log_level",
+        }
+    }
+
+    /// The environment variable that overrides it.
+    pub fn env_var(self) -> &'static str {
+        match self {
+            Key::Server => "CONSULT_SERVER",
+            Key::Profile => "CONSULT_PROFILE",
+            Key::Language => "CONSULT_LANGUAGE",
+            Key::GlobalShortcut => "CONSULT_GLOBAL_SHORTCUT",
+            Key::LogLevel => "CONSULT_LOG_LEVEL",
+        }
+    }
+
+    /// Words for a sentence ("The server address is set by …").
+    pub fn label(self) -> &'static str {
+        match self {
+            Key::Server => "server address",
+            Key::Profile => "server protocol",
+            Key::Language => "recognition language",
+            Key::GlobalShortcut => "recording shortcut",
+            Key::LogLevel => "log detail",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Key> {
+        Key::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How much the log files say. Never tokens, passwords, audio or transcript
+/// text, at any level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    #[default]
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [
+            LogLevel::Error,
+            LogLevel::Warn,
+            LogLevel::Info,
+            LogLevel::Debug,
+            LogLevel::Trace,
+        ]
+        .into_iter()
+        .find(|l| l.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+/// One layer's values; `None` means "this layer says nothing".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layer {
+    pub server: Option<String>,
+    pub profile: Option<Profile>,
+    pub language: Option<String>,
+    pub global_shortcut: Option<String>,
+    pub log_level: Option<LogLevel>,
+}
+
+impl Layer {
+    /// The keys a person can set in the app.
+    pub fn from_user(user: &UserSettings) -> Self {
+        Self {
+            profile: user.profile,
+            language: user.language.clone(),
+            global_shortcut: user.global_shortcut.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// The value as text, as it would be written in the file.
+    pub fn get(&self, key: Key) -> Option<String> {
+        match key {
+            Key::Server => self.server.clone(),
+            Key::Profile => self.profile.map(|p| p.as_str().to_owned()),
+            Key::Language => self.language.clone(),
+            Key::GlobalShortcut => self.global_shortcut.clone(),
+            Key::LogLevel => self.log_level.map(|l| l.as_str().to_owned()),
+        }
+    }
+
+    /// Checks and sets one value; the error says what is wrong with it.
+    pub fn set(&mut self, key: Key, value: &str) -> Result<(), String> {
+        match key {
+            Key::Server => {
+                let server = value.trim().trim_end_matches('/');
+                crate::net::ws_base(server).map_err(|e| e.to_string())?;
+                self.server = Some(server.to_owned());
+            }
+            Key::Profile => {
+                self.profile = Some(match value {
+                    "v1" => Profile::V1,
+                    "seed" => Profile::Seed,
+                    _ => return Err(format!("\"{value}\" is not a profile (\"v1\" or \"seed\")")),
+                });
+            }
+            Key::Language => {
+                check_language(value)?;
+                self.language = Some(value.to_owned());
+            }
+            Key::GlobalShortcut => {
+                check_shortcut(value)?;
+                self.global_shortcut = Some(value.to_owned());
+            }
+            Key::LogLevel => {
+                self.log_level = Some(LogLevel::parse(value).ok_or_else(|| {
+                    format!("\"{value}\" is not a log level (error, warn, info, debug or trace)")
+                })?);
+            }
+        }
+        Ok(())
+    }
+}
