@@ -452,6 +452,11 @@ impl App {
         let id = session.id.clone();
         self.lock_sending().insert(id.clone());
         let mut events = session.subscribe();
+        // Subscribed after the start: the status sent meanwhile (often
+        // "connected", on a fast network) would otherwise never reach the UI.
+        if let Some(current) = session.status_event() {
+            let _ = self.inner.events.send(current);
+        }
         let app = self.clone();
         let span = tracing::info_span!("session", id = %id);
         tokio::spawn(tracing::Instrument::instrument(

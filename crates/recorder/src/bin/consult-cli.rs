@@ -697,6 +697,9 @@ fn describe_config(config: &Resolved) -> String {
 /// Prints the session's events as JSON lines until it completes or fails.
 async fn follow(session: Session, tokens: &TokenManager) -> Result<(), Failure> {
     let mut events = session.subscribe();
+    if let Some(current) = session.status_event() {
+        print_event(&current); // sent before the subscription
+    }
     let mut auth = tokens.subscribe();
     let stopper = session.stopper();
     let id = session.id.clone();

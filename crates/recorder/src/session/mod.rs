@@ -238,8 +238,20 @@ impl Session {
         })
     }
 
+    /// The session's events from now on. A session starts working as soon
+    /// as it is created, so a subscriber may already have missed a status:
+    /// see [`Session::status_event`].
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.reporter.subscribe()
+    }
+
+    /// The latest status as an event, for a subscriber to show first (its
+    /// subscription may have come after it was sent).
+    pub fn status_event(&self) -> Option<Event> {
+        self.reporter.current_status().map(|status| Event::Status {
+            session_id: self.id.clone(),
+            status,
+        })
     }
 
     /// Stops capture; whatever was recorded is still uploaded.
