@@ -22,6 +22,8 @@ packages=(
   pulseaudio pulseaudio-utils libasound2-plugins
   # tests: a clinic's HTTP proxy; the package test's report checks
   tinyproxy python3
+  # tests: the app's window driven over WebDriver on a virtual display
+  xvfb webkit2gtk-driver
 )
 
 # the UI's TypeScript build and tests (skipped when Node.js is already there)
@@ -52,4 +54,11 @@ if ! command -v cargo >/dev/null; then
     curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt,clippy
     export PATH="$HOME/.cargo/bin:$PATH"
   fi
+fi
+
+# tests: tauri-driver, the WebDriver server for Tauri apps (2.x: the 3.0
+# alphas need a newer toolchain and change the command line)
+if ! tauri-driver --help >/dev/null 2>&1 && ! "$HOME/.cargo/bin/tauri-driver" --help >/dev/null 2>&1; then
+  echo "Installing tauri-driver 2 with cargo…"
+  cargo install tauri-driver --version '^2' --locked --quiet
 fi

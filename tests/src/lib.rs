@@ -4,6 +4,7 @@
 pub mod audio;
 pub mod bad_server;
 pub mod chaos;
+pub mod desktop;
 pub mod proxy;
 pub mod reliability;
 pub mod server;

@@ -154,19 +154,7 @@ impl Report {
 
 /// The CLI next to this executable (`target/<profile>/consult-cli`).
 pub fn cli_path() -> PathBuf {
-    let exe = std::env::current_exe().expect("own path");
-    let mut dir = exe.parent().expect("exe dir").to_path_buf();
-    for _ in 0..2 {
-        let candidate = dir.join("consult-cli");
-        if candidate.exists() {
-            return candidate;
-        }
-        dir = dir.parent().expect("target dir").to_path_buf();
-    }
-    panic!(
-        "consult-cli is not built next to {}; build it first",
-        exe.display()
-    );
+    crate::desktop::built_binary("consult-cli")
 }
 
 /// One line the CLI printed, with when it arrived.

@@ -1,0 +1,273 @@
+//! The desktop a doctor has, for tests: an X server (Xvfb) on a free display,
+//! tauri-driver on free ports driving WebKitWebDriver, and a laptop user's
+//! home folder. Each part is started by the test and stopped by PID when it
+//! is dropped; nothing listens on the default WebDriver ports.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+use tokio::time::Instant;
+
+use super::webdriver::Session;
+
+/// A program built in the same target folder as this test (the workspace's).
+pub fn built_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("own path");
+    for dir in exe.ancestors().skip(1).take(3) {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "{name} is not built next to {}; build it first",
+        exe.display()
+    );
+}
+
+/// A loopback port nobody is listening on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Xvfb on the first free display number from 100.
+pub struct Display {
+    child: Child,
+    pub name: String,
+}
+
+impl Display {
+    pub async fn start() -> Self {
+        for number in 100..200 {
+            if Path::new(&format!("/tmp/.X{number}-lock")).exists() {
+                continue;
+            }
+            let mut child = Command::new("Xvfb")
+                .arg(format!(":{number}"))
+                .args(["-screen", "0", "1280x900x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("Xvfb is installed (scripts/install-deps.sh)");
+            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // taken meanwhile: try the next number
+                }
+                if socket.exists() {
+                    return Self {
+                        child,
+                        name: format!(":{number}"),
+                    };
+                }
+                assert!(Instant::now() < deadline, "Xvfb :{number} did not start");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        panic!("no free X display between :100 and :199");
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// tauri-driver on free ports, with the laptop's environment for the app.
+pub struct Desktop {
+    driver: Child,
+    url: String,
+    app: PathBuf,
+    /// The laptop user's home (config, data, logs inside).
+    pub home: tempfile::TempDir,
+    shots: PathBuf,
+    _display: Display,
+}
+
+impl Desktop {
+    /// `name` names the screenshot folder; `system_config` is the clinic's
+    /// configuration file content.
+    pub async fn start(name: &str, system_config: &str) -> Self {
+        let display = Display::start().await;
+        let home = tempfile::tempdir().unwrap();
+        let config = home.path().join("clinic-config.toml");
+        std::fs::write(&config, system_config).unwrap();
+        let port = free_port();
+        let native_port = free_port();
+        let driver_path = std::env::var_os("TAURI_DRIVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("tauri-driver"));
+        let mut driver = Command::new(driver_path)
+            .args(["--port", &port.to_string()])
+            .args(["--native-port", &native_port.to_string()])
+            .env("DISPLAY", &display.name)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("CONSULT_SYSTEM_CONFIG", &config)
+            .env("CONSULT_LOG_LEVEL", "debug")
+            .env_remove("CONSULT_SERVER")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tauri-driver is installed (scripts/install-deps.sh)");
+        let url = format!("http://127.0.0.1:{port}");
+        // Ready when our driver (still running: not one left over on the
+        // port) answers its status.
+        consult_recorder::auth::client::install_crypto_provider();
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            assert!(
+                driver.try_wait().unwrap().is_none(),
+                "tauri-driver exited (port {port} taken?)"
+            );
+            if http
+                .get(format!("{url}/status"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "tauri-driver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let shots = screenshot_dir(name);
+        Self {
+            driver,
+            url,
+            app: built_binary("consult-recorder"),
+            home,
+            shots,
+            _display: display,
+        }
+    }
+
+    /// Opens the app (a new process).
+    pub async fn launch(&self) -> App {
+        let session = Session::start(&self.url, &self.app.display().to_string())
+            .await
+            .expect("the app starts under the driver");
+        App {
+            session,
+            shots: self.shots.clone(),
+        }
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        let _ = self.driver.start_kill();
+    }
+}
+
+/// `target/desktop-screenshots/<name>/`, emptied.
+fn screenshot_dir(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("own path");
+    let target = exe
+        .ancestors()
+        .find(|d| d.file_name().is_some_and(|n| n == "target"))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = target.join("desktop-screenshots").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The running app, seen through its window.
+pub struct App {
+    pub session: Session,
+    shots: PathBuf,
+}
+
+impl App {
+    /// Keeps a screenshot of the window as `<step>.png`.
+    pub async fn shot(&self, step: &str) {
+        match self.session.screenshot().await {
+            Ok(png) => std::fs::write(self.shots.join(format!("{step}.png")), png).unwrap(),
+            Err(e) => eprintln!("screenshot {step}: {e}"),
+        }
+    }
+
+    /// Polls what the window shows until `check` returns something, for at
+    /// most `timeout`; on timeout keeps a screenshot and fails saying `what`.
+    pub async fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl AsyncFnMut(&Session) -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(found) = check(&self.session).await {
+                return found;
+            }
+            if Instant::now() > deadline {
+                self.shot(&format!("timeout-{}", what.replace([' ', '/'], "-")))
+                    .await;
+                let status = self.text("#status-pill").await;
+                let detail = self.raw_text("#status-detail").await;
+                panic!(
+                    "waited {timeout:?} for {what}; the window shows status {status:?} ({detail:?})"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The element's visible text, if it is shown.
+    pub async fn text(&self, css: &str) -> Option<String> {
+        self.session.visible_text(css).await.ok().flatten()
+    }
+
+    /// The element's text whether or not it is shown (e.g. a collapsed detail).
+    pub async fn raw_text(&self, css: &str) -> Option<String> {
+        self.session
+            .execute(
+                "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+                serde_json::json!([css]),
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+    }
+
+    /// Waits until `css` is shown.
+    pub async fn wait_shown(&self, css: &str, timeout: Duration) {
+        self.wait_for(&format!("{css} shown"), timeout, async |s| {
+            s.visible_text(css).await.ok().flatten().map(drop)
+        })
+        .await
+    }
+
+    /// Waits until `css` shows text containing `wanted`; returns the text.
+    pub async fn wait_text(&self, css: &str, wanted: &str, timeout: Duration) -> String {
+        self.wait_for(&format!("{css} to say {wanted}"), timeout, async |s| {
+            s.visible_text(css)
+                .await
+                .ok()
+                .flatten()
+                .filter(|t| t.contains(wanted))
+        })
+        .await
+    }
+
+    /// Quits the app (the driver ends the process).
+    pub async fn quit(self) {
+        self.session.end().await.expect("the app closes");
+    }
+}

@@ -1,0 +1,173 @@
+//! A small W3C WebDriver client: just the calls the desktop tests make
+//! (find, click, type, read, run a script, screenshot), over plain HTTP to
+//! tauri-driver.
+
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+/// The key W3C uses for element references in JSON.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// What went wrong talking to the driver.
+#[derive(Debug, thiserror::Error)]
+pub enum WebDriverError {
+    #[error("the driver did not answer: {0}")]
+    Http(String),
+    #[error("{error}: {message}")]
+    Command { error: String, message: String },
+    #[error("unexpected answer: {0}")]
+    Unexpected(String),
+}
+
+/// One browsing session, i.e. one running app.
+pub struct Session {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Session {
+    /// Starts the app at `application` through the driver at `driver` (http://host:port).
+    pub async fn start(driver: &str, application: &str) -> Result<Self, WebDriverError> {
+        consult_recorder::auth::client::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| WebDriverError::Http(e.to_string()))?;
+        let answer = call(
+            &http,
+            reqwest::Method::POST,
+            &format!("{driver}/session"),
+            Some(json!({
+                "capabilities": { "alwaysMatch": { "tauri:options": { "application": application } } }
+            })),
+        )
+        .await?;
+        let id = answer["sessionId"]
+            .as_str()
+            .ok_or_else(|| WebDriverError::Unexpected(answer.to_string()))?;
+        Ok(Self {
+            http,
+            base: format!("{driver}/session/{id}"),
+        })
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Result<Value, WebDriverError> {
+        call(
+            &self.http,
+            reqwest::Method::POST,
+            &format!("{}{path}", self.base),
+            Some(body),
+        )
+        .await
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, WebDriverError> {
+        call(
+            &self.http,
+            reqwest::Method::GET,
+            &format!("{}{path}", self.base),
+            None,
+        )
+        .await
+    }
+
+    /// The element matching the CSS selector.
+    pub async fn find(&self, css: &str) -> Result<String, WebDriverError> {
+        let found = self
+            .post("/element", json!({ "using": "css selector", "value": css }))
+            .await?;
+        found[ELEMENT_KEY]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| WebDriverError::Unexpected(found.to_string()))
+    }
+
+    pub async fn click(&self, css: &str) -> Result<(), WebDriverError> {
+        let element = self.find(css).await?;
+        self.post(&format!("/element/{element}/click"), json!({}))
+            .await
+            .map(drop)
+    }
+
+    /// Clears the field and types `text` into it.
+    pub async fn type_into(&self, css: &str, text: &str) -> Result<(), WebDriverError> {
+        let element = self.find(css).await?;
+        self.post(&format!("/element/{element}/clear"), json!({}))
+            .await?;
+        self.post(
+            &format!("/element/{element}/value"),
+            json!({ "text": text }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Runs `script` (a function body) in the page and returns its result.
+    pub async fn execute(&self, script: &str, args: Value) -> Result<Value, WebDriverError> {
+        self.post("/execute/sync", json!({ "script": script, "args": args }))
+            .await
+    }
+
+    /// The element's text as the page has it (`textContent`), or `None` when
+    /// it is missing or hidden by its own or an ancestor's `hidden`.
+    pub async fn visible_text(&self, css: &str) -> Result<Option<String>, WebDriverError> {
+        let value = self
+            .execute(
+                "const e = document.querySelector(arguments[0]);\
+                 if (!e || e.closest('[hidden]')) return null;\
+                 return e.textContent;",
+                json!([css]),
+            )
+            .await?;
+        Ok(value.as_str().map(str::to_owned))
+    }
+
+    /// A screenshot of the window as PNG.
+    pub async fn screenshot(&self) -> Result<Vec<u8>, WebDriverError> {
+        let value = self.get("/screenshot").await?;
+        let text = value
+            .as_str()
+            .ok_or_else(|| WebDriverError::Unexpected("no screenshot".into()))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| WebDriverError::Unexpected(e.to_string()))
+    }
+
+    /// Ends the session: the driver closes the app.
+    pub async fn end(self) -> Result<(), WebDriverError> {
+        call(&self.http, reqwest::Method::DELETE, &self.base, None)
+            .await
+            .map(drop)
+    }
+}
+
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> Result<Value, WebDriverError> {
+    let mut request = http.request(method, url);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| WebDriverError::Http(e.to_string()))?;
+    let answer: Value = response
+        .json()
+        .await
+        .map_err(|e| WebDriverError::Http(e.to_string()))?;
+    let value = answer["value"].clone();
+    if let Some(error) = value.get("error").and_then(Value::as_str) {
+        return Err(WebDriverError::Command {
+            error: error.to_owned(),
+            message: value["message"].as_str().unwrap_or_default().to_owned(),
+        });
+    }
+    Ok(value)
+}

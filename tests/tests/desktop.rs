@@ -1,0 +1,334 @@
+//! The whole app as a doctor uses it: the real window (WebKitGTK) driven over
+//! WebDriver under Xvfb, speech played into a virtual microphone (PulseAudio
+//! null sink), the real Secret Service keychain, and the reference server
+//! recognising a fixed list of phrases — with the network and the sign-in
+//! failing on purpose. Every step waits on what the window shows, with a
+//! timeout; screenshots of each step are kept in `target/desktop-screenshots/`.
+
+#![cfg(target_os = "linux")]
+
+use std::path::Path;
+use std::time::Duration;
+
+use consult_recorder::auth::{EntryKey, Keychain, KeychainBackend};
+use e2e_tests::desktop::{App, Desktop};
+use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
+use serde_json::json;
+
+#[path = "../../crates/recorder/tests/support/pulse.rs"]
+mod pulse;
+
+/// One virtual microphone: the tests take turns.
+static MICROPHONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const SHORT: Duration = Duration::from_secs(20);
+const SPEECH: Duration = Duration::from_secs(60);
+
+const PHRASES: [&str; 4] = [
+    "blood pressure is normal",
+    "the patient reports chest pain",
+    "follow up in two weeks",
+    "no known drug allergies",
+];
+
+async fn server(
+    dir: &Path,
+    change: impl FnOnce(&mut transcribe_server::ServerConfig),
+) -> TestServer {
+    TestServer::start(Options::new().grammar(&PHRASES, dir).with(change)).await
+}
+
+/// The finished lines of the live transcript (not the grey provisional one).
+async fn finals(app: &App) -> Vec<String> {
+    app.session
+        .execute(
+            "return [...document.querySelectorAll('#transcript p:not(.partial)')].map(p => p.textContent);",
+            json!([]),
+        )
+        .await
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
+}
+
+/// Waits until the transcript's finished lines are exactly `expected`.
+async fn wait_for_finals(app: &App, expected: &[&str]) {
+    let wanted: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    app.wait_for(
+        &format!("the transcript {expected:?}"),
+        SPEECH,
+        async |_| {
+            let lines = finals(app).await;
+            (lines == wanted).then_some(())
+        },
+    )
+    .await;
+}
+
+async fn status(app: &App) -> String {
+    app.text("#status-pill").await.unwrap_or_default()
+}
+
+async fn wait_status(app: &App, label: &str, timeout: Duration) {
+    app.wait_for(&format!("status {label}"), timeout, async |_| {
+        (status(app).await == label).then_some(())
+    })
+    .await;
+}
+
+/// Plays `phrase` into the microphone and waits for the player to finish.
+async fn say(dir: &Path, phrase: &str) {
+    let (wav, _) = pulse::speech_wav(dir, phrase, 0.3, 1.5);
+    let played = pulse::play(&wav).wait().await.unwrap();
+    assert!(played.success(), "paplay played {phrase:?}");
+}
+
+async fn sign_in(app: &App) {
+    app.wait_shown("#view-signin", SHORT).await;
+    app.session.type_into("#signin-email", EMAIL).await.unwrap();
+    app.session
+        .type_into("#signin-password", PASSWORD)
+        .await
+        .unwrap();
+    app.session.click("#signin-submit").await.unwrap();
+}
+
+/// The seconds in "Offline — 12 s recorded on this computer…".
+fn offline_secs(detail: &str) -> Option<f64> {
+    let rest = detail.strip_prefix("Offline — ")?;
+    let (number, unit) = rest.split_once(' ')?;
+    (unit.starts_with("s "))
+        .then(|| number.parse().ok())
+        .flatten()
+}
+
+fn all_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(all_files(&path));
+        } else {
+            found.push((
+                path.display().to_string(),
+                std::fs::read(&path).unwrap_or_default(),
+            ));
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, tauri-driver, a Secret Service and PulseAudio; run scripts/test.sh"]
+async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
+    let _mic = MICROPHONE.lock().await;
+    let work = tempfile::tempdir().unwrap();
+    let server = server(work.path(), |_| {}).await;
+    let url = server.http();
+    let desktop = Desktop::start("first-run", &format!("server = \"{url}\"\n")).await;
+
+    // 1. First run: sign in; the refresh token is in the keychain, in no file.
+    let app = desktop.launch().await;
+    assert_eq!(
+        app.session
+            .visible_text("#signin-server")
+            .await
+            .unwrap()
+            .unwrap_or_default(),
+        ""
+    );
+    sign_in(&app).await;
+    app.wait_shown("#view-recorder", SHORT).await;
+    app.shot("01-signed-in").await;
+    let keychain = Keychain::start(KeychainBackend::Platform);
+    let token = keychain
+        .load(&EntryKey::refresh_token(&url, EMAIL))
+        .await
+        .unwrap()
+        .expect("the refresh token is in the keychain");
+    for (path, bytes) in all_files(desktop.home.path()) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(token.expose()),
+            "{path} holds the refresh token"
+        );
+        assert!(!text.contains(PASSWORD), "{path} holds the password");
+    }
+
+    // 2. Quit and relaunch: signed in without a password prompt.
+    app.quit().await;
+    let app = desktop.launch().await;
+    app.wait_shown("#view-recorder", SHORT).await;
+    assert_eq!(app.text("#view-signin").await, None, "no sign-in form");
+    let account = app.raw_text("#account-line").await.unwrap_or_default();
+    assert!(account.contains(EMAIL), "{account}");
+    app.shot("02-relaunched-signed-in").await;
+
+    // 3. Record: the phrase comes back, exactly, in the live transcript.
+    app.session
+        .type_into("#reference", "Room 4, 10:30")
+        .await
+        .unwrap();
+    app.session.click("#record").await.unwrap();
+    wait_status(&app, "Connected", SHORT).await;
+    app.shot("03-recording-connected").await;
+    say(work.path(), PHRASES[0]).await;
+    wait_for_finals(&app, &PHRASES[..1]).await;
+    app.shot("04-live-transcript").await;
+
+    // 6. Stop: the history lists it as uploaded; the export holds the text.
+    app.session.click("#record").await.unwrap();
+    wait_status(&app, "Uploaded", SPEECH).await;
+    app.session
+        .click("nav button[data-view=history]")
+        .await
+        .unwrap();
+    app.wait_text("#history-rows", "Room 4, 10:30", SHORT).await;
+    app.wait_text("#history-rows", "Uploaded", SHORT).await;
+    app.shot("05-history").await;
+    app.session
+        .execute(
+            "[...document.querySelectorAll('#history-rows button')].find(b => b.textContent === 'Export .txt').click();",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    let note = app.wait_text("#history-note", "Saved to ", SHORT).await;
+    let path = note.trim_start_matches("Saved to ").trim();
+    let exported = std::fs::read_to_string(path).unwrap();
+    assert_eq!(
+        exported,
+        format!("{}\n", PHRASES[0]),
+        "the export is the transcript"
+    );
+    app.shot("06-exported").await;
+    app.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, tauri-driver, a Secret Service and PulseAudio; run scripts/test.sh"]
+async fn a_server_outage_and_a_revoked_sign_in_lose_no_word() {
+    let _mic = MICROPHONE.lock().await;
+    let work = tempfile::tempdir().unwrap();
+    // Short access tokens: the recording lives through several refreshes.
+    let options = || {
+        Options::new()
+            .grammar(&PHRASES, work.path())
+            .with(|c| c.access_ttl = 15)
+    };
+    let server = TestServer::start(options()).await;
+    let url = server.http();
+    let addr = server.server.addr();
+    let desktop = Desktop::start("outage", &format!("server = \"{url}\"\n")).await;
+    let app = desktop.launch().await;
+    sign_in(&app).await;
+    app.wait_shown("#view-recorder", SHORT).await;
+    app.session.click("#record").await.unwrap();
+    wait_status(&app, "Connected", SHORT).await;
+    say(work.path(), PHRASES[0]).await;
+    wait_for_finals(&app, &PHRASES[..1]).await;
+
+    // 4. The server stops: reconnecting, then offline with the kept time
+    // growing while the doctor goes on talking.
+    let dir = server.stop().await;
+    wait_status(&app, "Reconnecting", SHORT).await;
+    app.shot("01-reconnecting").await;
+    wait_status(&app, "Offline", SHORT).await;
+    let first = app
+        .wait_for("an offline time", SHORT, async |_| {
+            offline_secs(&app.raw_text("#status-detail").await.unwrap_or_default())
+        })
+        .await;
+    say(work.path(), PHRASES[1]).await;
+    app.wait_for("the offline time to grow", SHORT, async |_| {
+        offline_secs(&app.raw_text("#status-detail").await.unwrap_or_default())
+            .filter(|now| *now > first + 2.0)
+    })
+    .await;
+    app.session.click("#status-pill").await.unwrap(); // the detail, for the picture
+    app.shot("02-offline-buffering").await;
+    let server = TestServer::start_in(options().bind(addr), dir).await;
+    // Back: the backlog goes up, then live again; every phrase once, in order.
+    app.wait_for("catching up or connected", SPEECH, async |_| {
+        matches!(status(&app).await.as_str(), "Catching up" | "Connected").then_some(())
+    })
+    .await;
+    app.shot("03-back-online").await;
+    wait_status(&app, "Connected", SPEECH).await;
+    say(work.path(), PHRASES[2]).await;
+    wait_for_finals(&app, &PHRASES[..3]).await;
+    app.shot("04-all-phrases").await;
+
+    // 5. IT revokes every sign-in: the banner asks to sign in again, the
+    // recording carries on, and after signing in nothing is missing.
+    let revoked = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{url}/admin/revoke-refresh-tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success());
+    app.wait_text("#banner", "Please sign in again", SPEECH)
+        .await;
+    assert_eq!(
+        app.text("#record").await.as_deref(),
+        Some("Stop recording"),
+        "the recording goes on"
+    );
+    say(work.path(), PHRASES[3]).await;
+    app.shot("05-sign-in-needed").await;
+    app.session
+        .type_into("#signin-password", PASSWORD)
+        .await
+        .unwrap();
+    app.session.click("#signin-submit").await.unwrap();
+    app.wait_for("the banner to go", SHORT, async |_| {
+        app.text("#banner").await.is_none().then_some(())
+    })
+    .await;
+    wait_for_finals(&app, &PHRASES).await;
+    app.shot("06-complete-after-sign-in").await;
+    app.session.click("#record").await.unwrap();
+    wait_status(&app, "Uploaded", SPEECH).await;
+    app.quit().await;
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, tauri-driver, a Secret Service and PulseAudio; run scripts/test.sh"]
+async fn an_unplugged_microphone_is_reported_and_recording_carries_on() {
+    let _mic = MICROPHONE.lock().await;
+    let work = tempfile::tempdir().unwrap();
+    let server = server(work.path(), |_| {}).await;
+    let url = server.http();
+    let desktop = Desktop::start("microphone", &format!("server = \"{url}\"\n")).await;
+    let app = desktop.launch().await;
+    sign_in(&app).await;
+    app.wait_shown("#view-recorder", SHORT).await;
+    app.session.click("#record").await.unwrap();
+    wait_status(&app, "Connected", SHORT).await;
+    say(work.path(), PHRASES[0]).await;
+    wait_for_finals(&app, &PHRASES[..1]).await;
+
+    // 7. Unplug: the window says so; plug back: it says so and goes on.
+    let mut replug = pulse::Replug { armed: true };
+    pulse::unplug();
+    let lost = app.wait_text("#mic-note", "icrophone", SHORT).await;
+    app.shot("01-unplugged").await;
+    replug.armed = false;
+    pulse::plug_in();
+    app.wait_for("the microphone to come back", SHORT, async |_| {
+        app.text("#mic-note").await.filter(|note| *note != lost)
+    })
+    .await;
+    app.shot("02-plugged-back").await;
+    assert_eq!(app.text("#record").await.as_deref(), Some("Stop recording"));
+    say(work.path(), PHRASES[1]).await;
+    wait_for_finals(&app, &PHRASES[..2]).await;
+    app.shot("03-speech-after-replug").await;
+    app.session.click("#record").await.unwrap();
+    wait_status(&app, "Uploaded", SPEECH).await;
+    app.quit().await;
+}
