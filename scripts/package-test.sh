@@ -34,6 +34,7 @@ echo "package test: $version"
 test -f /usr/share/doc/consult-recorder/config.example.toml
 
 # The reference server on a free port, and the administrator's file fixing it.
+cargo build --locked --quiet -p transcribe-server
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ./target/debug/transcribe-server --bind "127.0.0.1:$port" --data-dir "$work/server" >"$work/server.log" 2>&1 &
 server_pid=$!
