@@ -89,7 +89,7 @@ pub struct Desktop {
     /// The laptop user's home (config, data, logs inside).
     pub home: tempfile::TempDir,
     shots: PathBuf,
-    _display: Display,
+    display: Display,
 }
 
 impl Desktop {
@@ -152,7 +152,7 @@ impl Desktop {
             app: built_binary("consult-recorder"),
             home,
             shots,
-            _display: display,
+            display,
         }
     }
 
@@ -164,6 +164,8 @@ impl Desktop {
         App {
             session,
             shots: self.shots.clone(),
+            binary: self.app.clone(),
+            display: self.display.name.clone(),
         }
     }
 }
@@ -172,6 +174,23 @@ impl Drop for Desktop {
     fn drop(&mut self) {
         let _ = self.driver.start_kill();
     }
+}
+
+/// Whether a process of `binary` runs on `display` (found through /proc).
+fn app_running(binary: &Path, display: &str) -> bool {
+    let wanted_display = format!("DISPLAY={display}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let dir = entry.path();
+        std::fs::read_link(dir.join("exe")).is_ok_and(|exe| exe == binary)
+            && std::fs::read(dir.join("environ")).is_ok_and(|environ| {
+                environ
+                    .split(|b| *b == 0)
+                    .any(|var| var == wanted_display.as_bytes())
+            })
+    })
 }
 
 /// `target/desktop-screenshots/<name>/`, emptied.
@@ -192,6 +211,8 @@ fn screenshot_dir(name: &str) -> PathBuf {
 pub struct App {
     pub session: Session,
     shots: PathBuf,
+    binary: PathBuf,
+    display: String,
 }
 
 impl App {
@@ -266,8 +287,15 @@ impl App {
         .await
     }
 
-    /// Quits the app (the driver ends the process).
+    /// Quits the app and waits until its process is gone: a new launch
+    /// while it is still exiting would only hand over to it (one instance
+    /// at a time) and never show a window of its own.
     pub async fn quit(self) {
         self.session.end().await.expect("the app closes");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while app_running(&self.binary, &self.display) {
+            assert!(Instant::now() < deadline, "the app did not exit");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
