@@ -21,6 +21,8 @@ pub struct SenderOptions {
     /// Backlog upload speed limit, in multiples of real time.
     pub backlog_speed: f64,
     pub first_retry: Duration,
+    /// The longest wait between reconnection attempts: how late, at worst,
+    /// a returning network is noticed.
     pub max_retry: Duration,
     /// Recognition language (v1 only), e.g. `en-IN`.
     pub language: Option<String>,
@@ -34,7 +36,10 @@ impl Default for SenderOptions {
             stall_after: Duration::from_secs(8),
             backlog_speed: 50.0,
             first_retry: Duration::from_millis(500),
-            max_retry: Duration::from_secs(30),
+            // One refused connection every 5 s costs nothing, and after a
+            // long outage the upload resumes within 5 s of the network's
+            // return (at 30 s, the benchmark saw 25 s of needless waiting).
+            max_retry: Duration::from_secs(5),
             language: None,
         }
     }
