@@ -149,7 +149,11 @@ enum TranscriptFormat {
     Json,
 }
 
-#[tokio::main]
+// One thread: the CLI's work is a few small tasks per 20 ms frame, and
+// waking worker threads for each cost more than the work (the streaming
+// benchmark: 2.3 % of a core with the multi-thread runtime, 1.8 % without).
+// Keychain calls and the microphone have threads of their own.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match prepare(&cli) {

@@ -1,0 +1,358 @@
+//! Streams audio through the real CLI at real time to the reference server
+//! (recogniser off, so the client is what is measured) and prints what the
+//! client costs and how fast it recovers:
+//! - CPU as % of one core and CPU seconds per audio minute (from the
+//!   process's own accounting in /proc), RSS at start, peak and end;
+//! - recovery: from the network coming back to audio flowing again, over a
+//!   series of outages;
+//! - backlog: after a long outage, how fast the kept audio goes up (in
+//!   multiples of real time) while live audio continues;
+//! - the floor: `websocat` piping the same PCM to the same server, when it
+//!   is installed (`cargo install websocat`).
+//!
+//! Prints figures only; it asserts nothing about speed. Needs a keyutils
+//! session keyring (run it through `scripts/bench.sh`).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use e2e_tests::audio::{unique_pcm, write_wav};
+use e2e_tests::desktop::built_binary;
+use e2e_tests::proxy::FaultProxy;
+use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+struct Plan {
+    steady_secs: u64,
+    outages: u32,
+    outage_secs: u64,
+    backlog_secs: u64,
+}
+
+impl Plan {
+    fn from_args() -> Self {
+        let mut plan = Plan {
+            steady_secs: 300,
+            outages: 20,
+            outage_secs: 2,
+            backlog_secs: 300,
+        };
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let mut i = 0;
+        while i < args.len() {
+            let value = || -> u64 {
+                args.get(i + 1)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            };
+            match args[i].as_str() {
+                "--steady-secs" => plan.steady_secs = value(),
+                "--outages" => plan.outages = value() as u32,
+                "--backlog-secs" => plan.backlog_secs = value(),
+                "--short" => {
+                    plan.steady_secs = 30;
+                    plan.outages = 3;
+                    plan.backlog_secs = 20;
+                    i += 1;
+                    continue;
+                }
+                _ => usage(),
+            }
+            i += 2;
+        }
+        plan
+    }
+}
+
+fn usage() -> ! {
+    eprintln!("usage: stream-bench [--short] [--steady-secs N] [--outages N] [--backlog-secs N]");
+    std::process::exit(2);
+}
+
+/// CPU time (user + system) and resident memory of a process, from /proc.
+fn sample(pid: u32) -> Option<(Duration, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((
+        Duration::from_secs_f64(ticks as f64 / per_sec as f64),
+        rss_kb * 1024,
+    ))
+}
+
+/// The state names of the CLI's status events, with when they arrived.
+fn follow_events(
+    child: &mut Child,
+) -> mpsc::UnboundedReceiver<(Instant, String, serde_json::Value)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let stdout = child.stdout.take().expect("piped");
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if event["type"] == "status" {
+                let state = event["status"]["state"].as_str().unwrap_or("").to_owned();
+                let _ = tx.send((Instant::now(), state, event["status"].clone()));
+            }
+        }
+    });
+    rx
+}
+
+fn cli(home: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(built_binary("consult-cli"));
+    command
+        .args(args)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("CONSULT_KEYCHAIN", "keyutils")
+        .env_remove("CONSULT_SERVER")
+        .kill_on_drop(true);
+    command
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let plan = Plan::from_args();
+    consult_recorder::auth::client::install_crypto_provider();
+    let server = TestServer::start(Options::new()).await;
+    let proxy = FaultProxy::start(server.server.addr()).await;
+    let home = tempfile::tempdir().expect("a temporary folder");
+    let status = cli(
+        home.path(),
+        &["login", "--server", &proxy.http_url(), "--email", EMAIL],
+    )
+    .env("CONSULT_PASSWORD", PASSWORD)
+    .stdout(Stdio::null())
+    .status()
+    .await
+    .expect("consult-cli runs");
+    assert!(status.success(), "sign-in failed");
+
+    let outage_period = plan.outage_secs + 4;
+    let total_secs =
+        plan.steady_secs + plan.outages as u64 * outage_period + plan.backlog_secs * 3 + 10;
+    let wav = home.path().join("consultation.wav");
+    write_wav(&wav, &unique_pcm(16_000 * total_secs as usize, 7));
+    let mut child = cli(
+        home.path(),
+        &[
+            "record",
+            "--input",
+            wav.to_str().expect("utf-8"),
+            "--speed",
+            "1",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("consult-cli record starts");
+    let pid = child.id().expect("a running process");
+    let mut events = follow_events(&mut child);
+    println!(
+        "machine: {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::env::consts::ARCH
+    );
+
+    // 1. Steady streaming at real time.
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (cpu_start, rss_start) = sample(pid).expect("the recorder runs");
+    let wall_start = Instant::now();
+    let mut rss_peak = rss_start;
+    let mut rss_end = rss_start;
+    let mut cpu_end = cpu_start;
+    while wall_start.elapsed() < Duration::from_secs(plan.steady_secs.saturating_sub(5).max(1)) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (cpu, rss) = sample(pid).expect("the recorder runs");
+        rss_peak = rss_peak.max(rss);
+        rss_end = rss;
+        cpu_end = cpu;
+    }
+    let wall = wall_start.elapsed().as_secs_f64();
+    let cpu = (cpu_end - cpu_start).as_secs_f64();
+    println!(
+        "steady streaming: {:.0} s at real time; client CPU {:.2} % of one core, {:.2} CPU s per audio minute",
+        started.elapsed().as_secs_f64(),
+        100.0 * cpu / wall,
+        cpu / wall * 60.0
+    );
+    println!(
+        "client RSS: start {:.1} MB, peak {:.1} MB, end {:.1} MB (growth {:+.1} MB)",
+        mb(rss_start),
+        mb(rss_peak),
+        mb(rss_end),
+        mb(rss_end) - mb(rss_start)
+    );
+    while events.try_recv().is_ok() {}
+
+    // 2. Recovery: the network goes for a moment and comes back.
+    let mut recoveries = Vec::new();
+    for _ in 0..plan.outages {
+        proxy.set_refusing(true);
+        proxy.cut_all();
+        tokio::time::sleep(Duration::from_secs(plan.outage_secs)).await;
+        while events.try_recv().is_ok() {}
+        proxy.set_refusing(false);
+        let back = Instant::now();
+        let deadline = back + Duration::from_secs(30);
+        while let Ok(Some((at, state, _))) =
+            tokio::time::timeout_at(deadline.into(), events.recv()).await
+        {
+            if state == "uploading_backlog" || state == "connected" {
+                recoveries.push(at.duration_since(back).as_secs_f64());
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(4)).await;
+    }
+    recoveries.sort_by(f64::total_cmp);
+    println!(
+        "recovery after the network returns: median {:.2} s, max {:.2} s over {} outages of {} s",
+        percentile(&recoveries, 0.5),
+        recoveries.last().copied().unwrap_or(f64::NAN),
+        recoveries.len(),
+        plan.outage_secs
+    );
+
+    // 3. Backlog: a long outage, then the kept audio goes up with live audio on top.
+    while events.try_recv().is_ok() {}
+    proxy.set_refusing(true);
+    proxy.cut_all();
+    tokio::time::sleep(Duration::from_secs(plan.backlog_secs)).await;
+    while events.try_recv().is_ok() {}
+    proxy.set_refusing(false);
+    let back = Instant::now();
+    let mut backlog: Option<(Instant, f64)> = None;
+    let deadline = back + Duration::from_secs(plan.backlog_secs * 2 + 30);
+    while let Ok(Some((at, state, status))) =
+        tokio::time::timeout_at(deadline.into(), events.recv()).await
+    {
+        match state.as_str() {
+            "uploading_backlog" if backlog.is_none() => {
+                backlog = Some((at, status["seconds_left"].as_f64().unwrap_or_default()));
+            }
+            "connected" => {
+                let Some((since, kept)) = backlog else {
+                    continue;
+                };
+                // From the first backlog frame (the reconnection's backoff
+                // wait is recovery, measured above) to live again.
+                let drain = at.duration_since(since).as_secs_f64();
+                println!(
+                    "backlog: {kept:.0} s kept during a {} s outage went up in {drain:.2} s once reconnected ({:.2} s after the network returned): {:.0}x real time, live audio continuing",
+                    plan.backlog_secs,
+                    since.duration_since(back).as_secs_f64(),
+                    kept / drain
+                );
+                break;
+            }
+            _ => {}
+        }
+    }
+    let _ = child.start_kill();
+
+    // 4. The floor: websocat sending the same PCM at the same pace.
+    floor(&server, cpu / wall).await;
+}
+
+async fn floor(server: &TestServer, ours: f64) {
+    if std::process::Command::new("websocat")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("floor (websocat): not installed; `cargo install websocat` to compare");
+        return;
+    }
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let login: serde_json::Value = http
+        .post(format!(
+            "{}{}",
+            server.http(),
+            consult_recorder::protocol::auth::LOGIN_PATH
+        ))
+        .json(&serde_json::json!({ "email": EMAIL, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("login answers")
+        .json()
+        .await
+        .expect("login JSON");
+    let token = login["access_token"].as_str().expect("an access token");
+    let url = format!(
+        "{}{}?token={token}&session_id={}",
+        server.ws(),
+        consult_recorder::protocol::seed::STREAM_PATH,
+        uuid::Uuid::new_v4()
+    );
+    let mut child = Command::new("websocat")
+        .args(["--binary", "--no-close", "-"])
+        .arg(&url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("websocat starts");
+    let pid = child.id().expect("running");
+    let mut input = child.stdin.take().expect("piped");
+    let frame = vec![0x11u8; 640];
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (cpu_start, _) = sample(pid).expect("websocat runs");
+    let started = Instant::now();
+    for _ in 0..(30 * 50) {
+        tick.tick().await;
+        if input.write_all(&frame).await.is_err() {
+            println!("floor (websocat): the server closed the connection");
+            return;
+        }
+    }
+    let (cpu_end, rss) = sample(pid).expect("websocat runs");
+    let theirs = (cpu_end - cpu_start).as_secs_f64() / started.elapsed().as_secs_f64();
+    println!(
+        "floor (websocat, same PCM, same pace, 30 s): CPU {:.2} % of one core, RSS {:.1} MB; ours / websocat = {:.1}",
+        100.0 * theirs,
+        mb(rss),
+        if theirs > 0.0 {
+            ours / theirs
+        } else {
+            f64::INFINITY
+        }
+    );
+}
