@@ -1,6 +1,8 @@
 //! Streams audio through the real CLI at real time to the reference server
 //! (recogniser off, so the client is what is measured) and prints what the
 //! client costs and how fast it recovers:
+//! - capture → socket latency per 20 ms frame (p50/p99), from the CLI's
+//!   per-frame trace lines, in a run of its own;
 //! - CPU as % of one core and CPU seconds per audio minute (from the
 //!   process's own accounting in /proc), RSS at start, peak and end;
 //! - recovery: from the network coming back to audio flowing again, over a
@@ -26,6 +28,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 struct Plan {
+    latency_secs: u64,
     steady_secs: u64,
     outages: u32,
     outage_secs: u64,
@@ -35,6 +38,7 @@ struct Plan {
 impl Plan {
     fn from_args() -> Self {
         let mut plan = Plan {
+            latency_secs: 60,
             steady_secs: 300,
             outages: 20,
             outage_secs: 2,
@@ -53,6 +57,7 @@ impl Plan {
                 "--outages" => plan.outages = value() as u32,
                 "--backlog-secs" => plan.backlog_secs = value(),
                 "--short" => {
+                    plan.latency_secs = 10;
                     plan.steady_secs = 30;
                     plan.outages = 3;
                     plan.backlog_secs = 20;
@@ -115,6 +120,73 @@ fn follow_events(
     rx
 }
 
+/// Capture → socket delays from the CLI's `consult_recorder::latency` trace
+/// lines: when each frame left the source, and when it was sent.
+struct Latency {
+    collecting: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    delays: std::sync::Arc<std::sync::Mutex<Vec<f64>>>,
+}
+
+impl Latency {
+    fn follow(child: &mut Child) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let collecting = Arc::new(AtomicBool::new(true));
+        let delays = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("piped");
+        let (on, sink) = (Arc::clone(&collecting), Arc::clone(&delays));
+        tokio::spawn(async move {
+            let mut captured = std::collections::HashMap::new();
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let Some(at) = line.split_whitespace().next().and_then(seconds_of_day) else {
+                    continue;
+                };
+                if let Some(offset) = field(&line, " captured offset=") {
+                    captured.insert(offset, at);
+                } else if let Some(offset) = field(&line, " sent offset=") {
+                    let live = field(&line, " samples=") == Some(320);
+                    if let (true, true, Some(then)) =
+                        (live, on.load(Ordering::Relaxed), captured.remove(&offset))
+                    {
+                        let delay: f64 = at - then;
+                        // Across midnight the clock of day wraps.
+                        sink.lock()
+                            .expect("delays")
+                            .push(delay.rem_euclid(86_400.0));
+                    }
+                }
+            }
+        });
+        Self { collecting, delays }
+    }
+
+    fn stop(&self) -> Vec<f64> {
+        self.collecting
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.delays.lock().expect("delays").clone()
+    }
+}
+
+/// `2026-11-22T16:13:00.123456Z` → seconds since midnight (UTC).
+fn seconds_of_day(stamp: &str) -> Option<f64> {
+    let time = stamp.split_once('T')?.1.trim_end_matches('Z');
+    let mut parts = time.split(':');
+    let hours: f64 = parts.next()?.parse().ok()?;
+    let minutes: f64 = parts.next()?.parse().ok()?;
+    let seconds: f64 = parts.next()?.parse().ok()?;
+    Some(hours * 3600.0 + minutes * 60.0 + seconds)
+}
+
+/// The number after `key` in a log line.
+fn field(line: &str, key: &str) -> Option<u64> {
+    let rest = &line[line.find(key)? + key.len()..];
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn cli(home: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(built_binary("consult-cli"));
     command
@@ -163,6 +235,36 @@ async fn main() {
         plan.steady_secs + plan.outages as u64 * outage_period + plan.backlog_secs * 3 + 10;
     let wav = home.path().join("consultation.wav");
     write_wav(&wav, &unique_pcm(16_000 * total_secs as usize, 7));
+    // 0. Latency, in a run of its own: its per-frame trace lines cost CPU.
+    let mut traced = cli(
+        home.path(),
+        &[
+            "record",
+            "--input",
+            wav.to_str().expect("utf-8"),
+            "--speed",
+            "1",
+        ],
+    )
+    .env("CONSULT_LOG", "warn,consult_recorder::latency=trace")
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("consult-cli record starts");
+    let latency = Latency::follow(&mut traced);
+    tokio::time::sleep(Duration::from_secs(plan.latency_secs)).await;
+    let mut delays = latency.stop();
+    let _ = traced.start_kill();
+    let _ = traced.wait().await;
+    delays.sort_by(f64::total_cmp);
+    println!(
+        "capture -> socket latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} live frames of 20 ms",
+        percentile(&delays, 0.5) * 1e3,
+        percentile(&delays, 0.99) * 1e3,
+        delays.last().copied().unwrap_or(f64::NAN) * 1e3,
+        delays.len()
+    );
+
     let mut child = cli(
         home.path(),
         &[

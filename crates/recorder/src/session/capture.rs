@@ -77,6 +77,8 @@ pub fn start<S: AudioSource + 'static>(
             };
             match next {
                 Ok(Some(frame)) => {
+                    // With `sent` in the sender: capture → socket latency (benchmarks).
+                    tracing::trace!(target: "consult_recorder::latency", offset = frame.offset, "captured");
                     if commands.send(Command::Frame(frame)).await.is_err() {
                         break;
                     }

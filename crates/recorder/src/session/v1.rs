@@ -222,6 +222,7 @@ impl Connection<'_> {
                                 if let Err(reason) = send_before(&mut sink, Message::Binary(frame.clone().into()), last_heard + options.stall_after, "the connection broke while sending").await {
              return (Outcome::Retry(reason), true);
             }
+                                tracing::trace!(target: "consult_recorder::latency", offset = self.sent, samples, "sent");
                                 self.sent += samples;
                                 pump.sent(samples, lag, options.backlog_speed);
                             }
