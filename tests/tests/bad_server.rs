@@ -8,6 +8,7 @@ use std::time::Duration;
 use consult_recorder::audio::WavSource;
 use consult_recorder::auth::memory_vault::MemoryVault;
 use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, Secret, TokenManager};
+use consult_recorder::crypto::{DataKey, DataKeySource};
 use consult_recorder::events::Status;
 use consult_recorder::session::{SenderOptions, Session, SessionSetup};
 use consult_recorder::store::{Profile, Store};
@@ -44,7 +45,11 @@ async fn a_misbehaving_server_costs_no_audio() {
         profile: Profile::V1,
         server: proxy.http_url(),
         spool_dir: scratch.path().join("spool"),
-        store: Store::open(&scratch.path().join("sessions.sqlite3")).unwrap(),
+        store: Store::open(
+            &scratch.path().join("sessions.sqlite3"),
+            DataKeySource::fixed(DataKey::generate()),
+        )
+        .unwrap(),
         tokens,
         options: SenderOptions {
             connect_timeout: Duration::from_secs(2),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use consult_recorder::audio::WavSource;
 use consult_recorder::auth::memory_vault::MemoryVault;
 use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, Secret, TokenManager};
+use consult_recorder::crypto::{DataKey, DataKeySource};
 use consult_recorder::events::Status;
 use consult_recorder::session::{SenderOptions, Session, SessionSetup};
 use consult_recorder::store::{Profile, Store};
@@ -67,7 +68,11 @@ async fn record_through_chaos(profile: Profile, seed: u64) -> Run {
         profile,
         server: proxy.http_url(),
         spool_dir: scratch.path().join("spool"),
-        store: Store::open(&scratch.path().join("sessions.sqlite3")).unwrap(),
+        store: Store::open(
+            &scratch.path().join("sessions.sqlite3"),
+            DataKeySource::fixed(DataKey::generate()),
+        )
+        .unwrap(),
         tokens: tokens.clone(),
         options: fast_retries(),
     };

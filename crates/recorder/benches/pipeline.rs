@@ -8,6 +8,7 @@
 use std::hint::black_box;
 
 use consult_recorder::audio::dsp::{Dsp, SampleBlock};
+use consult_recorder::crypto::DataKey;
 use consult_recorder::protocol::AudioFrame;
 use consult_recorder::spool::SpoolWriter;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -63,7 +64,8 @@ fn spool(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("append_one_audio_second_with_fsync_every_250ms", |b| {
         let (mut writer, _) =
-            SpoolWriter::open(&dir.path().join("bench.spool")).expect("spool opens");
+            SpoolWriter::open(&dir.path().join("bench.spool"), &DataKey::generate())
+                .expect("spool opens");
         let mut offset = writer.end();
         b.iter(|| {
             for i in 0..FRAMES_PER_SECOND {

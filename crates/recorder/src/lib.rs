@@ -8,6 +8,7 @@ pub mod app;
 pub mod audio;
 pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod diagnose;
 pub mod events;
 pub mod logging;

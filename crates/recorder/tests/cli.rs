@@ -16,6 +16,13 @@ use support::{EMAIL, PASSWORD, reference_server, unique_pcm, write_wav};
 /// The tests that use the virtual microphone take turns (one unplugs it).
 static PULSE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The data key the CLI made in the keychain: the spool is sealed under it.
+fn data_key() -> consult_recorder::crypto::DataKey {
+    consult_recorder::crypto::DataKeySource::keychain(Keychain::start(KeychainBackend::Platform))
+        .get()
+        .expect("the CLI's data key is in the keychain")
+}
+
 /// Runs the CLI with its config, data and cache folders inside `home`.
 async fn cli(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     cli_with_env(home, args, stdin, &[]).await
@@ -344,7 +351,8 @@ async fn killed_recordings_resume_and_lose_at_most_a_second() {
     for kill_after in [100_000u64, 330_000, 640_000] {
         let reported = record_until_killed(home.path(), &args, kill_after).await;
         // What a restart finds: the spool opens cleanly and holds nearly all of it.
-        let (_, recovered) = consult_recorder::spool::SpoolWriter::open(&spool).unwrap();
+        let (_, recovered) =
+            consult_recorder::spool::SpoolWriter::open(&spool, &data_key()).unwrap();
         assert!(recovered.lost.is_empty(), "no damaged record after kill -9");
         let lost = reported.saturating_sub(recovered.end);
         println!(
@@ -454,7 +462,7 @@ async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
     );
 
     // Nothing on disk is corrupt, and the server holds exactly what was saved.
-    let (_, recovered) = consult_recorder::spool::SpoolWriter::open(&spool).unwrap();
+    let (_, recovered) = consult_recorder::spool::SpoolWriter::open(&spool, &data_key()).unwrap();
     assert!(recovered.lost.is_empty());
     assert!(
         recovered.end > 0 && recovered.end < 20 * 16_000,
@@ -599,7 +607,7 @@ async fn microphone_speech_comes_back_as_exact_words_across_an_unplugged_microph
         .path()
         .join("data/consult-recorder/spool")
         .join(format!("{session}.spool"));
-    let (_, recovered) = consult_recorder::spool::SpoolWriter::open(&spool).unwrap();
+    let (_, recovered) = consult_recorder::spool::SpoolWriter::open(&spool, &data_key()).unwrap();
     assert!(recovered.lost.is_empty(), "{:?}", recovered.lost);
     assert!(recovered.end > 16_000 * 5, "{}", recovered.end);
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 use consult_recorder::audio::WavSource;
 use consult_recorder::auth::memory_vault::MemoryVault;
 use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, TokenManager};
+use consult_recorder::crypto::{DataKey, DataKeySource};
 use consult_recorder::session::{SenderOptions, Session, SessionError, SessionSetup};
 use consult_recorder::store::{Profile, Store};
 
@@ -28,7 +29,11 @@ fn setup(
         profile: Profile::V1,
         server: server.into(),
         spool_dir,
-        store: Store::open(&dir.join("sessions.sqlite3")).unwrap(),
+        store: Store::open(
+            &dir.join("sessions.sqlite3"),
+            DataKeySource::fixed(DataKey::generate()),
+        )
+        .unwrap(),
         tokens: TokenManager::start(client, MemoryVault::default(), ManagerOptions::default()),
         options: SenderOptions::default(),
     }

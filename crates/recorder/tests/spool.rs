@@ -2,7 +2,19 @@
 
 use std::io::Write;
 
+use std::sync::OnceLock;
+
+use consult_recorder::crypto::{DataKey, SEAL_OVERHEAD};
 use consult_recorder::spool::{HEADER_LEN, SpoolError, SpoolWriter};
+
+/// This install's key, the same for every open in a test run.
+fn key() -> &'static DataKey {
+    static KEY: OnceLock<DataKey> = OnceLock::new();
+    KEY.get_or_init(DataKey::generate)
+}
+
+/// Bytes of one record of 320 samples on disk.
+const RECORD_LEN: usize = HEADER_LEN + 640 + SEAL_OVERHEAD;
 
 /// Distinct samples so any misplaced byte shows.
 fn pcm(from: u64, samples: u64) -> Vec<u8> {
@@ -14,7 +26,7 @@ fn pcm(from: u64, samples: u64) -> Vec<u8> {
 /// Appends `frames` frames of `frame` samples and returns the file's path.
 fn spool_with(dir: &tempfile::TempDir, frames: u64, frame: u64) -> std::path::PathBuf {
     let path = dir.path().join("session.spool");
-    let (mut writer, recovered) = SpoolWriter::open(&path).unwrap();
+    let (mut writer, recovered) = SpoolWriter::open(&path, key()).unwrap();
     assert_eq!(recovered.end, 0);
     for k in 0..frames {
         writer.append(k * frame, &pcm(k * frame, frame)).unwrap();
@@ -39,7 +51,7 @@ fn read_all(writer: &SpoolWriter, from: u64, to: u64, chunk: u64) -> Vec<u8> {
 fn reads_back_exactly_from_any_offset() {
     let dir = tempfile::tempdir().unwrap();
     let path = spool_with(&dir, 300, 320); // 6 s of 20 ms frames
-    let (writer, recovered) = SpoolWriter::open(&path).unwrap();
+    let (writer, recovered) = SpoolWriter::open(&path, key()).unwrap();
     assert_eq!(
         (recovered.end, recovered.records, recovered.torn_tail_bytes),
         (96_000, 300, 0)
@@ -71,12 +83,12 @@ fn a_record_torn_at_any_byte_is_trimmed_and_writing_continues() {
     let dir = tempfile::tempdir().unwrap();
     let path = spool_with(&dir, 10, 320);
     let whole = std::fs::read(&path).unwrap();
-    let record_len = HEADER_LEN + 640;
+    let record_len = RECORD_LEN;
     // A crash while writing an 11th record, cut at every possible byte.
     let mut extra = Vec::new();
     {
         let scratch = dir.path().join("scratch.spool");
-        let (mut w, _) = SpoolWriter::open(&scratch).unwrap();
+        let (mut w, _) = SpoolWriter::open(&scratch, key()).unwrap();
         for k in 0..11 {
             w.append(k * 320, &pcm(k * 320, 320)).unwrap();
         }
@@ -85,7 +97,7 @@ fn a_record_torn_at_any_byte_is_trimmed_and_writing_continues() {
     assert_eq!(extra.len(), record_len);
     for cut in 1..record_len {
         std::fs::write(&path, [&whole[..], &extra[..cut]].concat()).unwrap();
-        let (mut writer, recovered) = SpoolWriter::open(&path).unwrap();
+        let (mut writer, recovered) = SpoolWriter::open(&path, key()).unwrap();
         assert_eq!(recovered.end, 3_200, "cut at {cut}");
         assert_eq!(recovered.torn_tail_bytes, cut as u64);
         assert!(recovered.lost.is_empty());
@@ -104,11 +116,11 @@ fn a_damaged_record_in_the_middle_is_reported_and_read_as_marked_silence() {
     let dir = tempfile::tempdir().unwrap();
     let path = spool_with(&dir, 100, 320);
     let mut bytes = std::fs::read(&path).unwrap();
-    let record_len = HEADER_LEN + 640;
+    let record_len = RECORD_LEN;
     bytes[40 * record_len + HEADER_LEN + 100] ^= 0xff; // inside record 40's audio
     std::fs::write(&path, &bytes).unwrap();
 
-    let (mut writer, recovered) = SpoolWriter::open(&path).unwrap();
+    let (mut writer, recovered) = SpoolWriter::open(&path, key()).unwrap();
     assert_eq!(recovered.lost, vec![40 * 320..41 * 320]);
     assert_eq!(recovered.end, 32_000, "records after the damage are kept");
     writer.append(32_000, &pcm(32_000, 320)).unwrap();
@@ -139,14 +151,14 @@ fn garbage_after_good_records_is_a_torn_tail_not_a_crash() {
         .open(&path)
         .unwrap();
     file.write_all(&[0xAB; 5000]).unwrap();
-    let (_, recovered) = SpoolWriter::open(&path).unwrap();
+    let (_, recovered) = SpoolWriter::open(&path, key()).unwrap();
     assert_eq!((recovered.end, recovered.torn_tail_bytes), (1_600, 5000));
 }
 
 #[test]
 fn out_of_order_audio_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut writer, _) = SpoolWriter::open(&dir.path().join("s.spool")).unwrap();
+    let (mut writer, _) = SpoolWriter::open(&dir.path().join("s.spool"), key()).unwrap();
     writer.append(0, &pcm(0, 320)).unwrap();
     let err = writer.append(1000, &pcm(1000, 320)).unwrap_err();
     assert!(matches!(
@@ -163,10 +175,127 @@ fn out_of_order_audio_is_refused() {
 #[test]
 fn a_full_disk_is_a_clear_error_naming_the_file() {
     // /dev/full answers every write with ENOSPC: a real full disk, no mount needed.
-    let (mut writer, _) = SpoolWriter::open(std::path::Path::new("/dev/full")).unwrap();
+    let (mut writer, _) = SpoolWriter::open(std::path::Path::new("/dev/full"), key()).unwrap();
     let err = writer.append(0, &pcm(0, 320)).unwrap_err();
     assert!(err.is_disk_full(), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("/dev/full"), "{message}");
     assert_eq!(writer.end(), 0, "nothing counted as written");
+}
+
+#[test]
+fn no_audio_is_readable_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spool_with(&dir, 50, 320);
+    let bytes = std::fs::read(&path).unwrap();
+    let audio = pcm(0, 50 * 320);
+    // Any 16-byte run of the audio appearing in the file would be a leak.
+    let leaked = audio
+        .chunks(16)
+        .filter(|run| bytes.windows(16).any(|w| w == *run))
+        .count();
+    assert_eq!(leaked, 0, "audio visible on disk");
+}
+
+/// Alters record `n`'s sealed audio and fixes its CRC, as someone with the
+/// file (but not the key) would.
+fn forge(bytes: &mut [u8], n: usize) {
+    let start = n * RECORD_LEN;
+    bytes[start + HEADER_LEN + 100] ^= 0x5a;
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&bytes[start..start + 20]);
+    crc.update(&bytes[start + HEADER_LEN..start + RECORD_LEN]);
+    bytes[start + 20..start + 24].copy_from_slice(&crc.finalize().to_le_bytes());
+}
+
+#[test]
+fn an_altered_record_is_reported_never_decrypted_and_kept_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spool_with(&dir, 100, 320);
+    let mut bytes = std::fs::read(&path).unwrap();
+    forge(&mut bytes, 40);
+    std::fs::write(&path, &bytes).unwrap();
+
+    let (mut writer, recovered) = SpoolWriter::open(&path, key()).unwrap();
+    assert_eq!(recovered.lost, vec![40 * 320..41 * 320]);
+    assert_eq!(recovered.unauthentic_records, 1);
+    assert_eq!(recovered.end, 32_000);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        bytes.len() as u64,
+        "nothing cut from the file"
+    );
+    writer.append(32_000, &pcm(32_000, 320)).unwrap();
+    let mut reader = writer.reader().unwrap();
+    let mut out = Vec::new();
+    assert_eq!(reader.read(0, 100_000, &mut out).unwrap().samples, 12_800);
+    let hole = reader.read(12_800, 100_000, &mut out).unwrap();
+    assert_eq!((hole.samples, hole.damaged), (320, true));
+    let rest = reader.read(13_120, 100_000, &mut out).unwrap();
+    assert_eq!(rest.samples, 32_320 - 13_120);
+    assert!(
+        out[25_600..26_240].iter().all(|b| *b == 0),
+        "silence, not garbage"
+    );
+    assert_eq!(&out[26_240..], &pcm(13_120, 32_320 - 13_120)[..]);
+}
+
+#[test]
+fn a_record_altered_while_recording_is_refused_by_the_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.spool");
+    let (mut writer, _) = SpoolWriter::open(&path, key()).unwrap();
+    for k in 0..10 {
+        writer.append(k * 320, &pcm(k * 320, 320)).unwrap();
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    forge(&mut bytes, 3);
+    std::fs::write(&path, &bytes).unwrap();
+    let mut reader = writer.reader().unwrap();
+    let mut out = Vec::new();
+    let err = reader.read(0, 10 * 320, &mut out).unwrap_err();
+    assert!(
+        matches!(err, SpoolError::Tampered { offset: 960, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("live.spool"), "{err}");
+    assert!(
+        out.len() <= 3 * 640,
+        "nothing past the altered record was returned"
+    );
+}
+
+#[test]
+fn another_computers_key_opens_nothing_and_destroys_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spool_with(&dir, 20, 320);
+    let before = std::fs::read(&path).unwrap();
+    let (mut writer, recovered) = SpoolWriter::open(&path, &DataKey::generate()).unwrap();
+    assert_eq!(recovered.lost, vec![0..6_400]);
+    assert_eq!(recovered.unauthentic_records, 20);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the file is untouched"
+    );
+    // Recording goes on after the hole, and is readable.
+    writer.append(6_400, &pcm(6_400, 320)).unwrap();
+    let mut reader = writer.reader().unwrap();
+    let mut out = Vec::new();
+    let hole = reader.read(0, 100_000, &mut out).unwrap();
+    assert_eq!((hole.samples, hole.damaged), (6_400, true));
+    out.clear();
+    let new = reader.read(6_400, 100_000, &mut out).unwrap();
+    assert_eq!((new.samples, new.damaged), (320, false));
+    assert_eq!(out, pcm(6_400, 320));
+}
+
+#[test]
+fn a_record_moved_to_another_session_does_not_authenticate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spool_with(&dir, 5, 320);
+    let moved = dir.path().join("another-session.spool");
+    std::fs::copy(&path, &moved).unwrap();
+    let (_, recovered) = SpoolWriter::open(&moved, key()).unwrap();
+    assert_eq!(recovered.unauthentic_records, 5);
 }

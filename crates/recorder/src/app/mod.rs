@@ -28,6 +28,7 @@ use crate::auth::{
     TokenManager,
 };
 use crate::config::{self, ConfigSources, Key, Resolved};
+use crate::crypto::DataKeySource;
 use crate::events::Event;
 use crate::paths::AppDirs;
 use crate::session::{self, SenderOptions, Session, SessionSetup, Stopper};
@@ -75,8 +76,11 @@ struct Recording {
 impl App {
     /// Opens the history database; signs nobody in yet (see [`App::start_up`]).
     pub fn open(options: AppOptions) -> Result<Self, AppError> {
-        let store =
-            Store::open(&options.dirs.data.join("sessions.sqlite3")).map_err(AppError::storage)?;
+        let store = Store::open(
+            &options.dirs.data.join("sessions.sqlite3"),
+            DataKeySource::keychain(options.keychain.clone()),
+        )
+        .map_err(AppError::storage)?;
         let (events, _) = broadcast::channel(1024);
         Ok(Self {
             inner: Arc::new(Inner {

@@ -69,6 +69,13 @@ enum Job {
         oneshot::Sender<Result<Option<Secret>, KeychainError>>,
     ),
     Delete(EntryKey, oneshot::Sender<Result<bool, KeychainError>>),
+    /// Answered on a std channel, so a caller outside any runtime (or inside
+    /// one, at start-up) can wait for it.
+    LoadOrCreate(
+        EntryKey,
+        Box<dyn FnOnce() -> Secret + Send>,
+        mpsc::SyncSender<Result<Secret, KeychainError>>,
+    ),
 }
 
 /// A handle to the keychain thread. Cheap to clone.
@@ -95,6 +102,9 @@ impl Keychain {
                         }
                         Job::Delete(key, reply) => {
                             let _ = reply.send(delete(backend, &key));
+                        }
+                        Job::LoadOrCreate(key, make, reply) => {
+                            let _ = reply.send(load_or_create(backend, &key, make));
                         }
                     }
                 }
@@ -124,6 +134,18 @@ impl Keychain {
         let (reply, answer) = oneshot::channel();
         self.send(Job::Delete(key.clone(), reply))?;
         answer.await.map_err(|_| KeychainError::Stopped)?
+    }
+
+    /// The entry's secret; when there is none, `make`'s is stored and read
+    /// back (so what is used is what the keychain really holds). Blocks.
+    pub fn load_or_create_blocking(
+        &self,
+        key: &EntryKey,
+        make: impl FnOnce() -> Secret + Send + 'static,
+    ) -> Result<Secret, KeychainError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Job::LoadOrCreate(key.clone(), Box::new(make), reply))?;
+        answer.recv().map_err(|_| KeychainError::Stopped)?
     }
 
     fn send(&self, job: Job) -> Result<(), KeychainError> {
@@ -175,6 +197,20 @@ fn load(backend: Backend, key: &EntryKey) -> Result<Option<Secret>, KeychainErro
         Err(keyring::Error::NoEntry) => Ok(None),
         Err(err) => Err(map_error(err)),
     }
+}
+
+fn load_or_create(
+    backend: Backend,
+    key: &EntryKey,
+    make: Box<dyn FnOnce() -> Secret + Send>,
+) -> Result<Secret, KeychainError> {
+    if let Some(existing) = load(backend, key)? {
+        return Ok(existing);
+    }
+    store(backend, key, &make())?;
+    load(backend, key)?.ok_or_else(|| {
+        KeychainError::Unavailable("the keychain accepted an entry but does not return it".into())
+    })
 }
 
 fn delete(backend: Backend, key: &EntryKey) -> Result<bool, KeychainError> {

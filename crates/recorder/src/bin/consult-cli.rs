@@ -19,6 +19,7 @@ use consult_recorder::auth::{
     ManagerOptions, Secret, SignInError, TokenManager,
 };
 use consult_recorder::config::{ConfigSources, Key, Origin, Resolved};
+use consult_recorder::crypto::DataKeySource;
 use consult_recorder::events::{Event, Status};
 use consult_recorder::logging;
 use consult_recorder::paths::AppDirs;
@@ -459,7 +460,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
                 profile: config.profile,
                 server,
                 spool_dir: dirs.data.join("spool"),
-                store: open_store(&dirs)?,
+                store: open_store(&dirs, &keychain)?,
                 tokens: tokens.clone(),
                 options: SenderOptions::default(),
             };
@@ -524,7 +525,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
             Ok(())
         }
         Command::Sessions { json } => {
-            let sessions = open_store(&dirs)?
+            let sessions = open_store(&dirs, &keychain)?
                 .list()
                 .map_err(|e| Failure::other(e.to_string()))?;
             if json {
@@ -549,7 +550,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
             Ok(())
         }
         Command::Upload => {
-            let store = open_store(&dirs)?;
+            let store = open_store(&dirs, &keychain)?;
             let pending = consult_recorder::session::pending(&store)
                 .map_err(|e| Failure::other(e.to_string()))?;
             if pending.is_empty() {
@@ -583,7 +584,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
             Ok(())
         }
         Command::Transcript { session_id, format } => {
-            let store = open_store(&dirs)?;
+            let store = open_store(&dirs, &keychain)?;
             if store
                 .get(&session_id)
                 .map_err(|e| Failure::other(e.to_string()))?
@@ -612,8 +613,14 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
     }
 }
 
-fn open_store(dirs: &AppDirs) -> Result<Store, Failure> {
-    Store::open(&dirs.data.join("sessions.sqlite3")).map_err(|e| Failure::other(e.to_string()))
+/// The history database; its sealed columns and the spool use the data key
+/// from `keychain`.
+fn open_store(dirs: &AppDirs, keychain: &Keychain) -> Result<Store, Failure> {
+    Store::open(
+        &dirs.data.join("sessions.sqlite3"),
+        DataKeySource::keychain(keychain.clone()),
+    )
+    .map_err(|e| Failure::other(e.to_string()))
 }
 
 /// The token manager of the remembered sign-in. A server that cannot be

@@ -106,7 +106,8 @@ impl Session {
         source: Option<S>,
     ) -> Result<Self, SessionError> {
         let ws_base = net::ws_base(&setup.server)?;
-        let (writer, recovered) = SpoolWriter::open(&setup.spool_path())?;
+        let key = setup.store.keys().get().map_err(StoreError::from)?;
+        let (writer, recovered) = SpoolWriter::open(&setup.spool_path(), &key)?;
         let (events, _) = broadcast::channel(1024);
         let reporter = Reporter::new(&setup.id, events);
         let existing = setup.store.get(&setup.id)?;
@@ -129,8 +130,13 @@ impl Session {
         }
         if !recovered.lost.is_empty() {
             let lost: u64 = recovered.lost.iter().map(|r| r.end - r.start).sum();
+            let how = if recovered.unauthentic_records > 0 {
+                "was altered on disk, or sealed under another computer's key"
+            } else {
+                "was damaged on disk"
+            };
             reporter.warning(format!(
-                "{:.2} s of this session's audio was damaged on disk ({}); it is sent as silence",
+                "{:.2} s of this session's audio {how} ({}); it is sent as silence",
                 consult_protocol::samples_to_secs(lost),
                 setup.spool_path().display()
             ));

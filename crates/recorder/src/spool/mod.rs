@@ -10,7 +10,7 @@ mod reader;
 mod recovery;
 mod writer;
 
-pub use format::{HEADER_LEN, Record, RecordError};
+pub use format::{HEADER_LEN, Record, RecordError, RecordSeal};
 pub use reader::SpoolReader;
 pub use recovery::{Recovered, recover};
 pub use writer::{SpoolWriter, WrittenEnd};
@@ -35,6 +35,11 @@ pub enum SpoolError {
     },
     #[error("the audio spool {path} has no audio at sample {offset}")]
     Missing { path: PathBuf, offset: u64 },
+    #[error(
+        "the audio spool {path} was altered at sample {offset} (or sealed under another \
+         computer's key); that audio is not used"
+    )]
+    Tampered { path: PathBuf, offset: u64 },
 }
 
 impl SpoolError {
@@ -62,6 +67,16 @@ impl SpoolError {
             _ => false,
         }
     }
+}
+
+/// How the records of the spool at `path` are sealed: under `key`, bound to
+/// the file's name (the session id).
+pub fn record_seal(path: &std::path::Path, key: &crate::crypto::DataKey) -> RecordSeal {
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    RecordSeal::new(key.sealer().clone(), &name)
 }
 
 /// One entry of the sparse index: where a record starting at `offset` lives.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
-use super::format::{HEADER_LEN, check_payload, decode_header};
+use super::format::{HEADER_LEN, RecordError, RecordSeal, check_body, decode_header};
 use super::{IndexEntry, SpoolError, WrittenEnd};
 
 /// What a read returned.
@@ -24,6 +24,7 @@ pub struct ReadOutcome {
 pub struct SpoolReader {
     path: PathBuf,
     file: File,
+    seal: RecordSeal,
     index: Arc<Mutex<Vec<IndexEntry>>>,
     lost: Arc<[Range<u64>]>,
     written: watch::Receiver<WrittenEnd>,
@@ -31,12 +32,16 @@ pub struct SpoolReader {
     /// when reading forward.
     cursor: Option<IndexEntry>,
     header: [u8; HEADER_LEN],
+    /// The sealed body of the last record read.
+    body: Vec<u8>,
+    /// Its audio, once the tag checked out.
     payload: Vec<u8>,
 }
 
 impl SpoolReader {
     pub(super) fn open(
         path: &Path,
+        seal: RecordSeal,
         index: Arc<Mutex<Vec<IndexEntry>>>,
         lost: Arc<[Range<u64>]>,
         written: watch::Receiver<WrittenEnd>,
@@ -45,11 +50,13 @@ impl SpoolReader {
         Ok(Self {
             path: path.to_owned(),
             file,
+            seal,
             index,
             lost,
             written,
             cursor: None,
             header: [0; HEADER_LEN],
+            body: Vec::new(),
             payload: Vec::new(),
         })
     }
@@ -136,7 +143,7 @@ impl SpoolReader {
         indexed.checked_sub(1).map_or(0, |i| index[i].position)
     }
 
-    /// Reads and checks the record at `position` into `self.payload`.
+    /// Reads, checks and opens the record at `position` into `self.payload`.
     fn read_record(&mut self, position: u64, wanted: u64) -> Result<super::Record, SpoolError> {
         read_exact_at(&self.file, &mut self.header, position)
             .map_err(SpoolError::io("read", &self.path))?;
@@ -145,10 +152,19 @@ impl SpoolReader {
             offset: wanted,
         };
         let (record, crc) = decode_header(&self.header).map_err(|_| missing())?;
-        self.payload.resize(record.payload_len as usize, 0);
-        read_exact_at(&self.file, &mut self.payload, position + HEADER_LEN as u64)
+        self.body.resize(record.body_len(), 0);
+        read_exact_at(&self.file, &mut self.body, position + HEADER_LEN as u64)
             .map_err(SpoolError::io("read", &self.path))?;
-        check_payload(&self.header, &self.payload, crc).map_err(|_| missing())?;
+        check_body(&self.header, &self.body, crc).map_err(|_| missing())?;
+        self.seal
+            .open(&self.header, &self.body, &mut self.payload)
+            .map_err(|e| match e {
+                RecordError::Tampered => SpoolError::Tampered {
+                    path: self.path.clone(),
+                    offset: record.offset,
+                },
+                _ => missing(),
+            })?;
         Ok(record)
     }
 }

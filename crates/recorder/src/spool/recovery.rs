@@ -6,7 +6,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
 
-use super::format::{HEADER_LEN, Record, check_payload, decode_header};
+use super::format::{HEADER_LEN, Record, RecordSeal, check_body, decode_header};
 use super::{INDEX_EVERY_SAMPLES, IndexEntry, SpoolError};
 
 /// What was found in a spool file.
@@ -18,14 +18,22 @@ pub struct Recovered {
     pub valid_len: u64,
     /// Bytes of an incomplete last record removed (a crash mid-write).
     pub torn_tail_bytes: u64,
-    /// Sample ranges whose records were damaged beyond use.
+    /// Sample ranges whose records were damaged beyond use (or altered).
     pub lost: Vec<Range<u64>>,
+    /// Records whose checksum holds but whose tag does not: altered on
+    /// purpose, or sealed under another key. Their bytes stay in the file
+    /// (the right key may turn up); their audio counts as lost.
+    pub unauthentic_records: u64,
     pub records: u64,
     pub index: Vec<IndexEntry>,
 }
 
 /// Scans `path` (which may not exist yet). Does not modify the file.
-pub fn recover(path: &Path) -> Result<Recovered, SpoolError> {
+///
+/// With the spool's `seal`, every record's tag is checked too, so a record
+/// altered on purpose counts as damage like any other. Without it (a tool
+/// that holds no key) torn tails and accidental damage are still found.
+pub fn recover(path: &Path, seal: Option<&RecordSeal>) -> Result<Recovered, SpoolError> {
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recovered::default()),
@@ -35,19 +43,31 @@ pub fn recover(path: &Path) -> Result<Recovered, SpoolError> {
     let mut scan = Scanner {
         reader: BufReader::with_capacity(1 << 16, file),
         path,
+        seal,
         len,
         position: 0,
+        audio: Vec::new(),
     };
     let mut found = Recovered::default();
     let mut last_indexed: Option<u64> = None;
+    // After a hole, the next good record is indexed so readers jump over it.
+    let mut after_hole = false;
     while scan.position < len {
         match scan.record_at(scan.position)? {
-            Some(record) if record.offset >= found.end => {
+            Found::Valid(record) | Found::Unauthentic(record) if record.offset < found.end => {
+                // A record that goes backwards: damage.
+                match scan.next_good_record(scan.position + 1)? {
+                    Some(next) => scan.position = next,
+                    None => break,
+                }
+            }
+            Found::Valid(record) => {
                 if record.offset > found.end {
                     found.lost.push(found.end..record.offset);
                 }
                 if last_indexed.is_none_or(|at| record.offset >= at + INDEX_EVERY_SAMPLES)
                     || record.offset > found.end
+                    || after_hole
                 {
                     found.index.push(IndexEntry {
                         offset: record.offset,
@@ -55,13 +75,25 @@ pub fn recover(path: &Path) -> Result<Recovered, SpoolError> {
                     });
                     last_indexed = Some(record.offset);
                 }
+                after_hole = false;
                 found.end = record.end();
                 found.records += 1;
                 scan.position += record.total_len();
                 found.valid_len = scan.position;
             }
-            // A record that goes backwards or does not check out: damage.
-            Some(_) | None => match scan.next_good_record(scan.position + 1)? {
+            Found::Unauthentic(record) => {
+                let start = found.end.min(record.offset);
+                match found.lost.last_mut() {
+                    Some(last) if last.end == start => last.end = record.end(),
+                    _ => found.lost.push(start..record.end()),
+                }
+                after_hole = true;
+                found.end = record.end();
+                found.unauthentic_records += 1;
+                scan.position += record.total_len();
+                found.valid_len = scan.position;
+            }
+            Found::Nothing => match scan.next_good_record(scan.position + 1)? {
                 Some(next) => scan.position = next,
                 None => break,
             },
@@ -71,18 +103,29 @@ pub fn recover(path: &Path) -> Result<Recovered, SpoolError> {
     Ok(found)
 }
 
+/// What the bytes at one position are.
+enum Found {
+    Valid(Record),
+    /// Whole and checksummed, but its tag fails.
+    Unauthentic(Record),
+    /// No record: torn, damaged, or not a record boundary.
+    Nothing,
+}
+
 struct Scanner<'a> {
     reader: BufReader<File>,
     path: &'a Path,
+    seal: Option<&'a RecordSeal>,
     len: u64,
     position: u64,
+    audio: Vec<u8>,
 }
 
 impl Scanner<'_> {
-    /// The valid record at `position`, if there is one.
-    fn record_at(&mut self, position: u64) -> Result<Option<Record>, SpoolError> {
+    /// What record, if any, starts at `position`.
+    fn record_at(&mut self, position: u64) -> Result<Found, SpoolError> {
         if self.len - position < HEADER_LEN as u64 {
-            return Ok(None);
+            return Ok(Found::Nothing);
         }
         self.reader
             .seek(SeekFrom::Start(position))
@@ -92,18 +135,29 @@ impl Scanner<'_> {
             .read_exact(&mut header)
             .map_err(SpoolError::io("read", self.path))?;
         let Ok((record, crc)) = decode_header(&header) else {
-            return Ok(None);
+            return Ok(Found::Nothing);
         };
         if position + record.total_len() > self.len {
-            return Ok(None);
+            return Ok(Found::Nothing);
         }
-        let mut payload = vec![0u8; record.payload_len as usize];
+        let mut body = vec![0u8; record.body_len()];
         self.reader
-            .read_exact(&mut payload)
+            .read_exact(&mut body)
             .map_err(SpoolError::io("read", self.path))?;
-        Ok(check_payload(&header, &payload, crc)
-            .is_ok()
-            .then_some(record))
+        if check_body(&header, &body, crc).is_err() {
+            return Ok(Found::Nothing);
+        }
+        if let Some(seal) = self.seal
+            && seal.open(&header, &body, &mut self.audio).is_err()
+        {
+            tracing::warn!(
+                spool = %self.path.display(),
+                position,
+                "a spool record does not authenticate; its audio is not used"
+            );
+            return Ok(Found::Unauthentic(record));
+        }
+        Ok(Found::Valid(record))
     }
 
     /// The position of the next valid record at or after `from`.
@@ -117,7 +171,7 @@ impl Scanner<'_> {
             if self.reader.read_exact(&mut window).is_err() {
                 return Ok(None);
             }
-            if &window == b"CRsp" && self.record_at(candidate)?.is_some() {
+            if &window == b"CRsp" && !matches!(self.record_at(candidate)?, Found::Nothing) {
                 return Ok(Some(candidate));
             }
             candidate += 1;

@@ -6,10 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
-use super::format::encode;
+use super::format::{RecordSeal, encode};
 use super::reader::SpoolReader;
 use super::recovery::{Recovered, recover};
-use super::{INDEX_EVERY_SAMPLES, IndexEntry, SpoolError};
+use super::{INDEX_EVERY_SAMPLES, IndexEntry, SpoolError, record_seal};
+use crate::crypto::DataKey;
 
 /// How far the spool has been written and synced, in samples.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,6 +26,7 @@ pub struct WrittenEnd {
 pub struct SpoolWriter {
     path: PathBuf,
     file: File,
+    seal: RecordSeal,
     end: u64,
     position: u64,
     buffer: Vec<u8>,
@@ -36,11 +38,13 @@ pub struct SpoolWriter {
 
 impl SpoolWriter {
     /// Opens (or creates) the spool at `path`, recovering what a crash left.
-    pub fn open(path: &Path) -> Result<(Self, Recovered), SpoolError> {
+    /// Records are sealed under `key` (see the format module).
+    pub fn open(path: &Path, key: &DataKey) -> Result<(Self, Recovered), SpoolError> {
+        let seal = record_seal(path, key);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(SpoolError::io("create the folder of", path))?;
         }
-        let recovered = recover(path)?;
+        let recovered = recover(path, Some(&seal))?;
         let file = OpenOptions::new()
             .create(true)
             .read(true)
@@ -55,10 +59,21 @@ impl SpoolWriter {
                 .map_err(SpoolError::io("trim", path))?;
             file.sync_all().map_err(SpoolError::io("sync", path))?;
         }
-        let last_indexed = recovered.index.last().map(|e| e.offset);
+        // A hole at the very end (unauthentic records are kept, not trimmed):
+        // the next record must be indexed so readers jump over the hole.
+        let hole_at_end = recovered
+            .lost
+            .last()
+            .is_some_and(|r| r.end == recovered.end);
+        let last_indexed = if hole_at_end {
+            None
+        } else {
+            recovered.index.last().map(|e| e.offset)
+        };
         let writer = Self {
             path: path.to_owned(),
             file,
+            seal,
             end: recovered.end,
             position: recovered.valid_len,
             buffer: Vec::with_capacity(64 * 1024),
@@ -95,7 +110,7 @@ impl SpoolWriter {
             });
         }
         self.buffer.clear();
-        encode(offset, pcm, &mut self.buffer);
+        encode(&self.seal, offset, pcm, &mut self.buffer);
         let write = (&self.file)
             .write_all_at_end(&self.buffer, self.position)
             .map_err(SpoolError::io("write to", &self.path));
@@ -140,6 +155,7 @@ impl SpoolWriter {
     pub fn reader(&self) -> Result<SpoolReader, SpoolError> {
         SpoolReader::open(
             &self.path,
+            self.seal.clone(),
             Arc::clone(&self.index),
             Arc::clone(&self.lost),
             self.state.subscribe(),

@@ -1,5 +1,10 @@
 //! The session store: one SQLite file listing every consultation, its upload
 //! progress and its transcript. Owns the schema; never holds audio.
+//!
+//! What identifies a patient or says what was said — the doctor's reference
+//! and every transcript segment — is sealed with the data key before it is
+//! written (see [`crate::crypto`]); counts, states and times stay readable so
+//! the history and the retention sweep need no key.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -7,13 +12,28 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::{DataKeySource, KeyError};
+
 /// Why the store failed, naming the file.
 #[derive(Debug, thiserror::Error)]
-#[error("session database {path}: {source}")]
-pub struct StoreError {
-    path: String,
-    #[source]
-    source: rusqlite::Error,
+pub enum StoreError {
+    #[error("session database {path}: {source}")]
+    Database {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(
+        "session database {path}: the {what} of session {session} was altered or sealed under \
+         another computer's key; it is not shown"
+    )]
+    Tampered {
+        path: String,
+        session: String,
+        what: &'static str,
+    },
 }
 
 /// Where a session is in its life.
@@ -123,13 +143,20 @@ pub struct Segment {
 pub struct Store {
     path: String,
     connection: Arc<Mutex<Connection>>,
+    keys: DataKeySource,
+}
+
+/// Additional data of a sealed column: what it is, whose, and where.
+fn aad(what: &str, session: &str, start: u64) -> Vec<u8> {
+    format!("consult-recorder store v2\0{what}\0{session}\0{start}").into_bytes()
 }
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
-    reference TEXT NOT NULL DEFAULT '',
+    sealed_reference BLOB NOT NULL,
     started_at INTEGER NOT NULL,
+    completed_at INTEGER,
     profile TEXT NOT NULL,
     server TEXT NOT NULL,
     state TEXT NOT NULL,
@@ -141,15 +168,18 @@ CREATE TABLE IF NOT EXISTS segments (
     session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
-    text TEXT NOT NULL,
+    sealed_text BLOB NOT NULL,
     PRIMARY KEY (session_id, start)
 );
+PRAGMA user_version = 2;
 ";
 
 impl Store {
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (or creates) the database; sealed columns use `keys`, fetched
+    /// the first time one is written or read.
+    pub fn open(path: &Path, keys: DataKeySource) -> Result<Self, StoreError> {
         let name = path.display().to_string();
-        let fail = |source| StoreError {
+        let fail = |source| StoreError::Database {
             path: name.clone(),
             source,
         };
@@ -162,30 +192,91 @@ impl Store {
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             )
             .map_err(fail)?;
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(fail)?;
+        if version == 1 || version > 2 {
+            return Err(fail(rusqlite::Error::InvalidParameterName(format!(
+                "schema version {version} is not this version's (2); move the file aside"
+            ))));
+        }
         connection.execute_batch(SCHEMA).map_err(fail)?;
         Ok(Self {
             path: name,
             connection: Arc::new(Mutex::new(connection)),
+            keys,
         })
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
         let connection = self.connection.lock().expect("store lock poisoned");
-        f(&connection).map_err(|source| StoreError {
+        f(&connection).map_err(|source| StoreError::Database {
             path: self.path.clone(),
             source,
         })
     }
 
+    /// Where the data key comes from (the spool seals audio with the same key).
+    pub fn keys(&self) -> &DataKeySource {
+        &self.keys
+    }
+
+    fn seal(
+        &self,
+        what: &str,
+        session: &str,
+        start: u64,
+        text: &str,
+    ) -> Result<Vec<u8>, StoreError> {
+        let key = self.keys.get()?;
+        Ok(key
+            .sealer()
+            .seal(&aad(what, session, start), text.as_bytes()))
+    }
+
+    fn open_sealed(
+        &self,
+        what: &'static str,
+        session: &str,
+        start: u64,
+        sealed: &[u8],
+    ) -> Result<String, StoreError> {
+        let key = self.keys.get()?;
+        let tampered = || StoreError::Tampered {
+            path: self.path.clone(),
+            session: session.to_owned(),
+            what,
+        };
+        let bytes = key
+            .sealer()
+            .open(&aad(what, session, start), sealed)
+            .map_err(|_| tampered())?;
+        String::from_utf8(bytes).map_err(|_| tampered())
+    }
+
+    /// Opens the sealed reference of rows read with [`SELECT`].
+    fn unseal_records(
+        &self,
+        rows: Vec<(SessionRecord, Vec<u8>)>,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        rows.into_iter()
+            .map(|(mut record, sealed)| {
+                record.reference = self.open_sealed("reference", &record.id, 0, &sealed)?;
+                Ok(record)
+            })
+            .collect()
+    }
+
     pub fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let reference = self.seal("reference", &record.id, 0, &record.reference)?;
         self.with(|c| {
             c.execute(
-                "INSERT INTO sessions (id, reference, started_at, profile, server, state, failure, samples_recorded, samples_confirmed)
+                "INSERT INTO sessions (id, sealed_reference, started_at, profile, server, state, failure, samples_recorded, samples_confirmed)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT(id) DO NOTHING",
                 params![
                     record.id,
-                    record.reference,
+                    reference,
                     record.started_at as i64,
                     record.profile.as_str(),
                     record.server,
@@ -200,32 +291,35 @@ impl Store {
     }
 
     pub fn get(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        self.with(|c| {
+        let row = self.with(|c| {
             c.query_row(
                 &format!("{SELECT} WHERE id = ?1"),
                 params![id],
                 row_to_record,
             )
             .optional()
-        })
+        })?;
+        Ok(self.unseal_records(row.into_iter().collect())?.pop())
     }
 
     /// Every session, newest first.
     pub fn list(&self) -> Result<Vec<SessionRecord>, StoreError> {
-        self.with(|c| {
+        let rows = self.with(|c| {
             let mut statement = c.prepare(&format!("{SELECT} ORDER BY started_at DESC, id"))?;
             statement.query_map([], row_to_record)?.collect()
-        })
+        })?;
+        self.unseal_records(rows)
     }
 
     /// Sessions with audio the server has not confirmed, oldest first.
     pub fn pending(&self) -> Result<Vec<SessionRecord>, StoreError> {
-        self.with(|c| {
+        let rows = self.with(|c| {
             let mut statement = c.prepare(&format!(
                 "{SELECT} WHERE state IN ('recording', 'uploading') ORDER BY started_at, id"
             ))?;
             statement.query_map([], row_to_record)?.collect()
-        })
+        })?;
+        self.unseal_records(rows)
     }
 
     pub fn set_recorded(&self, id: &str, samples: u64) -> Result<(), StoreError> {
@@ -257,8 +351,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
-                "UPDATE sessions SET state = ?2, failure = ?3 WHERE id = ?1",
-                params![id, state.as_str(), failure],
+                "UPDATE sessions SET state = ?2, failure = ?3,
+                    completed_at = CASE WHEN ?2 = 'complete'
+                        THEN COALESCE(completed_at, ?4) ELSE completed_at END
+                 WHERE id = ?1",
+                params![id, state.as_str(), failure, now_millis() as i64],
             )
             .map(drop)
         })
@@ -266,29 +363,58 @@ impl Store {
 
     /// Stores a final segment; a segment already stored at the same start is kept.
     pub fn add_segment(&self, id: &str, segment: &Segment) -> Result<bool, StoreError> {
+        let sealed = self.seal("segment", id, segment.start, &segment.text)?;
         self.with(|c| {
             c.execute(
-                "INSERT INTO segments (session_id, start, end, text) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO segments (session_id, start, end, sealed_text) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(session_id, start) DO NOTHING",
-                params![id, segment.start as i64, segment.end as i64, segment.text],
+                params![id, segment.start as i64, segment.end as i64, sealed],
             )
             .map(|changed| changed > 0)
         })
     }
 
     pub fn segments(&self, id: &str) -> Result<Vec<Segment>, StoreError> {
-        self.with(|c| {
+        let rows: Vec<(u64, u64, Vec<u8>)> = self.with(|c| {
             let mut statement = c.prepare(
-                "SELECT start, end, text FROM segments WHERE session_id = ?1 ORDER BY start",
+                "SELECT start, end, sealed_text FROM segments WHERE session_id = ?1 ORDER BY start",
             )?;
             statement
                 .query_map(params![id], |row| {
-                    Ok(Segment {
-                        start: row.get::<_, i64>(0)? as u64,
-                        end: row.get::<_, i64>(1)? as u64,
-                        text: row.get(2)?,
-                    })
+                    Ok((
+                        row.get::<_, i64>(0)? as u64,
+                        row.get::<_, i64>(1)? as u64,
+                        row.get(2)?,
+                    ))
                 })?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(start, end, sealed)| {
+                Ok(Segment {
+                    start,
+                    end,
+                    text: self.open_sealed("segment", id, start, &sealed)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes the transcript of a session, keeping its row (retention).
+    pub fn delete_segments(&self, id: &str) -> Result<usize, StoreError> {
+        self.with(|c| c.execute("DELETE FROM segments WHERE session_id = ?1", params![id]))
+    }
+
+    /// Complete sessions with the time the server confirmed their last sample
+    /// (Unix milliseconds), oldest first.
+    pub fn completed(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT id, completed_at FROM sessions
+                 WHERE state = 'complete' AND completed_at IS NOT NULL ORDER BY completed_at, id",
+            )?;
+            statement
+                .query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as u64)))?
                 .collect()
         })
     }
@@ -302,12 +428,19 @@ impl Store {
     }
 }
 
-const SELECT: &str = "SELECT id, reference, started_at, profile, server, state, failure, samples_recorded, samples_confirmed FROM sessions";
+fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
 
-fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
-    Ok(SessionRecord {
+const SELECT: &str = "SELECT id, sealed_reference, started_at, profile, server, state, failure, samples_recorded, samples_confirmed FROM sessions";
+
+/// A row, with its reference still sealed.
+fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<(SessionRecord, Vec<u8>)> {
+    let record = SessionRecord {
         id: row.get(0)?,
-        reference: row.get(1)?,
+        reference: String::new(),
         started_at: row.get::<_, i64>(2)? as u64,
         profile: Profile::parse(&row.get::<_, String>(3)?),
         server: row.get(4)?,
@@ -315,12 +448,18 @@ fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
         failure: row.get(6)?,
         samples_recorded: row.get::<_, i64>(7)? as u64,
         samples_confirmed: row.get::<_, i64>(8)? as u64,
-    })
+    };
+    Ok((record, row.get(1)?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::DataKey;
+
+    fn keys() -> DataKeySource {
+        DataKeySource::fixed(DataKey::generate())
+    }
 
     fn record(id: &str, started_at: u64) -> SessionRecord {
         SessionRecord {
@@ -340,7 +479,8 @@ mod tests {
     fn sessions_progress_and_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sessions.sqlite3");
-        let store = Store::open(&path).unwrap();
+        let keys = keys();
+        let store = Store::open(&path, keys.clone()).unwrap();
         store.create(&record("a", 1)).unwrap();
         store.create(&record("b", 2)).unwrap();
         store.set_recorded("a", 48_000).unwrap();
@@ -349,7 +489,7 @@ mod tests {
         store.set_state("b", SessionState::Complete, None).unwrap();
         drop(store);
 
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, keys.clone()).unwrap();
         let a = store.get("a").unwrap().unwrap();
         assert_eq!(
             (a.samples_recorded, a.samples_confirmed, a.pending_samples()),
@@ -370,7 +510,7 @@ mod tests {
     #[test]
     fn segments_are_ordered_and_deduplicated_by_start() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.sqlite3")).unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite3"), keys()).unwrap();
         store.create(&record("a", 1)).unwrap();
         let seg = |start, text: &str| Segment {
             start,
@@ -392,5 +532,79 @@ mod tests {
         assert_eq!(texts, ["first", "second"]);
         assert!(store.delete("a").unwrap());
         assert!(store.segments("a").unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_file_holds_no_reference_or_text_and_refuses_tampering() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let keys = keys();
+        let store = Store::open(&path, keys.clone()).unwrap();
+        store.create(&record("a", 1)).unwrap();
+        let segment = |start, text: &str| Segment {
+            start,
+            end: start + 10,
+            text: text.into(),
+        };
+        store
+            .add_segment("a", &segment(0, "chest pain since Tuesday"))
+            .unwrap();
+        store
+            .add_segment("a", &segment(10, "no allergies known"))
+            .unwrap();
+        drop(store);
+        // Checkpoint the WAL so every byte is in the main file too, then look.
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::fs::read(path.with_extension("sqlite3-wal")).unwrap_or_default());
+        for plain in ["chest pain", "allergies", "bed 4"] {
+            assert!(
+                !bytes.windows(plain.len()).any(|w| w == plain.as_bytes()),
+                "{plain:?} is readable in the database file"
+            );
+        }
+        // Someone swaps two sealed segments: both are refused, none shown wrong.
+        raw.execute_batch(
+            "UPDATE segments SET sealed_text = (SELECT sealed_text FROM segments WHERE start = 10)
+             WHERE start = 0;",
+        )
+        .unwrap();
+        let store = Store::open(&path, keys).unwrap();
+        assert!(matches!(
+            store.segments("a"),
+            Err(StoreError::Tampered {
+                what: "segment",
+                ..
+            })
+        ));
+        // Another install's key opens nothing.
+        let elsewhere = Store::open(&path, DataKeySource::fixed(DataKey::generate())).unwrap();
+        assert!(matches!(
+            elsewhere.get("a"),
+            Err(StoreError::Tampered {
+                what: "reference",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn completion_time_is_kept_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite3"), keys()).unwrap();
+        store.create(&record("a", 1)).unwrap();
+        store.create(&record("b", 2)).unwrap();
+        assert!(store.completed().unwrap().is_empty());
+        store.set_state("a", SessionState::Complete, None).unwrap();
+        let first = store.completed().unwrap();
+        assert_eq!(first.len(), 1);
+        store.set_state("a", SessionState::Complete, None).unwrap();
+        assert_eq!(
+            store.completed().unwrap(),
+            first,
+            "a repeat keeps the first time"
+        );
     }
 }
