@@ -9,7 +9,7 @@ import type { Snapshot } from "./bindings/Snapshot";
 import type { Status } from "./bindings/Status";
 import { api, errorMessage } from "./ipc.js";
 import { clock, roughly } from "./state/format.js";
-import { type FieldName, configNote, settingsForm } from "./state/settings.js";
+import { type FieldName, configNote, retentionNote, settingsForm } from "./state/settings.js";
 import { describeStatus } from "./state/status.js";
 import { Transcript } from "./state/transcript.js";
 
@@ -198,6 +198,7 @@ function onEvent(event: Event): void {
       state.status = event.status;
       renderStatus();
       if (event.session_id === state.sessionId) announce(describeStatus(event.status).detail);
+      if (event.status.state === "complete" || event.status.state === "failed") refreshHistory();
       break;
     case "transcript":
       if (event.session_id === state.sessionId) {
@@ -219,6 +220,7 @@ function onEvent(event: Event): void {
       break;
     case "recording":
       void api.snapshot().then(applySnapshot);
+      refreshHistory();
       break;
     case "auth":
       void api.snapshot().then(applySnapshot);
@@ -230,10 +232,16 @@ function onEvent(event: Event): void {
 
 // ---- History ------------------------------------------------------------------
 
+/** The history on screen follows a session that finishes while it is shown. */
+function refreshHistory(): void {
+  if (!$("view-history").hidden) void renderHistory();
+}
+
 function uploadText(s: SessionView): string {
-  if (s.recording) return "Recording";
+  // What the server confirmed wins over the app still winding the session down.
   if (s.state === "complete") return "Uploaded";
   if (s.state === "failed") return `Problem: ${s.failure ?? "unknown"}`;
+  if (s.recording) return "Recording";
   if (s.uploading) return `Uploading — ${roughly(s.pending_secs)} left`;
   return `Waiting — ${roughly(s.pending_secs)} to send`;
 }
@@ -335,6 +343,7 @@ function renderSettings(): void {
   const note = configNote(snapshot.config);
   $("settings-note").hidden = note === null;
   $("settings-note").textContent = note ?? "";
+  $("retention-note").textContent = retentionNote(snapshot.config);
 }
 
 /** A field's value to save: nothing for a locked one (IT's value stays in force). */
