@@ -14,6 +14,7 @@ pub mod events;
 pub mod logging;
 pub mod net;
 pub mod paths;
+pub mod retention;
 pub mod session;
 pub mod settings;
 pub mod spool;

@@ -8,7 +8,15 @@ import type { Profile } from "./Profile";
 /**
  * The configuration in force.
  */
-export type Resolved = { server: string | null, profile: Profile, language: string | null, global_shortcut: string | null, log_level: LogLevel, origins: { [key in Key]?: Origin }, locked: Array<Key>, system_file: string, system_file_found: boolean, 
+export type Resolved = { server: string | null, profile: Profile, language: string | null, global_shortcut: string | null, log_level: LogLevel, 
+/**
+ * Days audio is kept once the server confirmed all of it.
+ */
+audio_retention_days: number, 
+/**
+ * Days the transcript is kept on this computer after that.
+ */
+transcript_retention_days: number, origins: { [key in Key]?: Origin }, locked: Array<Key>, system_file: string, system_file_found: boolean, 
 /**
  * What was ignored, and why.
  */

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { configNote, settingsForm } from "./settings.js";
+import { configNote, retentionNote, settingsForm } from "./settings.js";
 import type { Resolved } from "../bindings/Resolved.js";
 import type { UserSettings } from "../bindings/UserSettings.js";
 
@@ -13,6 +13,8 @@ function config(change: Partial<Resolved>): Resolved {
     language: "en-GB",
     global_shortcut: null,
     log_level: "info",
+    audio_retention_days: 7,
+    transcript_retention_days: 30,
     origins: {},
     locked: [],
     system_file: "/etc/consult-recorder/config.toml",
@@ -42,4 +44,13 @@ test("the note mentions locks and ignored entries, and is absent otherwise", () 
   );
   assert.match(note ?? "", /set by your IT department/);
   assert.match(note ?? "", /2 configuration entries were ignored/);
+});
+
+test("the retention note says how long audio and transcripts stay", () => {
+  assert.equal(
+    retentionNote(config({})),
+    "Recordings are deleted from this computer 7 days after the server has received them, " +
+      "transcripts 30 days after.",
+  );
+  assert.match(retentionNote(config({ audio_retention_days: 0, transcript_retention_days: 1 })), /as soon as .* 1 day after/);
 });

@@ -40,3 +40,12 @@ export function configNote(config: Resolved): string | null {
   }
   return parts.length > 0 ? parts.join(" ") : null;
 }
+
+/** How long this computer keeps a consultation after the server has all of it. */
+export function retentionNote(config: Resolved): string {
+  const days = (n: number) => (n === 0 ? "as soon as" : `${n} day${n === 1 ? "" : "s"} after`);
+  return (
+    `Recordings are deleted from this computer ${days(config.audio_retention_days)} ` +
+    `the server has received them, transcripts ${days(config.transcript_retention_days)}.`
+  );
+}

@@ -31,6 +31,7 @@ use crate::config::{self, ConfigSources, Key, Resolved};
 use crate::crypto::DataKeySource;
 use crate::events::Event;
 use crate::paths::AppDirs;
+use crate::retention;
 use crate::session::{self, SenderOptions, Session, SessionSetup, Stopper};
 use crate::settings::{self, UserSettings};
 use crate::store::{Profile, Segment, Store};
@@ -152,7 +153,35 @@ impl App {
             }
         }
         self.resume_uploads();
+        self.keep_retention();
         self.snapshot()
+    }
+
+    /// Removes what the retention settings no longer keep, now and then
+    /// hourly; never audio the server has not confirmed.
+    fn keep_retention(&self) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                hourly.tick().await;
+                if let Err(err) = app.apply_retention() {
+                    tracing::warn!(error = %err, "retention sweep failed; it is tried again in an hour");
+                }
+            }
+        });
+    }
+
+    /// One retention sweep, as of now.
+    pub fn apply_retention(&self) -> Result<retention::Swept, AppError> {
+        let config = self.inner.options.config.resolve(&self.user_settings());
+        retention::sweep(
+            &self.inner.store,
+            &self.spool_dir(),
+            retention::Policy::from_config(&config),
+            session::unix_millis(),
+        )
+        .map_err(AppError::storage)
     }
 
     /// Signs in with a password. While recording, the session's upload

@@ -11,7 +11,9 @@ mod system;
 mod values;
 
 pub use system::{SystemFile, system_config_path};
-pub use values::{Key, Layer, LogLevel};
+pub use values::{
+    DEFAULT_AUDIO_RETENTION_DAYS, DEFAULT_TRANSCRIPT_RETENTION_DAYS, Key, Layer, LogLevel,
+};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -241,6 +243,12 @@ impl ConfigSources {
             language: values.language.clone(),
             global_shortcut: values.global_shortcut.clone(),
             log_level: values.log_level.unwrap_or_default(),
+            audio_retention_days: values
+                .audio_retention_days
+                .unwrap_or(DEFAULT_AUDIO_RETENTION_DAYS),
+            transcript_retention_days: values
+                .transcript_retention_days
+                .unwrap_or(DEFAULT_TRANSCRIPT_RETENTION_DAYS),
             origins,
             locked: self.system.locked.clone(),
             system_file: self.system.path.display().to_string(),
@@ -259,6 +267,10 @@ pub struct Resolved {
     pub language: Option<String>,
     pub global_shortcut: Option<String>,
     pub log_level: LogLevel,
+    /// Days audio is kept once the server confirmed all of it.
+    pub audio_retention_days: u32,
+    /// Days the transcript is kept on this computer after that.
+    pub transcript_retention_days: u32,
     pub origins: BTreeMap<Key, Origin>,
     pub locked: BTreeSet<Key>,
     pub system_file: String,
@@ -271,19 +283,31 @@ impl Resolved {
     pub fn is_locked(&self, key: Key) -> bool {
         self.locked.contains(&key)
     }
+
+    /// The values in force as one layer.
+    fn as_layer(&self) -> Layer {
+        Layer {
+            server: self.server.clone(),
+            profile: Some(self.profile),
+            language: self.language.clone(),
+            global_shortcut: self.global_shortcut.clone(),
+            log_level: Some(self.log_level),
+            audio_retention_days: Some(self.audio_retention_days),
+            transcript_retention_days: Some(self.transcript_retention_days),
+        }
+    }
+
+    /// The value in force, as it would be written in the file.
+    pub fn value(&self, key: Key) -> Option<String> {
+        self.as_layer().get(key)
+    }
 }
 
 /// Keeps the person's settings away from locked keys: a change to a locked
 /// key is refused with the sentence to show; unchanged locked values pass.
 pub fn check_user_change(resolved: &Resolved, wanted: &UserSettings) -> Result<(), String> {
     let wanted = Layer::from_user(wanted);
-    let current = Layer {
-        server: resolved.server.clone(),
-        profile: Some(resolved.profile),
-        language: resolved.language.clone(),
-        global_shortcut: resolved.global_shortcut.clone(),
-        log_level: Some(resolved.log_level),
-    };
+    let current = resolved.as_layer();
     for key in &resolved.locked {
         if let Some(value) = wanted.get(*key)
             && current.get(*key).as_deref() != Some(value.as_str())

@@ -111,6 +111,12 @@ impl SystemFile {
             };
             let result = match value.get_ref() {
                 toml::Value::String(text) => file.values.set(key, text),
+                // Day counts may be written as plain numbers.
+                toml::Value::Integer(number)
+                    if matches!(key, Key::AudioRetentionDays | Key::TranscriptRetentionDays) =>
+                {
+                    file.values.set(key, &number.to_string())
+                }
                 other => Err(format!("expected a string, found {}", other.type_str())),
             };
             if let Err(message) = result {

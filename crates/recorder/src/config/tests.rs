@@ -150,3 +150,54 @@ fn the_person_cannot_change_a_locked_key_from_the_app() {
     };
     assert_eq!(check_user_change(&resolved, &same), Ok(()));
 }
+
+#[test]
+fn retention_is_set_in_days_locked_by_it_and_checked() {
+    let mut sources = system(
+        "audio_retention_days = 0\ntranscript_retention_days = \"14\"\n\
+         locked = [\"audio_retention_days\"]\n",
+    );
+    sources.read_environment(|name| match name {
+        "CONSULT_AUDIO_RETENTION_DAYS" => Some("365".into()),
+        "CONSULT_TRANSCRIPT_RETENTION_DAYS" => Some("60".into()),
+        _ => None,
+    });
+    let resolved = sources.resolve(&UserSettings::default());
+    assert_eq!(resolved.audio_retention_days, 0, "IT's lock holds");
+    assert_eq!(
+        resolved.transcript_retention_days, 60,
+        "not locked: the environment wins"
+    );
+    assert!(
+        resolved.problems[0]
+            .to_string()
+            .starts_with("environment variable CONSULT_AUDIO_RETENTION_DAYS, key \"audio_retention_days\": ignored"),
+        "{:?}",
+        resolved.problems
+    );
+
+    let defaults = system("").resolve(&UserSettings::default());
+    assert_eq!(
+        (
+            defaults.audio_retention_days,
+            defaults.transcript_retention_days
+        ),
+        (
+            DEFAULT_AUDIO_RETENTION_DAYS,
+            DEFAULT_TRANSCRIPT_RETENTION_DAYS
+        )
+    );
+
+    let bad = system("server = \"https://t.clinic.example\"\naudio_retention_days = -3\n");
+    let problem = bad.resolve(&UserSettings::default()).problems[0].to_string();
+    assert!(
+        problem.contains("line 2")
+            && problem.contains("audio_retention_days")
+            && problem.contains("number of days"),
+        "{problem}"
+    );
+    assert_eq!(
+        bad.resolve(&UserSettings::default()).audio_retention_days,
+        DEFAULT_AUDIO_RETENTION_DAYS
+    );
+}

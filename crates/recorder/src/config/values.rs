@@ -17,15 +17,26 @@ pub enum Key {
     Language,
     GlobalShortcut,
     LogLevel,
+    AudioRetentionDays,
+    TranscriptRetentionDays,
 }
 
+/// Days a session's audio is kept after the server confirmed all of it.
+pub const DEFAULT_AUDIO_RETENTION_DAYS: u32 = 7;
+/// Days a session's transcript is kept on the laptop after that.
+pub const DEFAULT_TRANSCRIPT_RETENTION_DAYS: u32 = 30;
+/// Longest retention accepted (ten years).
+const MAX_RETENTION_DAYS: u32 = 3650;
+
 impl Key {
-    pub const ALL: [Key; 5] = [
+    pub const ALL: [Key; 7] = [
         Key::Server,
         Key::Profile,
         Key::Language,
         Key::GlobalShortcut,
         Key::LogLevel,
+        Key::AudioRetentionDays,
+        Key::TranscriptRetentionDays,
     ];
 
     /// The name in the configuration file.
@@ -36,6 +47,8 @@ impl Key {
             Key::Language => "language",
             Key::GlobalShortcut => "global_shortcut",
             Key::LogLevel => "log_level",
+            Key::AudioRetentionDays => "audio_retention_days",
+            Key::TranscriptRetentionDays => "transcript_retention_days",
         }
     }
 
@@ -47,6 +60,8 @@ impl Key {
             Key::Language => "CONSULT_LANGUAGE",
             Key::GlobalShortcut => "CONSULT_GLOBAL_SHORTCUT",
             Key::LogLevel => "CONSULT_LOG_LEVEL",
+            Key::AudioRetentionDays => "CONSULT_AUDIO_RETENTION_DAYS",
+            Key::TranscriptRetentionDays => "CONSULT_TRANSCRIPT_RETENTION_DAYS",
         }
     }
 
@@ -58,6 +73,8 @@ impl Key {
             Key::Language => "recognition language",
             Key::GlobalShortcut => "recording shortcut",
             Key::LogLevel => "log detail",
+            Key::AudioRetentionDays => "time audio is kept after upload",
+            Key::TranscriptRetentionDays => "time transcripts are kept after upload",
         }
     }
 
@@ -118,6 +135,17 @@ pub struct Layer {
     pub language: Option<String>,
     pub global_shortcut: Option<String>,
     pub log_level: Option<LogLevel>,
+    pub audio_retention_days: Option<u32>,
+    pub transcript_retention_days: Option<u32>,
+}
+
+fn parse_days(value: &str) -> Result<u32, String> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|days| *days <= MAX_RETENTION_DAYS)
+        .ok_or_else(|| format!("\"{value}\" is not a number of days (0 to {MAX_RETENTION_DAYS})"))
 }
 
 impl Layer {
@@ -139,6 +167,8 @@ impl Layer {
             Key::Language => self.language.clone(),
             Key::GlobalShortcut => self.global_shortcut.clone(),
             Key::LogLevel => self.log_level.map(|l| l.as_str().to_owned()),
+            Key::AudioRetentionDays => self.audio_retention_days.map(|d| d.to_string()),
+            Key::TranscriptRetentionDays => self.transcript_retention_days.map(|d| d.to_string()),
         }
     }
 
@@ -169,6 +199,10 @@ impl Layer {
                 self.log_level = Some(LogLevel::parse(value).ok_or_else(|| {
                     format!("\"{value}\" is not a log level (error, warn, info, debug or trace)")
                 })?);
+            }
+            Key::AudioRetentionDays => self.audio_retention_days = Some(parse_days(value)?),
+            Key::TranscriptRetentionDays => {
+                self.transcript_retention_days = Some(parse_days(value)?)
             }
         }
         Ok(())

@@ -85,13 +85,7 @@ fn configuration(config: &Resolved) -> Vec<Check> {
         },
     )];
     for (key, origin) in &config.origins {
-        let value = match key {
-            crate::config::Key::Server => config.server.clone(),
-            crate::config::Key::Profile => Some(config.profile.as_str().to_owned()),
-            crate::config::Key::Language => config.language.clone(),
-            crate::config::Key::GlobalShortcut => config.global_shortcut.clone(),
-            crate::config::Key::LogLevel => Some(config.log_level.as_str().to_owned()),
-        };
+        let value = config.value(*key);
         let locked = if config.is_locked(*key) {
             ", locked"
         } else {

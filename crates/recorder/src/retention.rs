@@ -1,0 +1,182 @@
+//! Retention: what of a finished consultation stays on this computer, and
+//! for how long.
+//!
+//! Only sessions the server has confirmed in full are ever touched: their
+//! audio goes once `audio_days` have passed since the confirmation, their
+//! transcript once `transcript_days` have. Unconfirmed audio is never deleted
+//! here, however old.
+
+use std::path::Path;
+
+use crate::config::Resolved;
+use crate::session::spool_path;
+use crate::store::{Store, StoreError};
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// How long to keep each part of a confirmed session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub audio_days: u32,
+    pub transcript_days: u32,
+}
+
+impl Policy {
+    pub fn from_config(config: &Resolved) -> Self {
+        Self {
+            audio_days: config.audio_retention_days,
+            transcript_days: config.transcript_retention_days,
+        }
+    }
+}
+
+/// What one sweep removed (session ids).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub audio: Vec<String>,
+    pub transcripts: Vec<String>,
+}
+
+/// Why a sweep stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RetentionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot delete the expired audio {path}: {source}")]
+    Delete {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Deletes what `policy` no longer keeps, as of `now_ms` (Unix milliseconds).
+pub fn sweep(
+    store: &Store,
+    spool_dir: &Path,
+    policy: Policy,
+    now_ms: u64,
+) -> Result<Swept, RetentionError> {
+    let mut swept = Swept::default();
+    for (id, completed_at) in store.completed()? {
+        let age = now_ms.saturating_sub(completed_at);
+        let path = spool_path(spool_dir, &id);
+        if age >= u64::from(policy.audio_days) * DAY_MS && path.exists() {
+            std::fs::remove_file(&path).map_err(|source| RetentionError::Delete {
+                path: path.display().to_string(),
+                source,
+            })?;
+            swept.audio.push(id.clone());
+        }
+        if age >= u64::from(policy.transcript_days) * DAY_MS && store.delete_segments(&id)? > 0 {
+            swept.transcripts.push(id);
+        }
+    }
+    if !swept.audio.is_empty() || !swept.transcripts.is_empty() {
+        tracing::info!(
+            audio = swept.audio.len(),
+            transcripts = swept.transcripts.len(),
+            "retention: removed what the configuration no longer keeps"
+        );
+    }
+    Ok(swept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{DataKey, DataKeySource};
+    use crate::store::{Profile, Segment, SessionRecord, SessionState};
+
+    fn session(store: &Store, dir: &Path, id: &str, state: SessionState) {
+        store
+            .create(&SessionRecord {
+                id: id.into(),
+                reference: String::new(),
+                started_at: 1,
+                profile: Profile::V1,
+                server: "https://t.example".into(),
+                state: SessionState::Recording,
+                failure: None,
+                samples_recorded: 16_000,
+                samples_confirmed: 0,
+            })
+            .unwrap();
+        store
+            .add_segment(
+                id,
+                &Segment {
+                    start: 0,
+                    end: 10,
+                    text: "words".into(),
+                },
+            )
+            .unwrap();
+        std::fs::write(spool_path(dir, id), b"audio").unwrap();
+        store.set_state(id, state, None).unwrap();
+    }
+
+    #[test]
+    fn keeps_unconfirmed_audio_forever_and_confirmed_parts_for_their_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("s.sqlite3"),
+            DataKeySource::fixed(DataKey::generate()),
+        )
+        .unwrap();
+        session(&store, dir.path(), "done", SessionState::Complete);
+        session(&store, dir.path(), "pending", SessionState::Uploading);
+        let (_, completed_at) = store.completed().unwrap()[0].clone();
+        let policy = Policy {
+            audio_days: 2,
+            transcript_days: 5,
+        };
+        let at = |days: u64| completed_at + days * DAY_MS;
+
+        assert_eq!(
+            sweep(&store, dir.path(), policy, at(1)).unwrap(),
+            Swept::default()
+        );
+        let swept = sweep(&store, dir.path(), policy, at(2)).unwrap();
+        assert_eq!(swept.audio, ["done"]);
+        assert!(swept.transcripts.is_empty());
+        assert!(!spool_path(dir.path(), "done").exists());
+        assert_eq!(store.segments("done").unwrap().len(), 1);
+
+        let swept = sweep(&store, dir.path(), policy, at(400)).unwrap();
+        assert_eq!(
+            (swept.audio.len(), swept.transcripts),
+            (0, vec!["done".to_string()])
+        );
+        assert!(store.segments("done").unwrap().is_empty());
+        assert!(
+            store.get("done").unwrap().is_some(),
+            "the history row stays"
+        );
+        // The unconfirmed session keeps everything, however old.
+        assert!(spool_path(dir.path(), "pending").exists());
+        assert_eq!(store.segments("pending").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn zero_days_removes_audio_as_soon_as_it_is_confirmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("s.sqlite3"),
+            DataKeySource::fixed(DataKey::generate()),
+        )
+        .unwrap();
+        session(&store, dir.path(), "done", SessionState::Complete);
+        let (_, completed_at) = store.completed().unwrap()[0].clone();
+        let policy = Policy {
+            audio_days: 0,
+            transcript_days: 30,
+        };
+        assert_eq!(
+            sweep(&store, dir.path(), policy, completed_at)
+                .unwrap()
+                .audio,
+            ["done"]
+        );
+    }
+}
