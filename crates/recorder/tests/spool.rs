@@ -299,3 +299,30 @@ fn a_record_moved_to_another_session_does_not_authenticate() {
     let (_, recovered) = SpoolWriter::open(&moved, key()).unwrap();
     assert_eq!(recovered.unauthentic_records, 5);
 }
+
+/// Found by fuzzing: bytes spliced in exactly between two records lose no
+/// sample, so no hole is reported — and readers walking record by record
+/// used to land in them and fail ("no audio at sample …").
+#[test]
+fn garbage_between_two_records_is_jumped_by_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spool_with(&dir, 10, 320);
+    let bytes = std::fs::read(&path).unwrap();
+    let spliced = [
+        &bytes[..3 * RECORD_LEN],
+        &[0x23u8, 0x34][..],
+        &bytes[3 * RECORD_LEN..],
+    ]
+    .concat();
+    std::fs::write(&path, spliced).unwrap();
+    let (writer, recovered) = SpoolWriter::open(&path, key()).unwrap();
+    assert!(recovered.lost.is_empty(), "{:?}", recovered.lost);
+    assert_eq!(recovered.end, 3_200);
+    for (from, chunk) in [(0, 10_000), (0, 321), (640, 1_000), (960, 7)] {
+        assert_eq!(
+            read_all(&writer, from, 3_200, chunk),
+            pcm(from, 3_200 - from),
+            "{from} by {chunk}"
+        );
+    }
+}

@@ -98,6 +98,11 @@ impl SpoolReader {
         let mut at = from;
         let limit = (from + max_samples).min(end);
         while at < limit {
+            // A record after skipped bytes is indexed: walking by record
+            // lengths would land in the bytes, so jump to it.
+            if let Some(indexed) = self.indexed_at(at) {
+                position = indexed;
+            }
             let record_start = position;
             let record = self.read_record(position, at)?;
             if record.end() <= at {
@@ -122,6 +127,15 @@ impl SpoolReader {
             samples: at - from,
             damaged: false,
         })
+    }
+
+    /// The position of the indexed record starting exactly at `offset`.
+    fn indexed_at(&self, offset: u64) -> Option<u64> {
+        let index = self.index.lock().expect("spool index lock poisoned");
+        index
+            .binary_search_by_key(&offset, |e| e.offset)
+            .ok()
+            .map(|i| index[i].position)
     }
 
     /// Where to start scanning for `offset`: the cursor when reading forward,

@@ -50,12 +50,14 @@ pub fn recover(path: &Path, seal: Option<&RecordSeal>) -> Result<Recovered, Spoo
     };
     let mut found = Recovered::default();
     let mut last_indexed: Option<u64> = None;
-    // After a hole, the next good record is indexed so readers jump over it.
+    // After a hole or skipped bytes, the next good record is indexed so
+    // readers jump over them.
     let mut after_hole = false;
     while scan.position < len {
         match scan.record_at(scan.position)? {
             Found::Valid(record) | Found::Unauthentic(record) if record.offset < found.end => {
                 // A record that goes backwards: damage.
+                after_hole = true;
                 match scan.next_good_record(scan.position + 1)? {
                     Some(next) => scan.position = next,
                     None => break,
@@ -93,10 +95,16 @@ pub fn recover(path: &Path, seal: Option<&RecordSeal>) -> Result<Recovered, Spoo
                 scan.position += record.total_len();
                 found.valid_len = scan.position;
             }
-            Found::Nothing => match scan.next_good_record(scan.position + 1)? {
-                Some(next) => scan.position = next,
-                None => break,
-            },
+            // Bytes that are no record (even if no sample is missing, as when
+            // garbage was spliced in): readers must jump them, so the next
+            // good record is indexed.
+            Found::Nothing => {
+                after_hole = true;
+                match scan.next_good_record(scan.position + 1)? {
+                    Some(next) => scan.position = next,
+                    None => break,
+                }
+            }
         }
     }
     found.torn_tail_bytes = len - found.valid_len;
