@@ -37,7 +37,8 @@ struct RawClaims {
 }
 
 /// Reads the token's times. Fractional seconds (some Python backends write
-/// `exp` as a float) are rounded down.
+/// `exp` as a float) are rounded down; a time before 1 s after the epoch is
+/// no time (fuzzing found `exp: 1e-70` read as an expiry of 0).
 pub fn read_times(token: &Secret) -> Result<TokenTimes, ClaimsError> {
     let data =
         jsonwebtoken::dangerous::insecure_decode::<RawClaims>(token.expose()).map_err(|err| {
@@ -49,12 +50,12 @@ pub fn read_times(token: &Secret) -> Result<TokenTimes, ClaimsError> {
     let exp = data
         .claims
         .exp
-        .filter(|e| e.is_finite() && *e > 0.0)
+        .filter(|e| e.is_finite() && *e >= 1.0)
         .ok_or(ClaimsError::MissingExpiry)? as u64;
     let iat = data
         .claims
         .iat
-        .filter(|i| i.is_finite() && *i > 0.0)
+        .filter(|i| i.is_finite() && *i >= 1.0)
         .map(|i| i as u64);
     if iat.is_some_and(|iat| iat > exp) {
         return Err(ClaimsError::ExpiresBeforeIssue);
@@ -104,6 +105,11 @@ mod tests {
         );
         assert_eq!(
             read_times(&jwt(r#"{"exp":"soon"}"#)),
+            Err(ClaimsError::MissingExpiry)
+        );
+        // Found by fuzzing: a tiny positive float is no expiry, not "expired in 1970".
+        assert_eq!(
+            read_times(&jwt(r#"{"exp":1.1e-70}"#)),
             Err(ClaimsError::MissingExpiry)
         );
         assert_eq!(
