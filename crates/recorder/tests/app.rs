@@ -57,6 +57,24 @@ fn phrase_wav(dir: &Path) -> std::path::PathBuf {
     wav
 }
 
+/// Every file under `dir`, with its bytes.
+fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    found
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 /// Waits for the first event matching `wanted`.
 async fn until(
     events: &mut tokio::sync::broadcast::Receiver<Event>,
@@ -170,6 +188,43 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
         .join("data/spool")
         .join(format!("{}.spool", recording.id));
     assert!(spool.exists());
+
+    // At rest: neither the words, nor the reference, nor any stretch of the
+    // audio is readable in any file the app keeps.
+    let speech = std::fs::read(dir.path().join("phrase.wav")).unwrap();
+    let speech = &speech[44 + 16_000..speech.len() - 3 * 16_000]; // past the padding
+    for (path, bytes) in files_under(home.path()) {
+        for plain in [PHRASE, "blood pressure", "Room 4"] {
+            assert!(
+                !contains(&bytes, plain.as_bytes()),
+                "{plain:?} is readable in {}",
+                path.display()
+            );
+        }
+        // Runs of real sound only (near-silence could match any zero page).
+        let leaked = speech
+            .chunks(32)
+            .filter(|run| run.iter().collect::<std::collections::HashSet<_>>().len() >= 16)
+            .filter(|run| contains(&bytes, run))
+            .count();
+        assert_eq!(leaked, 0, "audio readable in {}", path.display());
+    }
+
+    // Retention, as IT may set it: audio kept 0 days after the server
+    // confirmed it goes at once; the transcript stays for its own days.
+    let strict = App::open(AppOptions {
+        config: ConfigSources::none()
+            .with(Key::Server, &url)
+            .with(Key::AudioRetentionDays, "0"),
+        ..options(home.path(), &url)
+    })
+    .unwrap();
+    assert_eq!(
+        strict.apply_retention().unwrap().audio,
+        [recording.id.clone()]
+    );
+    assert!(!spool.exists(), "the confirmed audio is gone");
+    assert_eq!(strict.transcript(&recording.id).unwrap()[0].text, PHRASE);
 
     // A new start of the app signs in from the keychain, no password asked.
     let again = App::open(options(home.path(), &url)).unwrap();
