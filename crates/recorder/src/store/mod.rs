@@ -146,6 +146,9 @@ pub struct Store {
     keys: DataKeySource,
 }
 
+/// Shown for a reference that does not open (altered, or another key).
+pub const UNREADABLE: &str = "(unreadable on this computer)";
+
 /// Additional data of a sealed column: what it is, whose, and where.
 fn aad(what: &str, session: &str, start: u64) -> Vec<u8> {
     format!("consult-recorder store v2\0{what}\0{session}\0{start}").into_bytes()
@@ -261,7 +264,15 @@ impl Store {
     ) -> Result<Vec<SessionRecord>, StoreError> {
         rows.into_iter()
             .map(|(mut record, sealed)| {
-                record.reference = self.open_sealed("reference", &record.id, 0, &sealed)?;
+                record.reference = match self.open_sealed("reference", &record.id, 0, &sealed) {
+                    Ok(reference) => reference,
+                    // One unreadable row must not hide the whole history.
+                    Err(err @ StoreError::Tampered { .. }) => {
+                        tracing::warn!(session = %record.id, error = %err, "reference unreadable");
+                        UNREADABLE.to_owned()
+                    }
+                    Err(err) => return Err(err),
+                };
                 Ok(record)
             })
             .collect()
@@ -581,10 +592,11 @@ mod tests {
         ));
         // Another install's key opens nothing.
         let elsewhere = Store::open(&path, DataKeySource::fixed(DataKey::generate())).unwrap();
+        assert_eq!(elsewhere.get("a").unwrap().unwrap().reference, UNREADABLE);
         assert!(matches!(
-            elsewhere.get("a"),
+            elsewhere.segments("a"),
             Err(StoreError::Tampered {
-                what: "reference",
+                what: "segment",
                 ..
             })
         ));
