@@ -221,7 +221,7 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
     .unwrap();
     assert_eq!(
         strict.apply_retention().unwrap().audio,
-        [recording.id.clone()]
+        std::slice::from_ref(&recording.id)
     );
     assert!(!spool.exists(), "the confirmed audio is gone");
     assert_eq!(strict.transcript(&recording.id).unwrap()[0].text, PHRASE);
