@@ -172,6 +172,8 @@ struct Recorder {
     last_progress: Option<(Instant, u64)>,
     /// The session's sample offset when this process started.
     start_offset: u64,
+    /// Forwards its stdout; ends at the pipe's end, after the last line.
+    reader: tokio::task::JoinHandle<()>,
 }
 
 struct Harness {
@@ -250,7 +252,7 @@ impl Harness {
             .expect("consult-cli record starts");
         let stdout = child.stdout.take().expect("piped");
         let sink = self.lines.clone();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Ok(event) = serde_json::from_str(&line) {
@@ -267,6 +269,7 @@ impl Harness {
             run,
             last_progress: None,
             start_offset,
+            reader,
         }
     }
 }
@@ -481,6 +484,9 @@ pub async fn run(plan: Plan) -> Report {
             _ = sleep(Duration::from_millis(100)) => {}
         }
     };
+    // The process has exited, but its last lines (the "complete" status among
+    // them) may still be in the pipe: read it to the end before judging.
+    let _ = recorder.reader.await;
     while let Ok(line) = lines.try_recv() {
         watch.see(&line);
     }
