@@ -79,16 +79,19 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
     );
     assert_eq!(claims(&second.access_token).sub, EMAIL);
 
-    // Replaying the retired token is theft or a bug: the family is revoked …
+    // The holder refreshes again with the token it was given …
+    let response = refresh(&server.http(), &second.refresh_token).await;
+    assert_eq!(response.status(), 200);
+    let third: TokenResponse = response.json().await.unwrap();
+
+    // … so replaying the first one now is theft or a bug: the family is revoked …
     let replay = refresh(&server.http(), &first.refresh_token).await;
     assert_eq!(replay.status(), 401);
     let body: ErrorBody = replay.json().await.unwrap();
     assert!(body.detail.contains("reuse"), "{}", body.detail);
     // … so the newest token of that family is dead too.
     assert_eq!(
-        refresh(&server.http(), &second.refresh_token)
-            .await
-            .status(),
+        refresh(&server.http(), &third.refresh_token).await.status(),
         401
     );
 

@@ -4,6 +4,12 @@
 //! issues the next one in the family. Presenting a retired token again means it
 //! was copied, so the whole family is revoked. Only SHA-256 digests are stored,
 //! in a JSON file, so families survive a server restart.
+//!
+//! One exception, as production servers make it: the token retired by the
+//! latest rotation is accepted again for [`RETRY_GRACE_SECS`], as long as its
+//! successor has not been used. That is a client whose refresh response was
+//! lost on the way (a cut connection) retrying; without the grace, a network
+//! glitch at the wrong moment would sign the doctor out.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -52,7 +58,16 @@ struct Family {
     revoked: bool,
     /// Digest of the one token of this family that may be used now.
     current: String,
+    /// Digest of the token the latest rotation retired, and when.
+    #[serde(default)]
+    previous: Option<String>,
+    #[serde(default)]
+    rotated_at: u64,
 }
+
+/// How long a just-retired refresh token may be presented again (a retry of
+/// a refresh whose response was lost).
+pub const RETRY_GRACE_SECS: u64 = 30;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
@@ -104,6 +119,8 @@ impl RefreshStore {
                 expires_at: unix_now() + self.ttl_secs,
                 revoked: false,
                 current: digest.clone(),
+                previous: None,
+                rotated_at: 0,
             },
         );
         self.state.issued.insert(digest, family_id);
@@ -126,16 +143,25 @@ impl RefreshStore {
         if family.revoked {
             return Ok(Err(RefreshError::Revoked));
         }
-        if family.current != presented {
+        let now = unix_now();
+        let retry = family.previous.as_deref() == Some(presented.as_str())
+            && now.saturating_sub(family.rotated_at) <= RETRY_GRACE_SECS;
+        if family.current != presented && !retry {
             family.revoked = true;
             self.save()?;
             return Ok(Err(RefreshError::Reused));
         }
-        if family.expires_at <= unix_now() {
+        if family.expires_at <= now {
             return Ok(Err(RefreshError::Expired));
         }
         let next = random_token();
         let next_digest = digest(&next);
+        if !retry {
+            // A retry keeps the retired token and its time: the successor it
+            // never received is simply replaced.
+            family.previous = Some(presented);
+            family.rotated_at = now;
+        }
         family.current = next_digest.clone();
         let subject = family.subject.clone();
         self.state.issued.insert(next_digest, family_id);
@@ -193,9 +219,36 @@ mod tests {
         let (subject, second) = store.rotate(&first).unwrap().unwrap();
         assert_eq!(subject, "doc");
         assert_ne!(first, second);
+        let (_, third) = store.rotate(&second).unwrap().unwrap();
+        // `first` again, after its successor was used: a copy. All revoked.
         assert_eq!(store.rotate(&first).unwrap(), Err(RefreshError::Reused));
         // The legitimate holder is now signed out too.
-        assert_eq!(store.rotate(&second).unwrap(), Err(RefreshError::Revoked));
+        assert_eq!(store.rotate(&third).unwrap(), Err(RefreshError::Revoked));
+    }
+
+    #[test]
+    fn a_retry_after_a_lost_response_is_answered_and_the_lost_token_dies() {
+        let (_dir, mut store) = store();
+        let first = store.issue("doc").unwrap();
+        let (_, lost) = store.rotate(&first).unwrap().unwrap();
+        // The response never arrived; the client retries with what it holds.
+        let (_, second) = store.rotate(&first).unwrap().unwrap();
+        assert_ne!(second, lost);
+        let (_, third) = store.rotate(&second).unwrap().unwrap();
+        // The undelivered token is no longer any use: presenting it is reuse.
+        assert_eq!(store.rotate(&lost).unwrap(), Err(RefreshError::Reused));
+        assert_eq!(store.rotate(&third).unwrap(), Err(RefreshError::Revoked));
+    }
+
+    #[test]
+    fn the_grace_ends_with_its_time() {
+        let (_dir, mut store) = store();
+        let first = store.issue("doc").unwrap();
+        let _ = store.rotate(&first).unwrap().unwrap();
+        for family in store.state.families.values_mut() {
+            family.rotated_at -= RETRY_GRACE_SECS + 1;
+        }
+        assert_eq!(store.rotate(&first).unwrap(), Err(RefreshError::Reused));
     }
 
     #[test]
@@ -203,7 +256,8 @@ mod tests {
         let (dir, mut store) = store();
         let a = store.issue("a").unwrap();
         let b = store.issue("b").unwrap();
-        let _ = store.rotate(&a).unwrap().unwrap();
+        let (_, a2) = store.rotate(&a).unwrap().unwrap();
+        let _ = store.rotate(&a2).unwrap().unwrap();
         assert_eq!(store.rotate(&a).unwrap(), Err(RefreshError::Reused));
         let mut reopened = RefreshStore::open(&dir.path().join("refresh.json"), 3600).unwrap();
         let (subject, _) = reopened.rotate(&b).unwrap().unwrap();
