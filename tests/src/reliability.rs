@@ -8,6 +8,7 @@
 //! the client sees what a consultation `speed` times longer would show it.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -398,8 +399,19 @@ pub async fn run(plan: Plan) -> Report {
     let mut signed_again = sign_in_at.is_none();
     let mut revoked = false;
     let mut next_crash = crash_at.into_iter().peekable();
+    // A session that never ends is a failure to report, not a test to hang:
+    // four times the capture's wall time, plus room for the outages.
+    let give_up_after = capture_wall * 4.0 + 180.0;
     let exit = loop {
         let elapsed = started.elapsed().as_secs_f64();
+        if elapsed > give_up_after {
+            let _ = writeln!(
+                std::io::stderr(),
+                "the recorder did not finish within {give_up_after:.0} s; stopping it"
+            );
+            recorder.child.start_kill().expect("stop the recorder");
+            break recorder.child.wait().await.expect("wait for the recorder");
+        }
         if let Some(stalled) = stall_started.lock().await.take() {
             // Only a stall of a working connection says how fast one is noticed.
             if watch.lost_at.is_none() {
