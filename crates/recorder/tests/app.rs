@@ -168,6 +168,15 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
         "the file ended the recording"
     );
 
+    // The UI's state and the diagnostics report carry no secret and no words.
+    let state = serde_json::to_string(&app.snapshot()).unwrap();
+    let report = app.diagnostics().await;
+    for shown in [&state, &report] {
+        for secret in ["eyJ", PASSWORD, PHRASE] {
+            assert!(!shown.contains(secret), "{secret:?} in {shown}");
+        }
+    }
+
     // History: listed as uploaded, transcript, export, delete.
     let sessions = app.sessions().unwrap();
     assert_eq!(sessions.len(), 1);
