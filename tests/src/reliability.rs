@@ -202,15 +202,30 @@ impl Harness {
         command
     }
 
+    /// Signs in as the doctor would: through the same faulty network, trying
+    /// again a little later (a few times) when a fault cuts the attempt.
     async fn log_in(&self) {
-        let status = self
-            .command(&["login", "--server", &self.proxy_url, "--email", EMAIL])
-            .env("CONSULT_PASSWORD", PASSWORD)
-            .stdout(Stdio::null())
-            .status()
-            .await
-            .expect("consult-cli runs");
-        assert!(status.success(), "consult-cli login succeeded");
+        for attempt in 1..=8u64 {
+            let output = self
+                .command(&["login", "--server", &self.proxy_url, "--email", EMAIL])
+                .env("CONSULT_PASSWORD", PASSWORD)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .output()
+                .await
+                .expect("consult-cli runs");
+            if output.status.success() {
+                return;
+            }
+            let said = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                said.contains("cannot reach the server") && attempt < 8,
+                "consult-cli login failed (attempt {attempt}): {said}"
+            );
+            // A retry policy, not a wait for anything: an offline window
+            // lasts at most 2 s of wall time here.
+            sleep(Duration::from_millis(250 * attempt)).await;
+        }
     }
 
     fn spool(&self) -> PathBuf {
