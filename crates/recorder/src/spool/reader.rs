@@ -31,11 +31,14 @@ pub struct SpoolReader {
     /// Where the record holding `cursor.offset` starts, to avoid index look-ups
     /// when reading forward.
     cursor: Option<IndexEntry>,
-    header: [u8; HEADER_LEN],
-    /// The sealed body of the last record read.
-    body: Vec<u8>,
+    /// The bytes of the last record read: header and sealed body.
+    bytes: Vec<u8>,
     /// Its audio, once the tag checked out.
     payload: Vec<u8>,
+    /// Where that record starts and what it holds: reading forward asks for
+    /// it again (the cursor points at it), and a second read or decryption
+    /// of the same record would double the cost of live streaming.
+    opened: Option<(u64, super::Record)>,
 }
 
 impl SpoolReader {
@@ -55,9 +58,9 @@ impl SpoolReader {
             lost,
             written,
             cursor: None,
-            header: [0; HEADER_LEN],
-            body: Vec::new(),
+            bytes: Vec::new(),
             payload: Vec::new(),
+            opened: None,
         })
     }
 
@@ -159,19 +162,37 @@ impl SpoolReader {
 
     /// Reads, checks and opens the record at `position` into `self.payload`.
     fn read_record(&mut self, position: u64, wanted: u64) -> Result<super::Record, SpoolError> {
-        read_exact_at(&self.file, &mut self.header, position)
-            .map_err(SpoolError::io("read", &self.path))?;
+        if let Some((at, record)) = self.opened
+            && at == position
+        {
+            return Ok(record);
+        }
+        self.opened = None;
         let missing = || SpoolError::Missing {
             path: self.path.clone(),
             offset: wanted,
         };
-        let (record, crc) = decode_header(&self.header).map_err(|_| missing())?;
-        self.body.resize(record.body_len(), 0);
-        read_exact_at(&self.file, &mut self.body, position + HEADER_LEN as u64)
+        // One read for header and body, guessing the body is as long as the
+        // last one (records of live audio all are); a longer one costs a
+        // second read.
+        let guess = HEADER_LEN + self.bytes.len().saturating_sub(HEADER_LEN).max(1);
+        self.bytes.resize(guess, 0);
+        let got = read_up_to(&self.file, &mut self.bytes, position)
             .map_err(SpoolError::io("read", &self.path))?;
-        check_body(&self.header, &self.body, crc).map_err(|_| missing())?;
+        if got < HEADER_LEN {
+            return Err(missing());
+        }
+        let (record, crc) = decode_header(&self.bytes[..HEADER_LEN]).map_err(|_| missing())?;
+        let total = record.total_len() as usize;
+        self.bytes.resize(total, 0);
+        if got < total {
+            read_exact_at(&self.file, &mut self.bytes[got..], position + got as u64)
+                .map_err(SpoolError::io("read", &self.path))?;
+        }
+        let (header, body) = self.bytes.split_at(HEADER_LEN);
+        check_body(header, body, crc).map_err(|_| missing())?;
         self.seal
-            .open(&self.header, &self.body, &mut self.payload)
+            .open(header, body, &mut self.payload)
             .map_err(|e| match e {
                 RecordError::Tampered => SpoolError::Tampered {
                     path: self.path.clone(),
@@ -179,8 +200,33 @@ impl SpoolReader {
                 },
                 _ => missing(),
             })?;
+        self.opened = Some((position, record));
         Ok(record)
     }
+}
+
+/// Reads into `buf` until it is full or the file ends; the bytes read.
+fn read_up_to(file: &File, buf: &mut [u8], position: u64) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match read_at(file, &mut buf[got..], position + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(got)
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], position: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, position)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], position: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, position)
 }
 
 #[cfg(unix)]
