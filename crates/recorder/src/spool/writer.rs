@@ -34,7 +34,16 @@ pub struct SpoolWriter {
     lost: Arc<[std::ops::Range<u64>]>,
     last_indexed: Option<u64>,
     state: watch::Sender<WrittenEnd>,
+    /// `end` when readers were last woken.
+    woken_at: u64,
 }
+
+/// Readers waiting for audio are woken once this much more is written (40 ms,
+/// two live frames): every wake-up of the sender costs a thread switch and a
+/// socket write, and halving them is most of what live streaming costs. The
+/// value itself is always current, and every sync wakes readers too, so a
+/// reader never waits longer than one sync interval.
+pub const WAKE_READERS_EVERY: u64 = 640;
 
 impl SpoolWriter {
     /// Opens (or creates) the spool at `path`, recovering what a crash left.
@@ -84,6 +93,7 @@ impl SpoolWriter {
                 written: recovered.end,
                 synced: recovered.end,
             }),
+            woken_at: recovered.end,
         };
         Ok((writer, recovered))
     }
@@ -134,7 +144,15 @@ impl SpoolWriter {
         self.position += self.buffer.len() as u64;
         self.end = offset + (pcm.len() / 2) as u64;
         let end = self.end;
-        self.state.send_modify(|s| s.written = end);
+        let wake = end >= self.woken_at + WAKE_READERS_EVERY;
+        if wake {
+            self.woken_at = end;
+        }
+        // Without `wake`, a silent update: visible to every `borrow`, waking no one.
+        self.state.send_if_modified(|s| {
+            s.written = end;
+            wake
+        });
         Ok(())
     }
 
@@ -147,6 +165,7 @@ impl SpoolWriter {
         self.file
             .sync_data()
             .map_err(SpoolError::io("sync", &self.path))?;
+        self.woken_at = end;
         self.state.send_modify(|s| s.synced = end);
         Ok(())
     }
