@@ -19,11 +19,25 @@ use crate::store::Store;
 
 /// The longest interval between two syncs of the spool.
 pub const SYNC_EVERY: Duration = Duration::from_millis(250);
+/// Live frames go to the spool thread in pairs (40 ms): one thread switch per
+/// pair instead of per frame, which the sender then takes in one message —
+/// the same batching [`crate::spool::WAKE_READERS_EVERY`] gives its readers,
+/// so the pairing costs no latency of its own. A frame left waiting for its
+/// pair (a stalled microphone) goes with the next sync, at most
+/// [`SYNC_EVERY`] later, and so is on disk as soon as it would have been.
+pub const HAND_OVER_EVERY: u64 = crate::spool::WAKE_READERS_EVERY;
 /// Audio kept in memory while the disk refuses writes: 10 minutes (19 MB).
 pub const MAX_HELD_SAMPLES: u64 = 10 * 60 * 16_000;
 
+/// What woke the capture task.
+enum Step {
+    Read(Result<Option<Frame>, AudioError>),
+    Sync,
+}
+
 enum Command {
-    Frame(Frame),
+    /// Frames in order, handed over together (see [`HAND_OVER_EVERY`]).
+    Frames(Vec<Frame>),
     Sync,
     Finish(oneshot::Sender<u64>),
 }
@@ -58,28 +72,41 @@ pub fn start<S: AudioSource + 'static>(
         });
     }
 
-    let ticker = commands.clone();
-    let ticking = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SYNC_EVERY);
-        loop {
-            tick.tick().await;
-            if ticker.send(Command::Sync).await.is_err() {
-                return;
-            }
-        }
-    });
-
     tokio::spawn(async move {
-        loop {
-            let next = tokio::select! {
-                next = source.next_frame() => next,
-                _ = stop.wait_for(|s| *s) => Ok(None),
+        let mut pending: Vec<Frame> = Vec::new();
+        let mut sync = tokio::time::interval(SYNC_EVERY);
+        sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        'capture: loop {
+            // A read in flight outlives the sync ticks: cancelling it could
+            // cancel a microphone being reopened.
+            let reading = source.next_frame();
+            tokio::pin!(reading);
+            let next = loop {
+                // The select only decides; sending happens after it.
+                let step = tokio::select! {
+                    next = &mut reading => Step::Read(next),
+                    _ = stop.wait_for(|s| *s) => Step::Read(Ok(None)),
+                    _ = sync.tick() => Step::Sync,
+                };
+                match step {
+                    Step::Read(next) => break next,
+                    Step::Sync => {
+                        if hand_over(&commands, &mut pending).await.is_err()
+                            || commands.send(Command::Sync).await.is_err()
+                        {
+                            break 'capture;
+                        }
+                    }
+                }
             };
             match next {
                 Ok(Some(frame)) => {
                     // With `sent` in the sender: capture → socket latency (benchmarks).
                     tracing::trace!(target: "consult_recorder::latency", offset = frame.offset, "captured");
-                    if commands.send(Command::Frame(frame)).await.is_err() {
+                    pending.push(frame);
+                    let held: u64 = pending.iter().map(Frame::samples).sum();
+                    if held >= HAND_OVER_EVERY && hand_over(&commands, &mut pending).await.is_err()
+                    {
                         break;
                     }
                 }
@@ -90,7 +117,7 @@ pub fn start<S: AudioSource + 'static>(
                 }
             }
         }
-        ticking.abort();
+        let _ = hand_over(&commands, &mut pending).await;
         let (reply, end) = oneshot::channel();
         if commands.send(Command::Finish(reply)).await.is_ok()
             && let Ok(end) = end.await
@@ -99,6 +126,17 @@ pub fn start<S: AudioSource + 'static>(
         }
     });
     done
+}
+
+/// Sends the pending frames (if any) to the spool thread; `Err` once it is gone.
+async fn hand_over(commands: &mpsc::Sender<Command>, pending: &mut Vec<Frame>) -> Result<(), ()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    commands
+        .send(Command::Frames(std::mem::take(pending)))
+        .await
+        .map_err(|_| ())
 }
 
 fn report_source_error(reporter: &Reporter, err: &AudioError) {
@@ -123,9 +161,11 @@ fn spawn_spool_thread(
             let id = reporter.session_id().to_owned();
             while let Some(command) = inbox.blocking_recv() {
                 match command {
-                    Command::Frame(frame) => {
-                        held_samples += frame.samples();
-                        held.push_back(frame);
+                    Command::Frames(frames) => {
+                        for frame in frames {
+                            held_samples += frame.samples();
+                            held.push_back(frame);
+                        }
                         while held_samples > MAX_HELD_SAMPLES {
                             let Some(oldest) = held.pop_front() else {
                                 break;
