@@ -33,13 +33,11 @@ impl Pump {
         }
     }
 
-    /// When the next chunk may go, being `lag` samples behind the live edge.
-    pub fn send_at(&self, lag: u64) -> Instant {
-        if lag > LIVE_LAG {
-            self.next_backlog_send
-        } else {
-            Instant::now()
-        }
+    /// When the next chunk may go, being `lag` samples behind the live edge:
+    /// `None` for at once (live audio, or a backlog whose turn has come).
+    pub fn send_at(&self, lag: u64) -> Option<Instant> {
+        (lag > LIVE_LAG && self.next_backlog_send > Instant::now())
+            .then_some(self.next_backlog_send)
     }
 
     /// Reads up to `max` samples at `offset`; `Ok(0)` when there is nothing yet.
@@ -74,6 +72,15 @@ impl Pump {
             let pace = Duration::from_secs_f64(samples as f64 / 16_000.0 / speed);
             self.next_backlog_send = self.next_backlog_send.max(Instant::now() - pace) + pace;
         }
+    }
+}
+
+/// Waits until `at` (see [`Pump::send_at`]); ready at once for `None`.
+/// A timer set for "now" would still wait for the next millisecond tick and
+/// wake the runtime a second time, for every live chunk.
+pub async fn until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at).await;
     }
 }
 

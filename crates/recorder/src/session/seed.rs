@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsClos
 use super::capture::CaptureDone;
 use super::connection::{
     BadMessages, Pump, close_outcome, confirm, message_or_end, report_status, send_before,
-    stalled_reason,
+    stalled_reason, until,
 };
 use super::driver::{Protocol, drive};
 use super::link::{Link, Outcome};
@@ -247,7 +247,7 @@ impl Connection<'_> {
                             _ = sleep_until(last_heard + options.stall_after) => {
                                 return (Outcome::Retry(stalled_reason(options.stall_after)), true);
                             }
-                            _ = sleep_until(pump.send_at(lag)), if lag > 0 => {
+                            _ = until(pump.send_at(lag)), if lag > 0 => {
                                 let samples = match pump.read(self.link, self.reader, self.sent, lag.min(MAX_CHUNK)) {
                                     Ok(0) => continue,
                                     Ok(samples) => samples,
@@ -256,6 +256,7 @@ impl Connection<'_> {
                                 if let Err(reason) = send_before(&mut sink, Message::Binary(pump.pcm().to_vec().into()), last_heard + options.stall_after, "the connection broke while sending").await {
              return (Outcome::Retry(reason), true);
             }
+                                tracing::trace!(target: "consult_recorder::latency", offset = self.sent, samples, "sent");
                                 self.sent += samples;
                                 pump.sent(samples, lag, options.backlog_speed);
                                 if self.sent - pinged_at >= PING_EVERY_SAMPLES {

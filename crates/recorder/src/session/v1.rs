@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::capture::CaptureDone;
 use super::connection::{
     BadMessages, Pump, close_outcome, confirm, message_or_end, report_status, send_before,
-    stalled_reason,
+    stalled_reason, until,
 };
 use super::driver::{Protocol, drive};
 use super::link::{Link, Outcome};
@@ -211,7 +211,7 @@ impl Connection<'_> {
                             _ = sleep_until(last_heard + options.stall_after) => {
                                 return (Outcome::Retry(stalled_reason(options.stall_after)), true);
                             }
-                            _ = sleep_until(pump.send_at(lag)), if lag > 0 => {
+                            _ = until(pump.send_at(lag)), if lag > 0 => {
                                 let max = lag.min(consult_protocol::audio::MAX_FRAME_SAMPLES as u64);
                                 let samples = match pump.read(self.link, self.reader, self.sent, max) {
                                     Ok(0) => continue,
