@@ -33,6 +33,7 @@ struct Plan {
     outages: u32,
     outage_secs: u64,
     backlog_secs: u64,
+    refresh_secs: u64,
 }
 
 impl Plan {
@@ -43,6 +44,7 @@ impl Plan {
             outages: 20,
             outage_secs: 2,
             backlog_secs: 300,
+            refresh_secs: 120,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
         let mut i = 0;
@@ -53,14 +55,17 @@ impl Plan {
                     .unwrap_or_else(|| usage())
             };
             match args[i].as_str() {
+                "--latency-secs" => plan.latency_secs = value(),
                 "--steady-secs" => plan.steady_secs = value(),
                 "--outages" => plan.outages = value() as u32,
                 "--backlog-secs" => plan.backlog_secs = value(),
+                "--refresh-secs" => plan.refresh_secs = value(),
                 "--short" => {
                     plan.latency_secs = 10;
                     plan.steady_secs = 30;
                     plan.outages = 3;
                     plan.backlog_secs = 20;
+                    plan.refresh_secs = 25;
                     i += 1;
                     continue;
                 }
@@ -73,7 +78,9 @@ impl Plan {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: stream-bench [--short] [--steady-secs N] [--outages N] [--backlog-secs N]");
+    eprintln!(
+        "usage: stream-bench [--short] [--latency-secs N] [--steady-secs N] [--outages N] [--backlog-secs N] [--refresh-secs N]"
+    );
     std::process::exit(2);
 }
 
@@ -120,52 +127,119 @@ fn follow_events(
     rx
 }
 
-/// Capture → socket delays from the CLI's `consult_recorder::latency` trace
-/// lines: when each frame left the source, and when it was sent.
-struct Latency {
-    collecting: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    delays: std::sync::Arc<std::sync::Mutex<Vec<f64>>>,
+/// One send of audio, from the CLI's `consult_recorder::latency` trace lines.
+#[derive(Debug, Clone, Copy)]
+struct Send {
+    /// Seconds since midnight (UTC), on the CLI's clock.
+    at: f64,
+    offset: u64,
+    samples: u64,
 }
 
-impl Latency {
+/// What the CLI's per-frame trace lines say: when each frame left the source
+/// (`captured`) and every send (`sent`, which may carry several frames).
+struct Trace {
+    collecting: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Capture → socket delay of every frame, in seconds.
+    delays: std::sync::Arc<std::sync::Mutex<Vec<f64>>>,
+    sends: std::sync::Arc<std::sync::Mutex<Vec<Send>>>,
+}
+
+/// Frames whose send carried more than this were backlog, not live audio.
+const LIVE_SEND_SAMPLES: u64 = 1_600;
+/// The trace's first seconds are the connection being made, not streaming.
+const WARM_UP_SECS: f64 = 2.0;
+
+impl Trace {
     fn follow(child: &mut Child) -> Self {
         use std::sync::atomic::{AtomicBool, Ordering};
         use std::sync::{Arc, Mutex};
         let collecting = Arc::new(AtomicBool::new(true));
         let delays = Arc::new(Mutex::new(Vec::new()));
+        let sends = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().expect("piped");
-        let (on, sink) = (Arc::clone(&collecting), Arc::clone(&delays));
+        let (on, delay_sink, send_sink) = (
+            Arc::clone(&collecting),
+            Arc::clone(&delays),
+            Arc::clone(&sends),
+        );
         tokio::spawn(async move {
-            let mut captured = std::collections::HashMap::new();
+            let mut captured = std::collections::BTreeMap::new();
+            let mut first: Option<f64> = None;
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let Some(at) = line.split_whitespace().next().and_then(seconds_of_day) else {
                     continue;
                 };
+                if !on.load(Ordering::Relaxed) {
+                    continue;
+                }
                 if let Some(offset) = field(&line, " captured offset=") {
                     captured.insert(offset, at);
-                } else if let Some(offset) = field(&line, " sent offset=") {
-                    let live = field(&line, " samples=") == Some(320);
-                    if let (true, true, Some(then)) =
-                        (live, on.load(Ordering::Relaxed), captured.remove(&offset))
-                    {
-                        let delay: f64 = at - then;
-                        // Across midnight the clock of day wraps.
-                        sink.lock()
-                            .expect("delays")
-                            .push(delay.rem_euclid(86_400.0));
+                } else if let (Some(offset), Some(samples)) =
+                    (field(&line, " sent offset="), field(&line, " samples="))
+                {
+                    send_sink.lock().expect("sends").push(Send {
+                        at,
+                        offset,
+                        samples,
+                    });
+                    // Every frame this send carried, from its capture to now.
+                    let carried: Vec<(u64, f64)> = captured
+                        .range(offset..offset + samples)
+                        .map(|(o, t)| (*o, *t))
+                        .collect();
+                    let warmed = at - *first.get_or_insert(at) >= WARM_UP_SECS;
+                    for (frame, then) in carried {
+                        captured.remove(&frame);
+                        if warmed && samples <= LIVE_SEND_SAMPLES {
+                            // Across midnight the clock of day wraps.
+                            delay_sink
+                                .lock()
+                                .expect("delays")
+                                .push((at - then).rem_euclid(86_400.0));
+                        }
                     }
                 }
             }
         });
-        Self { collecting, delays }
+        Self {
+            collecting,
+            delays,
+            sends,
+        }
     }
 
-    fn stop(&self) -> Vec<f64> {
+    /// Stops collecting; the delays and the sends so far.
+    fn stop(&self) -> (Vec<f64>, Vec<Send>) {
         self.collecting
             .store(false, std::sync::atomic::Ordering::Relaxed);
-        self.delays.lock().expect("delays").clone()
+        (
+            self.delays.lock().expect("delays").clone(),
+            self.sends.lock().expect("sends").clone(),
+        )
     }
+}
+
+/// The intervals between consecutive sends, in seconds, and the samples
+/// skipped (a send starting past everything sent before; 0 when nothing was
+/// lost — a send may start earlier, re-sending after a reconnection).
+fn intervals(sends: &[Send]) -> (Vec<f64>, u64) {
+    let gaps = sends
+        .windows(2)
+        .map(|pair| (pair[1].at - pair[0].at).rem_euclid(86_400.0))
+        .collect();
+    let mut skipped = 0;
+    let mut end: Option<u64> = None;
+    for send in sends {
+        if let Some(end) = end
+            && send.offset > end
+        {
+            skipped += send.offset - end;
+        }
+        end = Some(end.unwrap_or(0).max(send.offset + send.samples));
+    }
+    (gaps, skipped)
 }
 
 /// `2026-11-22T16:13:00.123456Z` → seconds since midnight (UTC).
@@ -219,16 +293,7 @@ async fn main() {
     let server = TestServer::start(Options::new()).await;
     let proxy = FaultProxy::start(server.server.addr()).await;
     let home = tempfile::tempdir().expect("a temporary folder");
-    let status = cli(
-        home.path(),
-        &["login", "--server", &proxy.http_url(), "--email", EMAIL],
-    )
-    .env("CONSULT_PASSWORD", PASSWORD)
-    .stdout(Stdio::null())
-    .status()
-    .await
-    .expect("consult-cli runs");
-    assert!(status.success(), "sign-in failed");
+    sign_in(home.path(), &proxy.http_url()).await;
 
     let outage_period = plan.outage_secs + 4;
     let total_secs =
@@ -251,14 +316,14 @@ async fn main() {
     .stderr(Stdio::piped())
     .spawn()
     .expect("consult-cli record starts");
-    let latency = Latency::follow(&mut traced);
+    let trace = Trace::follow(&mut traced);
     tokio::time::sleep(Duration::from_secs(plan.latency_secs)).await;
-    let mut delays = latency.stop();
+    let (mut delays, _) = trace.stop();
     let _ = traced.start_kill();
     let _ = traced.wait().await;
     delays.sort_by(f64::total_cmp);
     println!(
-        "capture -> socket latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} live frames of 20 ms",
+        "capture -> socket latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} live frames of 20 ms (after {WARM_UP_SECS:.0} s of warm-up)",
         percentile(&delays, 0.5) * 1e3,
         percentile(&delays, 0.99) * 1e3,
         delays.last().copied().unwrap_or(f64::NAN) * 1e3,
@@ -386,10 +451,95 @@ async fn main() {
     let _ = child.start_kill();
 
     // 4. The floor: websocat sending the same PCM at the same pace.
-    floor(&server, cpu / wall).await;
+    for chunk_ms in [20, 40] {
+        floor(&server, cpu / wall, chunk_ms).await;
+    }
+
+    // 5. The stream across token refreshes, in both profiles.
+    for profile in ["seed", "v1"] {
+        refresh_gap(profile, plan.refresh_secs).await;
+    }
 }
 
-async fn floor(server: &TestServer, ours: f64) {
+/// Access tokens this short are refreshed about every 10 s.
+const SHORT_TOKEN_SECS: u64 = 20;
+
+/// The stream across token refreshes: a recording with short access tokens
+/// on a server that closes any socket whose token expires. Prints every pause
+/// in the stream beyond the frame cadence and any audio skipped.
+async fn refresh_gap(profile: &str, secs: u64) {
+    let server = TestServer::start(Options::new().with(|c| {
+        c.access_ttl = SHORT_TOKEN_SECS;
+        c.strict_expiry = true;
+    }))
+    .await;
+    let home = tempfile::tempdir().expect("a temporary folder");
+    sign_in(home.path(), &server.http()).await;
+    let wav = home.path().join("consultation.wav");
+    write_wav(&wav, &unique_pcm(16_000 * (secs as usize + 10), 11));
+    let mut child = cli(
+        home.path(),
+        &[
+            "record",
+            "--input",
+            wav.to_str().expect("utf-8"),
+            "--speed",
+            "1",
+            "--profile",
+            profile,
+        ],
+    )
+    .env("CONSULT_LOG", "warn,consult_recorder::latency=trace")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("consult-cli record starts");
+    let trace = Trace::follow(&mut child);
+    let refreshes = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = std::sync::Arc::clone(&refreshes);
+    let stdout = child.stdout.take().expect("piped");
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if event["type"] == "auth" && event["event"] == "refreshed" {
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let (_, sends) = trace.stop();
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    let (mut gaps, skipped) = intervals(&sends);
+    gaps.sort_by(f64::total_cmp);
+    let cadence = percentile(&gaps, 0.5);
+    let longest = gaps.last().copied().unwrap_or(f64::NAN);
+    println!(
+        "refresh gap ({profile} profile, {secs} s, {SHORT_TOKEN_SECS} s tokens): {} refreshes; between two sends: median {:.1} ms, p99 {:.1} ms, longest {:.1} ms (a gap of {:.1} ms beyond the cadence); audio skipped: {skipped} samples",
+        refreshes.load(std::sync::atomic::Ordering::Relaxed),
+        cadence * 1e3,
+        percentile(&gaps, 0.99) * 1e3,
+        longest * 1e3,
+        (longest - cadence).max(0.0) * 1e3,
+    );
+}
+
+async fn sign_in(home: &Path, server: &str) {
+    let status = cli(home, &["login", "--server", server, "--email", EMAIL])
+        .env("CONSULT_PASSWORD", PASSWORD)
+        .stdout(Stdio::null())
+        .status()
+        .await
+        .expect("consult-cli runs");
+    assert!(status.success(), "sign-in failed");
+}
+
+/// websocat reading raw PCM from a pipe in chunks of `chunk_ms` at real time
+/// and sending each as one binary message to the same server.
+async fn floor(server: &TestServer, ours: f64, chunk_ms: u64) {
     if std::process::Command::new("websocat")
         .arg("--version")
         .output()
@@ -433,12 +583,12 @@ async fn floor(server: &TestServer, ours: f64) {
         .expect("websocat starts");
     let pid = child.id().expect("running");
     let mut input = child.stdin.take().expect("piped");
-    let frame = vec![0x11u8; 640];
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let frame = vec![0x11u8; 32 * chunk_ms as usize];
+    let mut tick = tokio::time::interval(Duration::from_millis(chunk_ms));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (cpu_start, _) = sample(pid).expect("websocat runs");
     let started = Instant::now();
-    for _ in 0..(30 * 50) {
+    for _ in 0..(30_000 / chunk_ms) {
         tick.tick().await;
         if input.write_all(&frame).await.is_err() {
             println!("floor (websocat): the server closed the connection");
@@ -448,7 +598,7 @@ async fn floor(server: &TestServer, ours: f64) {
     let (cpu_end, rss) = sample(pid).expect("websocat runs");
     let theirs = (cpu_end - cpu_start).as_secs_f64() / started.elapsed().as_secs_f64();
     println!(
-        "floor (websocat, same PCM, same pace, 30 s): CPU {:.2} % of one core, RSS {:.1} MB; ours / websocat = {:.1}",
+        "floor (websocat, same PCM at the same pace in {chunk_ms} ms messages, 30 s): CPU {:.2} % of one core, RSS {:.1} MB; ours / websocat = {:.1}",
         100.0 * theirs,
         mb(rss),
         if theirs > 0.0 {
