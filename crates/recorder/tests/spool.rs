@@ -326,3 +326,44 @@ fn garbage_between_two_records_is_jumped_by_readers() {
         );
     }
 }
+
+#[test]
+fn records_of_changing_length_read_back_exactly() {
+    // The reader guesses each record is as long as the one before: longer,
+    // shorter and equal neighbours all have to come back byte for byte.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.spool");
+    let (mut writer, _) = SpoolWriter::open(&path, key()).unwrap();
+    let mut at = 0;
+    for samples in [320, 1_600, 160, 160, 4_000, 1, 320, 640] {
+        writer.append(at, &pcm(at, samples)).unwrap();
+        at += samples;
+    }
+    for (from, chunk) in [(0, 320), (0, 7), (100, 999), (at - 1, 1)] {
+        assert_eq!(
+            read_all(&writer, from, at, chunk),
+            pcm(from, at - from),
+            "from {from} by {chunk}"
+        );
+    }
+}
+
+#[test]
+fn readers_are_woken_every_40_ms_of_audio_and_at_every_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut writer, _) = SpoolWriter::open(&dir.path().join("s.spool"), key()).unwrap();
+    let mut written = writer.subscribe();
+    written.mark_unchanged();
+    writer.append(0, &pcm(0, 320)).unwrap();
+    // Visible at once, waking no one.
+    assert_eq!(written.borrow().written, 320);
+    assert!(!written.has_changed().unwrap());
+    writer.append(320, &pcm(320, 320)).unwrap();
+    assert!(written.has_changed().unwrap());
+    written.mark_unchanged();
+    writer.append(640, &pcm(640, 320)).unwrap();
+    assert!(!written.has_changed().unwrap());
+    writer.sync().unwrap();
+    assert!(written.has_changed().unwrap());
+    assert_eq!(written.borrow_and_update().synced, 960);
+}
