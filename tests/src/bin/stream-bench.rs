@@ -261,6 +261,14 @@ fn field(line: &str, key: &str) -> Option<u64> {
         .ok()
 }
 
+/// `consult-cli record` of `wav` at real time, with `extra` arguments.
+fn record_in_real_time(home: &Path, wav: &Path, extra: &[&str]) -> Command {
+    let wav = wav.to_str().expect("utf-8");
+    let mut args = vec!["record", "--input", wav, "--speed", "1"];
+    args.extend_from_slice(extra);
+    cli(home, &args)
+}
+
 fn cli(home: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(built_binary("consult-cli"));
     command
@@ -301,21 +309,12 @@ async fn main() {
     let wav = home.path().join("consultation.wav");
     write_wav(&wav, &unique_pcm(16_000 * total_secs as usize, 7));
     // 0. Latency, in a run of its own: its per-frame trace lines cost CPU.
-    let mut traced = cli(
-        home.path(),
-        &[
-            "record",
-            "--input",
-            wav.to_str().expect("utf-8"),
-            "--speed",
-            "1",
-        ],
-    )
-    .env("CONSULT_LOG", "warn,consult_recorder::latency=trace")
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("consult-cli record starts");
+    let mut traced = record_in_real_time(home.path(), &wav, &[])
+        .env("CONSULT_LOG", "warn,consult_recorder::latency=trace")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("consult-cli record starts");
     let trace = Trace::follow(&mut traced);
     tokio::time::sleep(Duration::from_secs(plan.latency_secs)).await;
     let (mut delays, _) = trace.stop();
@@ -330,20 +329,11 @@ async fn main() {
         delays.len()
     );
 
-    let mut child = cli(
-        home.path(),
-        &[
-            "record",
-            "--input",
-            wav.to_str().expect("utf-8"),
-            "--speed",
-            "1",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("consult-cli record starts");
+    let mut child = record_in_real_time(home.path(), &wav, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("consult-cli record starts");
     let pid = child.id().expect("a running process");
     let mut events = follow_events(&mut child);
     println!(
@@ -477,23 +467,12 @@ async fn refresh_gap(profile: &str, secs: u64) {
     sign_in(home.path(), &server.http()).await;
     let wav = home.path().join("consultation.wav");
     write_wav(&wav, &unique_pcm(16_000 * (secs as usize + 10), 11));
-    let mut child = cli(
-        home.path(),
-        &[
-            "record",
-            "--input",
-            wav.to_str().expect("utf-8"),
-            "--speed",
-            "1",
-            "--profile",
-            profile,
-        ],
-    )
-    .env("CONSULT_LOG", "warn,consult_recorder::latency=trace")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("consult-cli record starts");
+    let mut child = record_in_real_time(home.path(), &wav, &["--profile", profile])
+        .env("CONSULT_LOG", "warn,consult_recorder::latency=trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("consult-cli record starts");
     let trace = Trace::follow(&mut child);
     let refreshes = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     let counted = std::sync::Arc::clone(&refreshes);
