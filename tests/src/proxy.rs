@@ -2,7 +2,10 @@
 //! server and breaks the connection on purpose.
 //!
 //! - `cut_all`: reset every live connection (RST, as a dropped Wi-Fi does);
-//! - `set_stalled`: stop forwarding without closing (a half-open connection);
+//! - `set_stalled`: stop forwarding without closing, old and new connections
+//!   alike (a network that swallows everything);
+//! - `stall_open_connections`: stop forwarding on the connections open now,
+//!   while new ones work (a half-open connection, as after a NAT forgets it);
 //! - `set_throttle`: limit bandwidth;
 //! - `set_refusing`: reset new connections at once (an offline window);
 //! - `set_upstream`: send new connections to another server.
@@ -23,13 +26,17 @@ pub struct ProxyStats {
     pub accepted: AtomicU64,
     pub refused: AtomicU64,
     pub cuts: AtomicU64,
+    /// Bytes clients sent into a stalled connection since the last stall began.
+    pub held_back_from_clients: AtomicU64,
 }
 
 struct Control {
     upstream: Mutex<SocketAddr>,
     /// Bumped to reset every live connection.
     cut: watch::Sender<u64>,
-    stalled: watch::Sender<bool>,
+    stalled: watch::Sender<Stall>,
+    /// Numbers the connections, so a stall can hold just the open ones.
+    next_connection: AtomicU64,
     refusing: watch::Sender<bool>,
     /// Bytes per second in each direction; 0 means unlimited.
     throttle: AtomicU64,
@@ -57,7 +64,8 @@ impl FaultProxy {
         let control = Arc::new(Control {
             upstream: Mutex::new(upstream),
             cut: watch::Sender::new(0),
-            stalled: watch::Sender::new(false),
+            stalled: watch::Sender::new(Stall::None),
+            next_connection: AtomicU64::new(0),
             refusing: watch::Sender::new(false),
             throttle: AtomicU64::new(0),
             stats: ProxyStats::default(),
@@ -92,8 +100,23 @@ impl FaultProxy {
         self.control.cut.send_modify(|g| *g += 1);
     }
 
+    /// Stalls every connection, new ones too; `false` ends any stall.
     pub fn set_stalled(&self, stalled: bool) {
-        self.control.stalled.send_replace(stalled);
+        self.control
+            .stalled
+            .send_replace(if stalled { Stall::All } else { Stall::None });
+    }
+
+    /// Stalls the connections open now; later ones are forwarded as usual.
+    pub fn stall_open_connections(&self) {
+        let first_spared = self.control.next_connection.load(Ordering::SeqCst);
+        self.control
+            .stats
+            .held_back_from_clients
+            .store(0, Ordering::SeqCst);
+        self.control
+            .stalled
+            .send_replace(Stall::Before(first_spared));
     }
 
     pub fn set_refusing(&self, refusing: bool) {
@@ -128,7 +151,34 @@ fn keep_handle(stream: TcpStream) -> std::io::Result<(TcpStream, std::net::TcpSt
     Ok((TcpStream::from_std(std_stream)?, kept))
 }
 
+/// Which connections a stall holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stall {
+    None,
+    All,
+    /// Those numbered below this.
+    Before(u64),
+}
+
+impl Stall {
+    fn holds(self, connection: u64) -> bool {
+        match self {
+            Stall::None => false,
+            Stall::All => true,
+            Stall::Before(first_spared) => connection < first_spared,
+        }
+    }
+}
+
+/// Which way a pump copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    FromClient,
+    ToClient,
+}
+
 async fn relay(client: TcpStream, control: Arc<Control>) {
+    let connection = control.next_connection.fetch_add(1, Ordering::SeqCst);
     if *control.refusing.borrow() {
         control.stats.refused.fetch_add(1, Ordering::Relaxed);
         reset(&client);
@@ -151,8 +201,20 @@ async fn relay(client: TcpStream, control: Arc<Control>) {
     };
     let (client_read, client_write) = client.into_split();
     let (upstream_read, upstream_write) = upstream.into_split();
-    let up = pump(client_read, upstream_write, &control);
-    let down = pump(upstream_read, client_write, &control);
+    let up = pump(
+        client_read,
+        upstream_write,
+        &control,
+        connection,
+        Direction::FromClient,
+    );
+    let down = pump(
+        upstream_read,
+        client_write,
+        &control,
+        connection,
+        Direction::ToClient,
+    );
     tokio::pin!(up, down);
     let (mut up_done, mut down_done) = (None, None);
     loop {
@@ -178,17 +240,27 @@ async fn pump(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
     control: &Control,
+    connection: u64,
+    direction: Direction,
 ) -> (OwnedReadHalf, OwnedWriteHalf) {
     let mut stalled = control.stalled.subscribe();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let _ = stalled.wait_for(|s| !*s).await;
         let n = match from.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        // A stall that began while reading holds this data back too.
-        let _ = stalled.wait_for(|s| !*s).await;
+        // Data read during a stall is held until it ends (or a cut drops it);
+        // while held, the kernel's buffers fill behind it as on a real link.
+        if stalled.borrow_and_update().holds(connection) {
+            if direction == Direction::FromClient {
+                control
+                    .stats
+                    .held_back_from_clients
+                    .fetch_add(n as u64, Ordering::SeqCst);
+            }
+            let _ = stalled.wait_for(|s| !s.holds(connection)).await;
+        }
         if to.write_all(&buf[..n]).await.is_err() {
             break;
         }
