@@ -12,12 +12,15 @@
 //! about 2 s plus what was in flight. No audio is skipped; the worst case per
 //! reconnect is 30 s plus what was in flight.
 //! A planned token handover closes the old socket with a close handshake, which
-//! confirms everything sent, then replays by the same rule.
+//! confirms everything sent, then replays by the same rule. A close the server
+//! does not answer within 5 s means the link had stalled: the handover is then
+//! reported as a reconnect, so the doctor's status never says "connected" over
+//! a dead connection.
 
 use std::time::Duration;
 
 use consult_protocol::seed::{self, Incoming};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -49,6 +52,11 @@ pub const MAX_REPLAY: u64 = 30 * 16_000;
 const MAX_CHUNK: u64 = 16_000;
 /// How long to wait for the last final transcript after all audio is confirmed.
 const FINAL_GRACE: Duration = Duration::from_secs(5);
+/// How long a close handshake may take before the connection counts as broken.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// Why a token handover became a reconnect.
+const HANDOVER_UNANSWERED: &str =
+    "the server did not answer while switching to a fresh sign-in token (stalled connection)";
 
 /// Where to resume after a reconnect (see the module documentation).
 pub fn replay_point(confirmed: u64, last_final_at: Option<u64>) -> u64 {
@@ -228,88 +236,108 @@ impl Connection<'_> {
                 let since = *all_confirmed_at.get_or_insert_with(Instant::now);
                 // Wait (briefly) for the final of an utterance still being recognised.
                 if !self.partial_pending || since.elapsed() >= FINAL_GRACE {
-                    self.close_gracefully(&mut sink, &mut source, "session finished")
+                    let silent_until = last_heard + options.stall_after;
+                    self.close_gracefully(&mut sink, &mut source, "session finished", silent_until)
                         .await;
                     return (Outcome::Done, true);
                 }
             }
             let lag = written.saturating_sub(self.sent);
             let grace = all_confirmed_at.map(|t| t + FINAL_GRACE);
+            let silent_until = last_heard + options.stall_after;
             tokio::select! {
-                            biased;
-                            incoming = source.next() => {
-                                last_heard = Instant::now();
-                                match message_or_end(incoming, self.finishing) {
-                                    Ok(message) => self.on_message(message),
-                                    Err(outcome) => return (outcome, true),
-                                }
-                            }
-                            _ = sleep_until(last_heard + options.stall_after) => {
-                                return (Outcome::Retry(stalled_reason(options.stall_after)), true);
-                            }
-                            _ = until(pump.send_at(lag)), if lag > 0 => {
-                                let samples = match pump.read(self.link, self.reader, self.sent, lag.min(MAX_CHUNK)) {
-                                    Ok(0) => continue,
-                                    Ok(samples) => samples,
-                                    Err(reason) => return (Outcome::Fatal(reason), true),
-                                };
-                                if let Err(reason) = send_before(&mut sink, Message::Binary(pump.pcm().to_vec().into()), last_heard + options.stall_after, "the connection broke while sending").await {
-             return (Outcome::Retry(reason), true);
-            }
-                                tracing::trace!(target: "consult_recorder::latency", offset = self.sent, samples, "sent");
-                                self.sent += samples;
-                                pump.sent(samples, lag, options.backlog_speed);
-                                if self.sent - pinged_at >= PING_EVERY_SAMPLES {
-                                    pinged_at = self.sent;
-                                    if let Err(reason) = send_before(&mut sink, ping_at(self.sent), last_heard + options.stall_after, "the connection broke while sending").await {
-             return (Outcome::Retry(reason), true);
-            }
-                                }
-                            }
-                            _ = wait_for_audio_past(&mut written_rx, self.sent), if lag == 0 && !self.finishing => {}
-                            _ = self.capture.changed(), if capture_end.is_none() => {}
-                            _ = sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {}
-                            _ = ping.tick() => {
-                                if last_heard.elapsed() > options.stall_after {
-                                    return (Outcome::Retry(stalled_reason(options.stall_after)), true);
-                                }
-                                if let Err(reason) = send_before(&mut sink, ping_at(self.sent), last_heard + options.stall_after, "the connection broke").await {
-             return (Outcome::Retry(reason), true);
-            }
-                            }
-                            event = auth_events.recv() => {
-                                if let Ok(AuthEvent::Refreshed { .. }) = event && !self.finishing {
-                                    // Hand over to the fresh token before the old one expires
-                                    // (a strict server closes the socket at expiry).
-                                    self.close_gracefully(&mut sink, &mut source, "token handover").await;
-                                    return (Outcome::Handover, true);
-                                }
-                            }
-                            _ = report.tick() => report_status(self.link, self.reader, self.sent, *self.confirmed, self.finishing),
+                biased;
+                incoming = source.next() => {
+                    last_heard = Instant::now();
+                    match message_or_end(incoming, self.finishing) {
+                        Ok(message) => self.on_message(message),
+                        Err(outcome) => return (outcome, true),
+                    }
+                }
+                _ = sleep_until(silent_until) => {
+                    return (Outcome::Retry(stalled_reason(options.stall_after)), true);
+                }
+                _ = until(pump.send_at(lag)), if lag > 0 => {
+                    let samples = match pump.read(self.link, self.reader, self.sent, lag.min(MAX_CHUNK)) {
+                        Ok(0) => continue,
+                        Ok(samples) => samples,
+                        Err(reason) => return (Outcome::Fatal(reason), true),
+                    };
+                    let audio = Message::Binary(pump.pcm().to_vec().into());
+                    if let Err(reason) = send_before(&mut sink, audio, silent_until, "the connection broke while sending").await {
+                        return (Outcome::Retry(reason), true);
+                    }
+                    tracing::trace!(target: "consult_recorder::latency", offset = self.sent, samples, "sent");
+                    self.sent += samples;
+                    pump.sent(samples, lag, options.backlog_speed);
+                    if self.sent - pinged_at >= PING_EVERY_SAMPLES {
+                        pinged_at = self.sent;
+                        if let Err(reason) = send_before(&mut sink, ping_at(self.sent), silent_until, "the connection broke while sending").await {
+                            return (Outcome::Retry(reason), true);
                         }
+                    }
+                }
+                _ = wait_for_audio_past(&mut written_rx, self.sent), if lag == 0 && !self.finishing => {}
+                _ = self.capture.changed(), if capture_end.is_none() => {}
+                _ = sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {}
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > options.stall_after {
+                        return (Outcome::Retry(stalled_reason(options.stall_after)), true);
+                    }
+                    if let Err(reason) = send_before(&mut sink, ping_at(self.sent), silent_until, "the connection broke").await {
+                        return (Outcome::Retry(reason), true);
+                    }
+                }
+                event = auth_events.recv() => {
+                    if let Ok(AuthEvent::Refreshed { .. }) = event && !self.finishing {
+                        // Hand over to the fresh token before the old one expires
+                        // (a strict server closes the socket at expiry). A close
+                        // the server never answers means the connection had
+                        // already stalled: say so, rather than slip away quietly.
+                        let answered = self.close_gracefully(&mut sink, &mut source, "token handover", silent_until).await;
+                        if !answered {
+                            return (Outcome::Retry(HANDOVER_UNANSWERED.into()), true);
+                        }
+                        return (Outcome::Handover, true);
+                    }
+                }
+                _ = report.tick() => report_status(self.link, self.reader, self.sent, *self.confirmed, self.finishing),
+            }
         }
     }
 
     /// Closes with a handshake; the server's reply confirms every frame sent.
-    async fn close_gracefully(&mut self, sink: &mut Sink, source: &mut Source, reason: &str) {
+    /// Waits at most 5 s, and never past `silent_until` (when the connection
+    /// would count as stalled anyway). Returns whether the server answered.
+    async fn close_gracefully(
+        &mut self,
+        sink: &mut Sink,
+        source: &mut Source,
+        reason: &str,
+        silent_until: Instant,
+    ) -> bool {
+        let deadline = silent_until.min(Instant::now() + CLOSE_GRACE);
         let frame = CloseFrame {
             code: WsCloseCode::Normal,
             reason: reason.to_owned().into(),
         };
-        if sink.send(Message::Close(Some(frame))).await.is_err() {
-            return;
+        if send_before(sink, Message::Close(Some(frame)), deadline, "closing")
+            .await
+            .is_err()
+        {
+            return false;
         }
-        let deadline = Instant::now() + Duration::from_secs(5);
         while let Ok(Some(incoming)) = tokio::time::timeout_at(deadline, source.next()).await {
             match incoming {
                 Ok(Message::Close(_)) => {
                     confirm(self.link, self.confirmed, self.sent);
-                    return;
+                    return true;
                 }
                 Ok(other) => self.on_message(other),
-                Err(_) => return,
+                Err(_) => return false,
             }
         }
+        false
     }
 
     fn on_message(&mut self, message: Message) {
