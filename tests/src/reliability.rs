@@ -12,6 +12,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use consult_recorder::store::Profile;
@@ -19,7 +20,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 use tokio::time::{Instant, sleep};
 
 use crate::audio::{unique_pcm, write_wav};
@@ -46,6 +47,8 @@ pub struct Plan {
 const ACCESS_TOKEN_SECS: f64 = 15.0 * 60.0;
 /// A stall long enough for the client's ping timeout to notice it.
 const STALL_FOR: Duration = Duration::from_secs(15);
+/// How often a stall that did not reach the recorder's connection is tried again.
+const STALL_TRIES: u32 = 5;
 
 /// The figures of one run.
 #[derive(Debug, Default)]
@@ -63,6 +66,8 @@ pub struct Report {
     pub bytes_duplicated: usize,
     pub recoveries: Vec<Duration>,
     pub stall_detections: Vec<Duration>,
+    /// Stalls of the connection in use that the recorder never reported.
+    pub stalls_unnoticed: u32,
     /// Audio captured but not yet on disk at each crash, in seconds of live capture.
     pub crash_losses: Vec<f64>,
     pub spool_errors: u32,
@@ -140,6 +145,12 @@ impl Report {
         }
         if self.spool_errors > 0 {
             problems.push(format!("{} spool errors", self.spool_errors));
+        }
+        if self.stalls_unnoticed > 0 {
+            problems.push(format!(
+                "{} stalled connection(s) never reported",
+                self.stalls_unnoticed
+            ));
         }
         if let Some(worst) = self.stall_detections.iter().max()
             && *worst > Duration::from_secs(10)
@@ -294,6 +305,8 @@ impl Harness {
 #[derive(Default)]
 struct Watch {
     lost_at: Option<Instant>,
+    /// The recorder run whose connection last said it was up, until it is lost.
+    connected_run: Option<u32>,
     stall_started: Option<Instant>,
     reconnects: u32,
     refreshes: u32,
@@ -306,11 +319,17 @@ struct Watch {
 }
 
 impl Watch {
+    /// Whether `run`'s connection is up and nothing has been lost since.
+    fn streaming(&self, run: u32) -> bool {
+        self.connected_run == Some(run) && self.lost_at.is_none()
+    }
+
     fn see(&mut self, line: &Line) {
         let e = &line.event;
         match e["type"].as_str() {
             Some("status") => match e["status"]["state"].as_str() {
                 Some("reconnecting" | "offline") => {
+                    self.connected_run = None;
                     if e["status"]["attempt"] == 1 && self.lost_at.is_none() {
                         self.reconnects += 1;
                     }
@@ -320,12 +339,19 @@ impl Watch {
                     }
                 }
                 Some("connected" | "uploading_backlog") => {
+                    self.connected_run = Some(line.run);
                     if let Some(at) = self.lost_at.take() {
                         self.recoveries.push(line.at - at);
                     }
                 }
-                Some("sign_in_required") => self.sign_in_required = true,
-                Some("finishing") => self.finishing = true,
+                Some("sign_in_required") => {
+                    self.connected_run = None;
+                    self.sign_in_required = true;
+                }
+                Some("finishing") => {
+                    self.connected_run = None;
+                    self.finishing = true;
+                }
                 Some("complete") => self.complete = true,
                 Some("failed") => {
                     let reason = e["status"]["reason"].as_str().unwrap_or_default();
@@ -396,16 +422,17 @@ pub async fn run(plan: Plan) -> Report {
     let stall_at = rng.random_range(0.2..0.7) * capture_wall;
 
     let faults = Arc::new(Mutex::new(BTreeMap::<&'static str, u32>::new()));
-    let stall_started = Arc::new(Mutex::new(None::<Instant>));
+    // Held while a fault is under way, so no two overlap.
+    let fault_gate = Arc::new(Mutex::new(()));
     let injector = tokio::spawn(inject(
         rng.random(),
         plan.speed,
         Arc::clone(&proxy),
         Arc::clone(&server),
         Arc::clone(&faults),
-        Duration::from_secs_f64(stall_at),
-        Arc::clone(&stall_started),
+        Arc::clone(&fault_gate),
     ));
+    let mut stall = StallFault::due_at(stall_at);
 
     let mut watch = Watch::default();
     let mut runs = 0;
@@ -414,6 +441,7 @@ pub async fn run(plan: Plan) -> Report {
     let mut signed_again = sign_in_at.is_none();
     let mut revoked = false;
     let mut next_crash = crash_at.into_iter().peekable();
+    let mut stalls_unnoticed = 0;
     // A session that never ends is a failure to report, not a test to hang:
     // four times the capture's wall time, plus room for the outages.
     let give_up_after = capture_wall * 4.0 + 180.0;
@@ -427,17 +455,39 @@ pub async fn run(plan: Plan) -> Report {
             recorder.child.start_kill().expect("stop the recorder");
             break recorder.child.wait().await.expect("wait for the recorder");
         }
-        if let Some(stalled) = stall_started.lock().await.take() {
-            // Only a stall of a working connection says how fast one is noticed.
-            if watch.lost_at.is_none() {
-                watch.stall_started = Some(stalled);
+        // The stall measures how fast a silent connection in use is noticed:
+        // it begins only while the recorder streams and no other fault is
+        // under way, and nothing else happens until it is noticed or over.
+        if stall.may_begin(elapsed, watch.finishing, watch.streaming(recorder.run))
+            && let Ok(exclusive) = Arc::clone(&fault_gate).try_lock_owned()
+        {
+            proxy.stall_open_connections();
+            watch.stall_started = Some(Instant::now());
+            stall.begin(exclusive);
+            *faults.lock().await.entry("stall (half-open)").or_default() += 1;
+        }
+        if let Some(since) = stall.active_since() {
+            let noticed = watch.stall_started.is_none();
+            if noticed || since.elapsed() >= STALL_FOR {
+                proxy.set_stalled(false);
+                let reached = proxy.stats().held_back_from_clients.load(Ordering::SeqCst) > 0;
+                if noticed {
+                    stall.finish();
+                } else if reached {
+                    watch.stall_started = None;
+                    stalls_unnoticed += 1;
+                    stall.finish();
+                } else {
+                    // The recorder had already left that connection (a token
+                    // handover at that very moment): the stall tested nothing.
+                    watch.stall_started = None;
+                    stall.try_again(elapsed);
+                }
             }
         }
+        let stalled = stall.active_since().is_some();
         // A crash that is due: kill -9, see what reached the disk, start again.
-        if !watch.finishing
-            && watch.stall_started.is_none()
-            && next_crash.peek().is_some_and(|at| elapsed >= *at)
-        {
+        if !watch.finishing && !stalled && next_crash.peek().is_some_and(|at| elapsed >= *at) {
             next_crash.next();
             // Capture runs at a steady `speed`: from the last reported spool
             // end (or the first event, printed as capture starts), where it
@@ -463,7 +513,7 @@ pub async fn run(plan: Plan) -> Report {
         }
         // The forced sign-in: revoke, wait for the client to notice, stop it,
         // sign in again from the CLI and carry on recording.
-        if !revoked && sign_in_at.is_some_and(|at| elapsed >= at) && !watch.finishing {
+        if !revoked && !stalled && sign_in_at.is_some_and(|at| elapsed >= at) && !watch.finishing {
             revoked = true;
             let response = reqwest::Client::new()
                 .post(format!(
@@ -481,7 +531,7 @@ pub async fn run(plan: Plan) -> Report {
                 .entry("refresh tokens revoked")
                 .or_default() += 1;
         }
-        if revoked && !signed_again && watch.sign_in_required {
+        if revoked && !signed_again && !stalled && watch.sign_in_required {
             signed_again = true;
             watch.sign_in_required = false;
             recorder.child.start_kill().expect("stop the recorder");
@@ -522,7 +572,7 @@ pub async fn run(plan: Plan) -> Report {
     proxy.set_refusing(false);
     proxy.set_throttle(None);
 
-    let (bytes_lost, bytes_duplicated) = compare(
+    let (bytes_lost, bytes_duplicated) = lost_and_duplicated(
         &source,
         &server.session_dir(&harness.session_id).await,
         plan.profile,
@@ -548,41 +598,78 @@ pub async fn run(plan: Plan) -> Report {
         bytes_duplicated,
         recoveries: watch.recoveries,
         stall_detections: watch.stall_detections,
+        stalls_unnoticed,
         crash_losses,
         spool_errors: watch.spool_errors,
         completed: exit.success() && watch.complete,
     }
 }
 
-/// Seeded faults, with offline windows of 1–60 s of consultation time.
+/// The run's one stall of the connection in use.
+struct StallFault {
+    /// Seconds into the run from which it may begin.
+    due_at: f64,
+    tries: u32,
+    /// Since when it holds the connection, and the fault gate meanwhile.
+    active: Option<(Instant, OwnedMutexGuard<()>)>,
+    over: bool,
+}
+
+impl StallFault {
+    fn due_at(due_at: f64) -> Self {
+        Self {
+            due_at,
+            tries: 0,
+            active: None,
+            over: false,
+        }
+    }
+
+    fn may_begin(&self, elapsed: f64, finishing: bool, streaming: bool) -> bool {
+        !self.over && self.active.is_none() && elapsed >= self.due_at && !finishing && streaming
+    }
+
+    fn begin(&mut self, exclusive: OwnedMutexGuard<()>) {
+        self.tries += 1;
+        self.active = Some((Instant::now(), exclusive));
+    }
+
+    fn active_since(&self) -> Option<Instant> {
+        self.active.as_ref().map(|(since, _)| *since)
+    }
+
+    fn finish(&mut self) {
+        self.active = None;
+        self.over = true;
+    }
+
+    /// A little later, a few times at most.
+    fn try_again(&mut self, elapsed: f64) {
+        self.active = None;
+        self.due_at = elapsed + 2.0;
+        self.over = self.tries >= STALL_TRIES;
+    }
+}
+
+/// Seeded faults, with offline windows of 1–60 s of consultation time, each
+/// applied while holding `gate`.
 async fn inject(
     seed: u64,
     speed: f64,
     proxy: Arc<FaultProxy>,
     server: Arc<Restartable>,
     counts: Arc<Mutex<BTreeMap<&'static str, u32>>>,
-    stall_after: Duration,
-    stall_started: Arc<Mutex<Option<Instant>>>,
+    gate: Arc<Mutex<()>>,
 ) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let began = Instant::now();
-    let mut stalled_once = false;
     let mut restarts = 0;
     loop {
         sleep(Duration::from_millis(rng.random_range(600..2000))).await;
+        let _exclusive = gate.lock().await;
         let count = |kind: &'static str| {
             let counts = Arc::clone(&counts);
             async move { *counts.lock().await.entry(kind).or_default() += 1 }
         };
-        if !stalled_once && began.elapsed() >= stall_after {
-            stalled_once = true;
-            count("stall (half-open)").await;
-            proxy.set_stalled(true);
-            *stall_started.lock().await = Some(Instant::now());
-            sleep(STALL_FOR).await;
-            proxy.set_stalled(false);
-            continue;
-        }
         match rng.random_range(0..100) {
             0..55 => {
                 count("cut (RST)").await;
@@ -616,7 +703,7 @@ async fn inject(
 }
 
 /// Bytes of the source missing from, and repeated in, what the server stored.
-fn compare(source: &[u8], session_dir: &Path, profile: Profile) -> (usize, usize) {
+pub fn lost_and_duplicated(source: &[u8], session_dir: &Path, profile: Profile) -> (usize, usize) {
     match profile {
         Profile::V1 => {
             let stored = std::fs::read(session_dir.join("audio.pcm")).unwrap_or_default();

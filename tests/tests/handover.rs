@@ -1,0 +1,118 @@
+//! The seed profile switches to a fresh token by closing its socket and
+//! opening another. When that socket has silently stalled (a half-open
+//! connection), the close is never answered: the doctor must see
+//! "reconnecting" rather than a status that still says "connected", and the
+//! new connection must carry on with no gap.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use consult_recorder::audio::WavSource;
+use consult_recorder::auth::memory_vault::MemoryVault;
+use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, Secret, TokenManager};
+use consult_recorder::crypto::{DataKey, DataKeySource};
+use consult_recorder::events::{Event, Status};
+use consult_recorder::session::{SenderOptions, Session, SessionSetup};
+use consult_recorder::store::{Profile, Store};
+use e2e_tests::audio::{unique_pcm, write_wav};
+use e2e_tests::proxy::FaultProxy;
+use e2e_tests::reliability::lost_and_duplicated;
+use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
+use tokio::sync::broadcast;
+
+/// The first status of the session that `pick` accepts, within 30 s.
+async fn next_status<T>(
+    events: &mut broadcast::Receiver<Event>,
+    what: &str,
+    pick: impl Fn(&Status) -> Option<T>,
+) -> T {
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Ok(Event::Status { status, .. }) => {
+                    if let Some(found) = pick(&status) {
+                        return found;
+                    }
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => panic!("the session ended first"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .unwrap_or_else(|_| panic!("no {what} status within 30 s"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_handover_over_a_stalled_connection_is_reported_and_loses_nothing() {
+    let server = TestServer::start(Options::new()).await;
+    let proxy = FaultProxy::start(server.server.addr()).await;
+    // Tokens come straight from the server: only the audio crosses the proxy,
+    // so the stall holds the audio socket and nothing else.
+    let client =
+        AuthClient::new(&server.http(), AuthPaths::default(), Duration::from_secs(5)).unwrap();
+    let tokens = TokenManager::start(client, MemoryVault::default(), ManagerOptions::default());
+    tokens.sign_in(EMAIL, Secret::new(PASSWORD)).await.unwrap();
+
+    let scratch = tempfile::tempdir().unwrap();
+    let source = unique_pcm(40 * 16_000, 0x4A4D);
+    let wav = scratch.path().join("consultation.wav");
+    write_wav(&wav, &source);
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let setup = SessionSetup {
+        id: session_id.clone(),
+        reference: "handover".into(),
+        profile: Profile::Seed,
+        server: proxy.http_url(),
+        spool_dir: scratch.path().join("spool"),
+        store: Store::open(
+            &scratch.path().join("sessions.sqlite3"),
+            DataKeySource::fixed(DataKey::generate()),
+        )
+        .unwrap(),
+        tokens: tokens.clone(),
+        options: SenderOptions {
+            first_retry: Duration::from_millis(100),
+            ..SenderOptions::default()
+        },
+    };
+    let session = Session::start(setup, Some(WavSource::open(&wav, 2.0).unwrap())).unwrap();
+    let mut events = session.subscribe();
+    next_status(&mut events, "connected", |s| {
+        matches!(s, Status::Connected).then_some(())
+    })
+    .await;
+
+    // The socket in use goes silent; then a fresh token arrives, as it does
+    // a few minutes before every expiry.
+    proxy.stall_open_connections();
+    tokens.invalidate().await;
+    let reason = next_status(&mut events, "reconnecting", |s| match s {
+        Status::Reconnecting { reason, .. } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        reason.contains("fresh sign-in token"),
+        "the unanswered handover is what is reported, not a later stall timeout: {reason}"
+    );
+    assert!(
+        proxy.stats().held_back_from_clients.load(Ordering::SeqCst) > 0,
+        "the stall held the connection the recorder was using"
+    );
+    next_status(&mut events, "connected (again)", |s| {
+        matches!(s, Status::Connected | Status::UploadingBacklog { .. }).then_some(())
+    })
+    .await;
+    // The half-open socket's held data may still arrive; it changes nothing.
+    proxy.set_stalled(false);
+
+    tokio::time::timeout(Duration::from_secs(60), session.finished())
+        .await
+        .expect("the session completes")
+        .expect("the session succeeds");
+    let (lost, _duplicated) =
+        lost_and_duplicated(&source, &server.session_dir(&session_id), Profile::Seed);
+    assert_eq!(lost, 0, "no gap: every sample reached the server");
+}
