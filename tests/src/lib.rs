@@ -5,6 +5,7 @@ pub mod audio;
 pub mod bad_server;
 pub mod chaos;
 pub mod desktop;
+pub mod procfs;
 pub mod proxy;
 pub mod reliability;
 pub mod server;

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use e2e_tests::audio::{unique_pcm, write_wav};
 use e2e_tests::desktop::built_binary;
+use e2e_tests::procfs::sample;
 use e2e_tests::proxy::FaultProxy;
 use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -82,28 +83,6 @@ fn usage() -> ! {
         "usage: stream-bench [--short] [--latency-secs N] [--steady-secs N] [--outages N] [--backlog-secs N] [--refresh-secs N]"
     );
     std::process::exit(2);
-}
-
-/// CPU time (user + system) and resident memory of a process, from /proc.
-fn sample(pid: u32) -> Option<(Duration, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) start after ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kb: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some((
-        Duration::from_secs_f64(ticks as f64 / per_sec as f64),
-        rss_kb * 1024,
-    ))
 }
 
 /// The state names of the CLI's status events, with when they arrived.

@@ -176,14 +176,11 @@ impl Drop for Desktop {
     }
 }
 
-/// Whether a process of `binary` runs on `display` (found through /proc).
-fn app_running(binary: &Path, display: &str) -> bool {
+/// The process of `binary` running on `display`, if any (found through /proc).
+fn app_pid(binary: &Path, display: &str) -> Option<u32> {
     let wanted_display = format!("DISPLAY={display}");
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let dir = entry.path();
+    crate::procfs::all_pids().find(|pid| {
+        let dir = PathBuf::from(format!("/proc/{pid}"));
         std::fs::read_link(dir.join("exe")).is_ok_and(|exe| exe == binary)
             && std::fs::read(dir.join("environ")).is_ok_and(|environ| {
                 environ
@@ -216,6 +213,11 @@ pub struct App {
 }
 
 impl App {
+    /// The app's process (its WebKit helpers are its children).
+    pub fn pid(&self) -> Option<u32> {
+        app_pid(&self.binary, &self.display)
+    }
+
     /// Keeps a screenshot of the window as `<step>.png`.
     pub async fn shot(&self, step: &str) {
         match self.session.screenshot().await {
@@ -293,7 +295,7 @@ impl App {
     pub async fn quit(self) {
         self.session.end().await.expect("the app closes");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while app_running(&self.binary, &self.display) {
+        while app_pid(&self.binary, &self.display).is_some() {
             assert!(Instant::now() < deadline, "the app did not exit");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
