@@ -1,0 +1,239 @@
+//! The desktop app's memory, as the laptop's task manager sees it: the real
+//! window under Xvfb (driven over WebDriver), signed in and idle, then
+//! recording speech from the virtual microphone with live text coming back
+//! from the reference server. Prints the resident memory of the app and of
+//! WebKit's helper processes — at the start, peak and end of each phase, one
+//! sample a second.
+//!
+//! Prints figures only; nothing is asserted about them. It does fail when no
+//! live text arrived, since the figures would then not be those of a
+//! recording with live text. Needs the test session's Secret Service and
+//! PulseAudio (run it through `scripts/bench.sh`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use e2e_tests::desktop::{App, Desktop};
+use e2e_tests::procfs;
+use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
+use serde_json::json;
+use tokio::sync::watch;
+
+#[path = "../../../crates/recorder/tests/support/pulse.rs"]
+mod pulse;
+
+const PHRASES: [&str; 4] = [
+    "blood pressure is normal",
+    "the patient reports chest pain",
+    "follow up in two weeks",
+    "no known drug allergies",
+];
+const STEP: Duration = Duration::from_secs(30);
+
+struct Plan {
+    idle_secs: u64,
+    recording_secs: u64,
+}
+
+fn plan() -> Plan {
+    let mut plan = Plan {
+        idle_secs: 60,
+        recording_secs: 120,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || -> u64 {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| usage())
+        };
+        match arg.as_str() {
+            "--idle-secs" => plan.idle_secs = value(),
+            "--recording-secs" => plan.recording_secs = value(),
+            "--short" => {
+                plan.idle_secs = 5;
+                plan.recording_secs = 15;
+            }
+            _ => usage(),
+        }
+    }
+    plan
+}
+
+fn usage() -> ! {
+    eprintln!("usage: app-bench [--short] [--idle-secs N] [--recording-secs N]");
+    std::process::exit(2);
+}
+
+/// Memory over one phase, per process name (RSS) and for all of them
+/// together (PSS, since their RSS would count shared pages twice):
+/// first, peak and last sample.
+#[derive(Default)]
+struct Memory {
+    by_process: BTreeMap<String, Span>,
+    together: Option<Span>,
+}
+
+struct Span {
+    first: u64,
+    peak: u64,
+    last: u64,
+}
+
+impl Span {
+    fn new(bytes: u64) -> Self {
+        Self {
+            first: bytes,
+            peak: bytes,
+            last: bytes,
+        }
+    }
+
+    fn push(&mut self, bytes: u64) {
+        self.peak = self.peak.max(bytes);
+        self.last = bytes;
+    }
+
+    fn line(&self, what: &str) -> String {
+        format!(
+            "  {what:<34} {:>6.1} MB at start, {:>6.1} MB peak, {:>6.1} MB at end ({:+.1} MB)",
+            mb(self.first),
+            mb(self.peak),
+            mb(self.last),
+            mb(self.last) - mb(self.first)
+        )
+    }
+}
+
+impl Memory {
+    /// One sample of the app and everything it started.
+    fn sample(&mut self, app_pid: u32) {
+        let mut rss: BTreeMap<String, u64> = BTreeMap::new();
+        let mut pss = 0;
+        for pid in procfs::with_descendants(app_pid) {
+            if let (Some(name), Some(bytes)) = (procfs::name(pid), procfs::rss(pid)) {
+                *rss.entry(name).or_default() += bytes;
+                pss += procfs::pss(pid).unwrap_or(0);
+            }
+        }
+        for (name, bytes) in rss {
+            self.by_process
+                .entry(name)
+                .and_modify(|span| span.push(bytes))
+                .or_insert_with(|| Span::new(bytes));
+        }
+        match &mut self.together {
+            Some(span) => span.push(pss),
+            None => self.together = Some(Span::new(pss)),
+        }
+    }
+
+    fn print(&self, phase: &str) {
+        println!("{phase}:");
+        for (name, span) in &self.by_process {
+            println!("{}", span.line(&format!("{name} (RSS)")));
+        }
+        if let Some(together) = &self.together {
+            println!("{}", together.line("all together (PSS)"));
+        }
+    }
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1_000_000.0
+}
+
+/// Samples once a second for `secs`.
+async fn watch_memory(app_pid: u32, secs: u64) -> Memory {
+    let mut memory = Memory::default();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    for _ in 0..=secs {
+        tick.tick().await;
+        memory.sample(app_pid);
+    }
+    memory
+}
+
+/// The finished lines of the live transcript.
+async fn final_lines(app: &App) -> usize {
+    app.session
+        .execute(
+            "return document.querySelectorAll('#transcript p:not(.partial)').length;",
+            json!([]),
+        )
+        .await
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0) as usize
+}
+
+/// Speaks the phrases into the microphone, one after another, until `stop`.
+async fn keep_talking(dir: &Path, mut stop: watch::Receiver<bool>) {
+    let spoken: Vec<_> = PHRASES
+        .iter()
+        .map(|p| pulse::speech_wav(dir, p, 0.3, 1.5).0)
+        .collect();
+    for wav in spoken.iter().cycle() {
+        let mut player = pulse::play(wav);
+        tokio::select! {
+            _ = player.wait() => {}
+            // The one change there is: stop.
+            _ = stop.changed() => {
+                let _ = player.kill().await;
+                return;
+            }
+        }
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let plan = plan();
+    let work = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(Options::new().grammar(&PHRASES, work.path())).await;
+    let desktop = Desktop::start("app-bench", &format!("server = \"{}\"\n", server.http())).await;
+    let app = desktop.launch().await;
+    app.wait_shown("#view-signin", STEP).await;
+    app.session.type_into("#signin-email", EMAIL).await.unwrap();
+    app.session
+        .type_into("#signin-password", PASSWORD)
+        .await
+        .unwrap();
+    app.session.click("#signin-submit").await.unwrap();
+    app.wait_shown("#view-recorder", STEP).await;
+    let pid = app.pid().expect("the app's process is found");
+
+    watch_memory(pid, plan.idle_secs)
+        .await
+        .print(&format!("signed in, idle ({} s)", plan.idle_secs));
+
+    app.session
+        .type_into("#reference", "Benchmark")
+        .await
+        .unwrap();
+    app.session.click("#record").await.unwrap();
+    app.wait_text("#status-pill", "Connected", STEP).await;
+    let (stop_talking, stop) = watch::channel(false);
+    let talking = tokio::spawn({
+        let dir = work.path().to_owned();
+        async move { keep_talking(&dir, stop).await }
+    });
+    let memory = watch_memory(pid, plan.recording_secs).await;
+    let _ = stop_talking.send(true);
+    let _ = talking.await;
+    let lines = final_lines(&app).await;
+    memory.print(&format!(
+        "recording with live text ({} s, {lines} final lines)",
+        plan.recording_secs
+    ));
+    app.session.click("#record").await.unwrap();
+    app.wait_text("#status-pill", "Uploaded", STEP).await;
+    app.quit().await;
+    if lines == 0 {
+        eprintln!(
+            "error: no live text arrived; these are not the figures of a recording with live text"
+        );
+        std::process::exit(1);
+    }
+}
