@@ -197,64 +197,66 @@ impl Connection<'_> {
                 self.link.reporter.status(crate::events::Status::Finishing);
             }
             let lag = written.saturating_sub(self.sent);
+            let silent_until = last_heard + options.stall_after;
             tokio::select! {
-                            biased;
-                            incoming = source.next() => {
-                                last_heard = Instant::now();
-                                match message_or_end(incoming, self.finishing) {
-                                    Ok(message) => if let Some(outcome) = self.on_message(message) {
-                                        return (outcome, true);
-                                    },
-                                    Err(outcome) => return (outcome, true),
-                                }
-                            }
-                            _ = sleep_until(last_heard + options.stall_after) => {
-                                return (Outcome::Retry(stalled_reason(options.stall_after)), true);
-                            }
-                            _ = until(pump.send_at(lag)), if lag > 0 => {
-                                let max = lag.min(consult_protocol::audio::MAX_FRAME_SAMPLES as u64);
-                                let samples = match pump.read(self.link, self.reader, self.sent, max) {
-                                    Ok(0) => continue,
-                                    Ok(samples) => samples,
-                                    Err(reason) => return (Outcome::Fatal(reason), true),
-                                };
-                                AudioFrame { offset: self.sent, pcm: pump.pcm() }.encode_into(&mut frame);
-                                if let Err(reason) = send_before(&mut sink, Message::Binary(frame.clone().into()), last_heard + options.stall_after, "the connection broke while sending").await {
-             return (Outcome::Retry(reason), true);
-            }
-                                tracing::trace!(target: "consult_recorder::latency", offset = self.sent, samples, "sent");
-                                self.sent += samples;
-                                pump.sent(samples, lag, options.backlog_speed);
-                            }
-                            _ = wait_for_audio_past(&mut written_rx, self.sent), if lag == 0 => {}
-                            _ = self.capture.changed(), if capture_end.is_none() => {}
-                            _ = ping.tick() => {
-                                if acked_progress_at.elapsed() > options.stall_after {
-                                    return (Outcome::Retry(format!(
-                                        "the server stopped acknowledging audio ({:.1} s waiting)",
-                                        samples_to_secs(self.sent - *self.confirmed)
-                                    )), true);
-                                }
-                                if last_heard.elapsed() > options.stall_after {
-                                    return (Outcome::Retry(stalled_reason(options.stall_after)), true);
-                                }
-                                if let Err(reason) = send_before(&mut sink, Message::Ping(Vec::new().into()), last_heard + options.stall_after, "the connection broke").await {
-             return (Outcome::Retry(reason), true);
-            }
-                            }
-                            event = auth_events.recv() => {
-                                if let Ok(AuthEvent::Refreshed { .. }) = event
-                                    && let Ok(token) = self.link.tokens.access_token().await
-                                {
-                                    let reauth = ClientMessage::Reauth { token: token.expose().to_owned() };
-                                    let text = zeroize::Zeroizing::new(serde_json::to_string(&reauth).expect("reauth serialises"));
-                                    if let Err(reason) = send_before(&mut sink, Message::Text(text.as_str().into()), last_heard + options.stall_after, "the connection broke").await {
-             return (Outcome::Retry(reason), true);
-            }
-                                }
-                            }
-                            _ = report.tick() => report_status(self.link, self.reader, self.sent, *self.confirmed, self.finishing),
+                biased;
+                incoming = source.next() => {
+                    last_heard = Instant::now();
+                    match message_or_end(incoming, self.finishing) {
+                        Ok(message) => if let Some(outcome) = self.on_message(message) {
+                            return (outcome, true);
+                        },
+                        Err(outcome) => return (outcome, true),
+                    }
+                }
+                _ = sleep_until(silent_until) => {
+                    return (Outcome::Retry(stalled_reason(options.stall_after)), true);
+                }
+                _ = until(pump.send_at(lag)), if lag > 0 => {
+                    let max = lag.min(consult_protocol::audio::MAX_FRAME_SAMPLES as u64);
+                    let samples = match pump.read(self.link, self.reader, self.sent, max) {
+                        Ok(0) => continue,
+                        Ok(samples) => samples,
+                        Err(reason) => return (Outcome::Fatal(reason), true),
+                    };
+                    AudioFrame { offset: self.sent, pcm: pump.pcm() }.encode_into(&mut frame);
+                    let audio = Message::Binary(frame.clone().into());
+                    if let Err(reason) = send_before(&mut sink, audio, silent_until, "the connection broke while sending").await {
+                        return (Outcome::Retry(reason), true);
+                    }
+                    tracing::trace!(target: "consult_recorder::latency", offset = self.sent, samples, "sent");
+                    self.sent += samples;
+                    pump.sent(samples, lag, options.backlog_speed);
+                }
+                _ = wait_for_audio_past(&mut written_rx, self.sent), if lag == 0 => {}
+                _ = self.capture.changed(), if capture_end.is_none() => {}
+                _ = ping.tick() => {
+                    if acked_progress_at.elapsed() > options.stall_after {
+                        return (Outcome::Retry(format!(
+                            "the server stopped acknowledging audio ({:.1} s waiting)",
+                            samples_to_secs(self.sent - *self.confirmed)
+                        )), true);
+                    }
+                    if last_heard.elapsed() > options.stall_after {
+                        return (Outcome::Retry(stalled_reason(options.stall_after)), true);
+                    }
+                    if let Err(reason) = send_before(&mut sink, Message::Ping(Vec::new().into()), silent_until, "the connection broke").await {
+                        return (Outcome::Retry(reason), true);
+                    }
+                }
+                event = auth_events.recv() => {
+                    if let Ok(AuthEvent::Refreshed { .. }) = event
+                        && let Ok(token) = self.link.tokens.access_token().await
+                    {
+                        let reauth = ClientMessage::Reauth { token: token.expose().to_owned() };
+                        let text = zeroize::Zeroizing::new(serde_json::to_string(&reauth).expect("reauth serialises"));
+                        if let Err(reason) = send_before(&mut sink, Message::Text(text.as_str().into()), silent_until, "the connection broke").await {
+                            return (Outcome::Retry(reason), true);
                         }
+                    }
+                }
+                _ = report.tick() => report_status(self.link, self.reader, self.sent, *self.confirmed, self.finishing),
+            }
         }
     }
 
