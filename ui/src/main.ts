@@ -12,6 +12,7 @@ import { clock, roughly } from "./state/format.js";
 import { type FieldName, configNote, retentionNote, settingsForm } from "./state/settings.js";
 import { describeStatus } from "./state/status.js";
 import { Transcript } from "./state/transcript.js";
+import { TranscriptDom } from "./transcript-dom.js";
 
 type View = "loading" | "signin" | "recorder" | "history" | "settings" | "about";
 
@@ -112,23 +113,12 @@ function renderStatus(): void {
   renderBanner();
 }
 
+let transcriptDom: TranscriptDom | null = null;
+
 function renderTranscript(): void {
   const box = $("transcript");
-  const view = state.transcript.view();
-  box.replaceChildren(
-    ...view.finals.map((line) => {
-      const p = document.createElement("p");
-      p.textContent = line.text;
-      return p;
-    }),
-  );
-  if (view.partial) {
-    const p = document.createElement("p");
-    p.className = "partial";
-    p.textContent = view.partial;
-    p.setAttribute("aria-label", `Provisional: ${view.partial}`);
-    box.append(p);
-  }
+  transcriptDom ??= new TranscriptDom(box);
+  transcriptDom.render(state.transcript.view());
   if (state.followLive) box.scrollTop = box.scrollHeight;
 }
 

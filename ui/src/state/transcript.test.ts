@@ -34,3 +34,23 @@ test("empty finals add no line", () => {
   t.apply(update("", true, 0, 100));
   assert.deepEqual(t.view().finals, []);
 });
+
+test("earlier lines keep their identity as finals arrive, so the window redraws only what is new", () => {
+  const t = new Transcript();
+  t.apply(update("first", true, 0, 16000));
+  const first = t.view().finals[0];
+  t.apply(update("second", true, 16000, 32000));
+  t.apply(update("first", true, 0, 16000)); // repeated after a reconnect
+  t.apply(update("half", false, 32000, 40000));
+  assert.equal(t.view().finals[0], first);
+  assert.deepEqual(t.view().finals.map((l) => l.text), ["first", "second"]);
+});
+
+test("a final that arrives late is put in its place, and a changed repeat replaces its line", () => {
+  const t = new Transcript();
+  t.apply(update("one", true, 0, 100));
+  t.apply(update("three", true, 200, 300));
+  t.apply(update("two", true, 100, 200));
+  t.apply(update("three, corrected", true, 200, 300));
+  assert.equal(t.text(), "one\ntwo\nthree, corrected");
+});

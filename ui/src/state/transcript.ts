@@ -11,19 +11,20 @@ export interface Line {
 }
 
 export interface TranscriptView {
-  finals: Line[];
+  finals: readonly Line[];
   /** Provisional text after the last final, or `null`. */
   partial: string | null;
 }
 
 export class Transcript {
-  private finals = new Map<number, Line>();
+  /** Settled lines ordered by start; a line, once added, keeps its identity. */
+  private finals: Line[] = [];
   private partial: Line | null = null;
 
   apply(update: TranscriptUpdate): void {
     if (update.is_final) {
       if (update.text.trim() !== "") {
-        this.finals.set(update.start, { start: update.start, end: update.end, text: update.text });
+        this.settle({ start: update.start, end: update.end, text: update.text });
       }
       // A final ends whatever partial it covers.
       if (this.partial !== null && this.partial.start < update.end) {
@@ -35,13 +36,36 @@ export class Transcript {
   }
 
   clear(): void {
-    this.finals.clear();
+    this.finals = [];
     this.partial = null;
   }
 
+  /** The lines to show. `finals` is the transcript's own array: read it, never change it. */
   view(): TranscriptView {
-    const finals = [...this.finals.values()].sort((a, b) => a.start - b.start);
-    return { finals, partial: this.partial?.text ?? null };
+    return { finals: this.finals, partial: this.partial?.text ?? null };
+  }
+
+  /** Finals nearly always come in order: append in O(1); otherwise insert or replace in place. */
+  private settle(line: Line): void {
+    const last = this.finals[this.finals.length - 1];
+    if (last === undefined || last.start < line.start) {
+      this.finals.push(line);
+      return;
+    }
+    let low = 0;
+    let high = this.finals.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (this.finals[mid].start < line.start) low = mid + 1;
+      else high = mid;
+    }
+    const same = this.finals[low];
+    if (same !== undefined && same.start === line.start) {
+      // Sent again after a reconnect: keep the shown line unless the words changed.
+      if (same.text !== line.text || same.end !== line.end) this.finals[low] = line;
+    } else {
+      this.finals.splice(low, 0, line);
+    }
   }
 
   /** Plain text of the settled lines, one per line. */
