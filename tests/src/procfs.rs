@@ -18,24 +18,21 @@ pub fn sample(pid: u32) -> Option<(Duration, u64)> {
 
 /// Resident set size in bytes.
 pub fn rss(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
+    kilobytes(&format!("/proc/{pid}/status"), "VmRSS:")
 }
 
 /// Proportional set size in bytes: resident memory with each shared page
 /// divided among the processes sharing it, so a sum over processes is honest.
 pub fn pss(pid: u32) -> Option<u64> {
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let kb: u64 = rollup
+    kilobytes(&format!("/proc/{pid}/smaps_rollup"), "Pss:")
+}
+
+/// The `key: N kB` line of a /proc file, in bytes.
+fn kilobytes(path: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let kb: u64 = text
         .lines()
-        .find(|l| l.starts_with("Pss:"))?
+        .find(|l| l.starts_with(key))?
         .split_whitespace()
         .nth(1)?
         .parse()

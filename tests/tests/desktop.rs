@@ -84,13 +84,7 @@ async fn say(dir: &Path, phrase: &str) {
 }
 
 async fn sign_in(app: &App) {
-    app.wait_shown("#view-signin", SHORT).await;
-    app.session.type_into("#signin-email", EMAIL).await.unwrap();
-    app.session
-        .type_into("#signin-password", PASSWORD)
-        .await
-        .unwrap();
-    app.session.click("#signin-submit").await.unwrap();
+    app.sign_in(EMAIL, PASSWORD).await;
 }
 
 /// The seconds in "Offline — 12 s recorded on this computer…".

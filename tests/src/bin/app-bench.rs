@@ -194,13 +194,7 @@ async fn main() {
     let server = TestServer::start(Options::new().grammar(&PHRASES, work.path())).await;
     let desktop = Desktop::start("app-bench", &format!("server = \"{}\"\n", server.http())).await;
     let app = desktop.launch().await;
-    app.wait_shown("#view-signin", STEP).await;
-    app.session.type_into("#signin-email", EMAIL).await.unwrap();
-    app.session
-        .type_into("#signin-password", PASSWORD)
-        .await
-        .unwrap();
-    app.session.click("#signin-submit").await.unwrap();
+    app.sign_in(EMAIL, PASSWORD).await;
     app.wait_shown("#view-recorder", STEP).await;
     let pid = app.pid().expect("the app's process is found");
 

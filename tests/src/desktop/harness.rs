@@ -218,6 +218,21 @@ impl App {
         app_pid(&self.binary, &self.display)
     }
 
+    /// Fills in the sign-in form and submits it.
+    pub async fn sign_in(&self, email: &str, password: &str) {
+        self.wait_shown("#view-signin", Duration::from_secs(20))
+            .await;
+        self.session
+            .type_into("#signin-email", email)
+            .await
+            .unwrap();
+        self.session
+            .type_into("#signin-password", password)
+            .await
+            .unwrap();
+        self.session.click("#signin-submit").await.unwrap();
+    }
+
     /// Keeps a screenshot of the window as `<step>.png`.
     pub async fn shot(&self, step: &str) {
         match self.session.screenshot().await {
