@@ -1,9 +1,10 @@
 //! A WAV file as an audio source, paced like a microphone (or faster).
 
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::time::Duration;
 
-use tokio::time::{Instant, sleep_until};
+use tokio::time::{Instant, Sleep, sleep_until};
 
 use super::{AudioError, AudioSource, FRAME_SAMPLES, Frame};
 
@@ -15,6 +16,36 @@ pub struct WavSource {
     started: Instant,
     first_offset: u64,
     speed: f64,
+    pacer: Option<Pacer>,
+}
+
+/// Two timers a frame apart, taking turns. Arming a timer earlier than every
+/// other the runtime holds makes tokio wake its own driver (a write to an
+/// eventfd and an extra poll, 50 times a second); with the next frame's timer
+/// always armed, the one re-armed is never the earliest.
+struct Pacer {
+    timers: [Pin<Box<Sleep>>; 2],
+    turn: usize,
+}
+
+impl Pacer {
+    fn new(first: Instant, second: Instant) -> Self {
+        Self {
+            timers: [Box::pin(sleep_until(first)), Box::pin(sleep_until(second))],
+            turn: 0,
+        }
+    }
+
+    /// Waits for the current frame's deadline.
+    async fn wait(&mut self) {
+        self.timers[self.turn].as_mut().await;
+    }
+
+    /// Re-arms the timer just used for the frame after next.
+    fn rearm(&mut self, deadline: Instant) {
+        self.timers[self.turn].as_mut().reset(deadline);
+        self.turn ^= 1;
+    }
 }
 
 impl WavSource {
@@ -49,6 +80,7 @@ impl WavSource {
             started: Instant::now(),
             first_offset: 0,
             speed,
+            pacer: None,
         })
     }
 
@@ -59,6 +91,12 @@ impl WavSource {
     pub fn total_samples(&self) -> u64 {
         self.samples.len() as u64
     }
+
+    /// A frame is ready when its last sample would have been captured.
+    fn due(&self, end: u64) -> Instant {
+        let played = (end - self.first_offset) as f64 / 16_000.0 / self.speed;
+        self.started + Duration::from_secs_f64(played)
+    }
 }
 
 impl AudioSource for WavSource {
@@ -67,6 +105,7 @@ impl AudioSource for WavSource {
         self.position = (offset as usize).min(self.samples.len());
         self.first_offset = self.position as u64;
         self.started = Instant::now();
+        self.pacer = None;
     }
 
     async fn next_frame(&mut self) -> Result<Option<Frame>, AudioError> {
@@ -75,9 +114,12 @@ impl AudioSource for WavSource {
         }
         let end = (self.position + FRAME_SAMPLES).min(self.samples.len());
         if self.speed > 0.0 {
-            // A frame is ready when its last sample would have been captured.
-            let played = (end as u64 - self.first_offset) as f64 / 16_000.0 / self.speed;
-            sleep_until(self.started + Duration::from_secs_f64(played)).await;
+            // This frame's deadline, the next one's and the one after.
+            let [due, next, after_next] =
+                [0, 1, 2].map(|k| self.due(end as u64 + k * FRAME_SAMPLES as u64));
+            let pacer = self.pacer.get_or_insert_with(|| Pacer::new(due, next));
+            pacer.wait().await;
+            pacer.rearm(after_next);
         }
         let pcm = self.samples[self.position..end]
             .iter()
