@@ -16,6 +16,29 @@ pub fn sample(pid: u32) -> Option<(Duration, u64)> {
     ))
 }
 
+/// Context switches of all the process's threads so far: how often it went
+/// to sleep and was woken (or was preempted). On a laptop every wake-up costs
+/// battery whatever it then does, and unlike CPU time on a shared virtual
+/// machine the count does not vary from run to run.
+pub fn context_switches(pid: u32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue; // a thread that ended meanwhile
+        };
+        total += status
+            .lines()
+            .filter(|l| {
+                l.starts_with("voluntary_ctxt_switches:")
+                    || l.starts_with("nonvoluntary_ctxt_switches:")
+            })
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    Some(total)
+}
+
 /// Resident set size in bytes.
 pub fn rss(pid: u32) -> Option<u64> {
     kilobytes(&format!("/proc/{pid}/status"), "VmRSS:")

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use e2e_tests::audio::{unique_pcm, write_wav};
 use e2e_tests::desktop::built_binary;
-use e2e_tests::procfs::sample;
+use e2e_tests::procfs::{context_switches, sample};
 use e2e_tests::proxy::FaultProxy;
 use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -325,6 +325,7 @@ async fn main() {
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (cpu_start, rss_start) = sample(pid).expect("the recorder runs");
+    let switches_start = context_switches(pid).expect("the recorder runs");
     let wall_start = Instant::now();
     let mut rss_peak = rss_start;
     let mut rss_end = rss_start;
@@ -336,13 +337,15 @@ async fn main() {
         rss_end = rss;
         cpu_end = cpu;
     }
+    let switches = context_switches(pid).expect("the recorder runs") - switches_start;
     let wall = wall_start.elapsed().as_secs_f64();
     let cpu = (cpu_end - cpu_start).as_secs_f64();
     println!(
-        "steady streaming: {:.0} s at real time; client CPU {:.2} % of one core, {:.2} CPU s per audio minute",
+        "steady streaming: {:.0} s at real time; client CPU {:.2} % of one core, {:.2} CPU s per audio minute; {:.0} wake-ups a second (context switches, all threads)",
         started.elapsed().as_secs_f64(),
         100.0 * cpu / wall,
-        cpu / wall * 60.0
+        cpu / wall * 60.0,
+        switches as f64 / wall
     );
     println!(
         "client RSS: start {:.1} MB, peak {:.1} MB, end {:.1} MB (growth {:+.1} MB)",
@@ -545,19 +548,32 @@ async fn floor(server: &TestServer, ours: f64, chunk_ms: u64) {
     let mut tick = tokio::time::interval(Duration::from_millis(chunk_ms));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (cpu_start, _) = sample(pid).expect("websocat runs");
+    let switches_start = context_switches(pid).expect("websocat runs");
     let started = Instant::now();
     for _ in 0..(30_000 / chunk_ms) {
         tick.tick().await;
-        if input.write_all(&frame).await.is_err() {
-            println!("floor (websocat): the server closed the connection");
-            return;
+        // A websocat that stops reading (its connection gone) would block
+        // the pipe, and this run with it, for ever.
+        match tokio::time::timeout(Duration::from_secs(5), input.write_all(&frame)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => {
+                println!("floor (websocat): the server closed the connection");
+                return;
+            }
+            Err(_) => {
+                println!("floor (websocat): stopped reading its input; no figure");
+                return;
+            }
         }
     }
     let (cpu_end, rss) = sample(pid).expect("websocat runs");
-    let theirs = (cpu_end - cpu_start).as_secs_f64() / started.elapsed().as_secs_f64();
+    let switches = context_switches(pid).expect("websocat runs") - switches_start;
+    let wall = started.elapsed().as_secs_f64();
+    let theirs = (cpu_end - cpu_start).as_secs_f64() / wall;
     println!(
-        "floor (websocat, same PCM at the same pace in {chunk_ms} ms messages, 30 s): CPU {:.2} % of one core, RSS {:.1} MB; ours / websocat = {:.1}",
+        "floor (websocat, same PCM at the same pace in {chunk_ms} ms messages, 30 s): CPU {:.2} % of one core, {:.0} wake-ups a second, RSS {:.1} MB; ours / websocat = {:.1}",
         100.0 * theirs,
+        switches as f64 / wall,
         mb(rss),
         if theirs > 0.0 {
             ours / theirs
