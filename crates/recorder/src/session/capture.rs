@@ -6,8 +6,8 @@
 //! 1.3 kB into the page cache, a few microseconds, like the sender's reads of
 //! the same file. Only `fdatasync`, which can take milliseconds on a busy
 //! disk, leaves for a thread of its own. (Handing every frame to a writer
-//! thread instead cost two thread switches per 40 ms, a third of the
-//! recorder's wake-ups while streaming.)
+//! thread instead cost two thread switches per 40 ms, most of what live
+//! streaming cost.)
 //!
 //! When the disk refuses a write (full, read-only), frames wait in memory up to
 //! [`MAX_HELD_SAMPLES`] and are retried with every frame and tick; the session
