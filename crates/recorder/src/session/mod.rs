@@ -157,7 +157,7 @@ impl Session {
                     reporter.clone(),
                     stop_rx,
                     capture_failure.clone(),
-                )?
+                )
             }
             None => {
                 setup

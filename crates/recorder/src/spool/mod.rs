@@ -13,7 +13,7 @@ mod writer;
 pub use format::{HEADER_LEN, Record, RecordError, RecordSeal};
 pub use reader::SpoolReader;
 pub use recovery::{Recovered, recover};
-pub use writer::{SpoolSyncer, SpoolWriter, WAKE_READERS_EVERY, WrittenEnd};
+pub use writer::{SpoolWriter, WAKE_READERS_EVERY, WrittenEnd};
 
 use std::path::PathBuf;
 

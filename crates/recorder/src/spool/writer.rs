@@ -33,8 +33,7 @@ pub struct SpoolWriter {
     index: Arc<Mutex<Vec<IndexEntry>>>,
     lost: Arc<[std::ops::Range<u64>]>,
     last_indexed: Option<u64>,
-    /// Shared with the [`SpoolSyncer`], which moves `synced`.
-    state: Arc<watch::Sender<WrittenEnd>>,
+    state: watch::Sender<WrittenEnd>,
     /// `end` when readers were last woken.
     woken_at: u64,
 }
@@ -90,10 +89,10 @@ impl SpoolWriter {
             index: Arc::new(Mutex::new(recovered.index.clone())),
             lost: recovered.lost.clone().into(),
             last_indexed,
-            state: Arc::new(watch::Sender::new(WrittenEnd {
+            state: watch::Sender::new(WrittenEnd {
                 written: recovered.end,
                 synced: recovered.end,
-            })),
+            }),
             woken_at: recovered.end,
         };
         Ok((writer, recovered))
@@ -171,20 +170,6 @@ impl SpoolWriter {
         Ok(())
     }
 
-    /// A handle that makes what this writer wrote durable, from another
-    /// thread: appends are cheap writes to the page cache, `fdatasync` may
-    /// take milliseconds, and only the latter should leave the caller's thread.
-    pub fn syncer(&self) -> Result<SpoolSyncer, SpoolError> {
-        Ok(SpoolSyncer {
-            path: self.path.clone(),
-            file: self
-                .file
-                .try_clone()
-                .map_err(SpoolError::io("open", &self.path))?,
-            state: Arc::clone(&self.state),
-        })
-    }
-
     /// A reader over this spool that sees every record once it is written.
     pub fn reader(&self) -> Result<SpoolReader, SpoolError> {
         SpoolReader::open(
@@ -198,35 +183,6 @@ impl SpoolWriter {
 
     pub fn subscribe(&self) -> watch::Receiver<WrittenEnd> {
         self.state.subscribe()
-    }
-}
-
-/// Makes a [`SpoolWriter`]'s appends durable from another thread.
-#[derive(Debug)]
-pub struct SpoolSyncer {
-    path: PathBuf,
-    file: File,
-    state: Arc<watch::Sender<WrittenEnd>>,
-}
-
-impl SpoolSyncer {
-    /// Flushes everything written so far to stable storage (blocking) and
-    /// returns how far the spool is now synced.
-    pub fn sync(&self) -> Result<u64, SpoolError> {
-        // Whatever was written before this point is covered by the flush.
-        let WrittenEnd { written, synced } = *self.state.borrow();
-        if synced >= written {
-            return Ok(written);
-        }
-        self.file
-            .sync_data()
-            .map_err(SpoolError::io("sync", &self.path))?;
-        self.state.send_modify(|s| s.synced = s.synced.max(written));
-        Ok(written)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
