@@ -133,3 +133,59 @@ impl AudioSource for WavSource {
         Ok(Some(frame))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wav_of(dir: &Path, frames: usize) -> PathBuf {
+        let path = dir.join("paced.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut writer = hound::WavWriter::create(&path, spec).unwrap();
+        for i in 0..frames * FRAME_SAMPLES {
+            writer.write_sample(i as i16).unwrap();
+        }
+        writer.finalize().unwrap();
+        path
+    }
+
+    /// Each frame is ready when its last sample would have been captured, on
+    /// Tokio's paused clock (which jumps to the next deadline, so the times
+    /// are exact), through both timers' turns and a restart in the middle.
+    #[tokio::test(start_paused = true)]
+    async fn frames_come_at_real_time_through_both_timers_and_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut source = WavSource::open(&wav_of(dir.path(), 10), 1.0).unwrap();
+        source.start_at(0);
+        let start = Instant::now();
+        let frame = Duration::from_millis(20);
+        for k in 1..=5u32 {
+            let got = source.next_frame().await.unwrap().unwrap();
+            assert_eq!(got.offset, u64::from(k - 1) * FRAME_SAMPLES as u64);
+            let late = Instant::now() - (start + frame * k);
+            assert!(
+                late <= Duration::from_millis(1),
+                "frame {k} late by {late:?}"
+            );
+        }
+
+        // Resumed at frame 7: paced from now, not from the first start.
+        source.start_at(7 * FRAME_SAMPLES as u64);
+        let restart = Instant::now();
+        for k in 1..=3u32 {
+            let got = source.next_frame().await.unwrap().unwrap();
+            assert_eq!(got.offset, u64::from(6 + k) * FRAME_SAMPLES as u64);
+            let late = Instant::now() - (restart + frame * k);
+            assert!(
+                late <= Duration::from_millis(1),
+                "resumed frame {k} late by {late:?}"
+            );
+        }
+        assert!(source.next_frame().await.unwrap().is_none());
+    }
+}
