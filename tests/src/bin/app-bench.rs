@@ -34,12 +34,16 @@ const STEP: Duration = Duration::from_secs(30);
 struct Plan {
     idle_secs: u64,
     recording_secs: u64,
+    /// Print the current figures this often while recording (0: never), to
+    /// see over a long run whether memory levels off or keeps climbing.
+    report_secs: u64,
 }
 
 fn plan() -> Plan {
     let mut plan = Plan {
         idle_secs: 60,
         recording_secs: 120,
+        report_secs: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -51,6 +55,7 @@ fn plan() -> Plan {
         match arg.as_str() {
             "--idle-secs" => plan.idle_secs = value(),
             "--recording-secs" => plan.recording_secs = value(),
+            "--report-secs" => plan.report_secs = value(),
             "--short" => {
                 plan.idle_secs = 5;
                 plan.recording_secs = 15;
@@ -62,7 +67,7 @@ fn plan() -> Plan {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: app-bench [--short] [--idle-secs N] [--recording-secs N]");
+    eprintln!("usage: app-bench [--short] [--idle-secs N] [--recording-secs N] [--report-secs N]");
     std::process::exit(2);
 }
 
@@ -129,6 +134,18 @@ impl Memory {
         }
     }
 
+    /// One line with the latest sample of every process, for a time series.
+    fn print_latest(&self, elapsed_secs: u64) {
+        let mut line = format!("  {:>5} s:", elapsed_secs);
+        for (name, span) in &self.by_process {
+            line += &format!(" {name} {:.1} MB,", mb(span.last));
+        }
+        if let Some(together) = &self.together {
+            line += &format!(" together {:.1} MB PSS", mb(together.last));
+        }
+        println!("{line}");
+    }
+
     fn print(&self, phase: &str) {
         println!("{phase}:");
         for (name, span) in &self.by_process {
@@ -144,13 +161,17 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_000_000.0
 }
 
-/// Samples once a second for `secs`.
-async fn watch_memory(app_pid: u32, secs: u64) -> Memory {
+/// Samples once a second for `secs`, printing the latest figures every
+/// `report_secs` (0: never).
+async fn watch_memory(app_pid: u32, secs: u64, report_secs: u64) -> Memory {
     let mut memory = Memory::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    for _ in 0..=secs {
+    for elapsed in 0..=secs {
         tick.tick().await;
         memory.sample(app_pid);
+        if report_secs > 0 && elapsed % report_secs == 0 {
+            memory.print_latest(elapsed);
+        }
     }
     memory
 }
@@ -198,7 +219,7 @@ async fn main() {
     app.wait_shown("#view-recorder", STEP).await;
     let pid = app.pid().expect("the app's process is found");
 
-    watch_memory(pid, plan.idle_secs)
+    watch_memory(pid, plan.idle_secs, 0)
         .await
         .print(&format!("signed in, idle ({} s)", plan.idle_secs));
 
@@ -213,7 +234,10 @@ async fn main() {
         let dir = work.path().to_owned();
         async move { keep_talking(&dir, stop).await }
     });
-    let memory = watch_memory(pid, plan.recording_secs).await;
+    if plan.report_secs > 0 {
+        println!("recording, every {} s:", plan.report_secs);
+    }
+    let memory = watch_memory(pid, plan.recording_secs, plan.report_secs).await;
     let _ = stop_talking.send(true);
     let _ = talking.await;
     let lines = final_lines(&app).await;
