@@ -1,6 +1,12 @@
 //! Capture → spool: frames from a source are appended to the spool by one
 //! blocking thread, synced at least every 250 ms, before anything sends them.
 //!
+//! The thread is there for its isolation, not for the cost of a write: even a
+//! write into the page cache can wait seconds behind a journal commit or a
+//! full writeback queue on a busy disk, and capture and the live upload share
+//! one runtime. (Writing from the capture task saved a third of the wake-ups
+//! while streaming and was taken back out for this reason.)
+//!
 //! When the disk refuses a write (full, read-only), frames wait in memory up to
 //! [`MAX_HELD_SAMPLES`] and are retried every tick; the session reports a
 //! failure naming the file. Past that bound the oldest held audio is dropped and
