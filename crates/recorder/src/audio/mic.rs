@@ -140,11 +140,32 @@ struct Live {
     rate: u32,
     channels: u16,
     opened_at: Instant,
-    _stream: StreamThread,
+    stream: StreamThread,
 }
 
+/// The thread that owns a cpal stream. Dropping it stops the stream without
+/// waiting; [`StreamThread::close`] also waits for the stream to be closed.
 struct StreamThread {
     stop: std::sync::mpsc::Sender<()>,
+    /// Disconnected once the thread has dropped its stream and ended.
+    ended: std::sync::mpsc::Receiver<()>,
+}
+
+/// How long the end of a capture waits for the audio library to close its
+/// stream.
+const CLOSE_WITHIN: Duration = Duration::from_secs(2);
+
+impl StreamThread {
+    /// Stops the stream and waits (up to `within`) until it is closed. A
+    /// process that exits while a thread is still inside the audio library,
+    /// closing its connection to the sound server, can hang in the library's
+    /// exit handlers; waiting here keeps the two apart.
+    fn close(&self, within: Duration) {
+        let _ = self.stop.send(());
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = self.ended.recv_timeout(within) {
+            tracing::warn!("the microphone stream did not close within {within:?}");
+        }
+    }
 }
 
 impl Drop for StreamThread {
@@ -462,7 +483,7 @@ fn open_live(
             rate,
             channels,
             opened_at: Instant::now(),
-            _stream: stream,
+            stream,
         },
         fallback_reason,
     ))
@@ -485,9 +506,12 @@ fn spawn_stream(
 ) -> Result<StreamThread, AudioError> {
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let (ready_tx, ready) = std::sync::mpsc::channel::<Result<(), AudioError>>();
+    let (ended_tx, ended) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("microphone".into())
         .spawn(move || {
+            // Dropped last, as the thread ends: tells `close` the stream is gone.
+            let _ended = ended_tx;
             let built =
                 build_stream(&device, &config, format, producer, callbacks).and_then(|stream| {
                     stream.play().map_err(stream_error)?;
@@ -506,7 +530,7 @@ fn spawn_stream(
         })
         .map_err(|e| AudioError::Device(e.to_string()))?;
     match ready.recv_timeout(Duration::from_secs(10)) {
-        Ok(Ok(())) => Ok(StreamThread { stop }),
+        Ok(Ok(())) => Ok(StreamThread { stop, ended }),
         Ok(Err(err)) => Err(err),
         Err(_) => Err(AudioError::Device(
             "the microphone did not start within 10 s".into(),
@@ -588,6 +612,17 @@ fn build_stream(
         other => Err(AudioError::Device(format!(
             "the microphone's sample format {other} is not supported"
         ))),
+    }
+}
+
+/// The end of a capture: the stream is closed before the source is gone, so
+/// a process that ends right after its recording never exits in the middle of
+/// closing it. (A lost device, in contrast, is let go without waiting.)
+impl Drop for MicSource {
+    fn drop(&mut self) {
+        if let Some(live) = self.live.take() {
+            live.stream.close(CLOSE_WITHIN);
+        }
     }
 }
 
