@@ -587,10 +587,20 @@ async fn microphone_speech_comes_back_as_exact_words_across_an_unplugged_microph
     // SAFETY: sending a signal to our own child process.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
     let mut completed = None;
-    while let Ok(Some(line)) = tokio::time::timeout_at(deadline, lines.next_line())
-        .await
-        .expect("finished in time")
-    {
+    loop {
+        let next = tokio::time::timeout_at(deadline, lines.next_line()).await;
+        let Ok(next) = next else {
+            // Whether the recorder is still running (or has exited while
+            // something else holds its output open), and what it was doing.
+            println!("recorder process: {:?}", child.try_wait());
+            for (path, text) in files_under(&home.path().join("state")) {
+                println!("{path}:\n{text}");
+            }
+            panic!("the recording did not finish in time after Ctrl-C");
+        };
+        let Some(line) = next.unwrap() else {
+            break;
+        };
         let event: serde_json::Value = serde_json::from_str(&line).unwrap();
         if event["type"] == "status" && event["status"]["state"] == "complete" {
             completed = Some(event["session_id"].as_str().unwrap().to_owned());
