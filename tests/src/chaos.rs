@@ -171,7 +171,9 @@ pub async fn watch_events(
                         figures.recoveries.push(at.elapsed());
                     }
                 }
-                Status::Complete | Status::Failed { .. } => return (figures, Some(status)),
+                Status::Complete | Status::Sent | Status::Failed { .. } => {
+                    return (figures, Some(status));
+                }
                 _ => {}
             },
             Event::Warning { message, .. } => figures.warnings.push(message),

@@ -1,8 +1,10 @@
-//! The seed profile switches to a fresh token by closing its socket and
-//! opening another. When that socket has silently stalled (a half-open
-//! connection), the close is never answered: the doctor must see
-//! "reconnecting" rather than a status that still says "connected", and the
-//! new connection must carry on with no gap.
+//! The seed profile switches to a fresh token by opening a new connection,
+//! then letting the old one drain until everything sent on it is settled
+//! (answered by a pong the connection outlived). When the old socket has
+//! silently stalled (a half-open connection) with audio still unanswered, it
+//! never settles: the doctor must see "reconnecting" rather than a status
+//! that still says "connected", and the next connection must resend what the
+//! stalled one never proved, with no gap.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -44,6 +46,22 @@ async fn next_status<T>(
         .unwrap_or_else(|_| panic!("no {what} status within 30 s"))
 }
 
+/// Waits until the session has sent at least `samples`; returns what it has sent.
+async fn next_sent(events: &mut broadcast::Receiver<Event>, samples: u64) -> u64 {
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Ok(Event::Progress { sent, .. }) if sent >= samples => return sent,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => panic!("the session ended first"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .unwrap_or_else(|_| panic!("{samples} samples not sent within 30 s"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seed_handover_over_a_stalled_connection_is_reported_and_loses_nothing() {
     let server = TestServer::start(Options::new()).await;
@@ -74,6 +92,8 @@ async fn a_seed_handover_over_a_stalled_connection_is_reported_and_loses_nothing
         tokens: tokens.clone(),
         options: SenderOptions {
             first_retry: Duration::from_millis(100),
+            // The file plays at twice real time; the seed pace keeps up.
+            seed_pace: 2.0,
             ..SenderOptions::default()
         },
     };
@@ -84,9 +104,11 @@ async fn a_seed_handover_over_a_stalled_connection_is_reported_and_loses_nothing
     })
     .await;
 
-    // The socket in use goes silent; then a fresh token arrives, as it does
-    // a few minutes before every expiry.
+    // The socket in use goes silent while audio goes into it; then a fresh
+    // token arrives, as it does a few minutes before every expiry.
+    let before_stall = next_sent(&mut events, 16_000).await;
     proxy.stall_open_connections();
+    next_sent(&mut events, before_stall + 16_000).await;
     tokens.invalidate().await;
     let reason = next_status(&mut events, "reconnecting", |s| match s {
         Status::Reconnecting { reason, .. } => Some(reason.clone()),

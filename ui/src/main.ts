@@ -188,7 +188,7 @@ function onEvent(event: Event): void {
       state.status = event.status;
       renderStatus();
       if (event.session_id === state.sessionId) announce(describeStatus(event.status).detail);
-      if (event.status.state === "complete" || event.status.state === "failed") refreshHistory();
+      if (["complete", "sent", "failed"].includes(event.status.state)) refreshHistory();
       break;
     case "transcript":
       if (event.session_id === state.sessionId) {
@@ -230,6 +230,7 @@ function refreshHistory(): void {
 function uploadText(s: SessionView): string {
   // What the server confirmed wins over the app still winding the session down.
   if (s.state === "complete") return "Uploaded";
+  if (s.state === "sent") return "Sent (this server does not confirm receipt)";
   if (s.state === "failed") return `Problem: ${s.failure ?? "unknown"}`;
   if (s.recording) return "Recording";
   if (s.uploading) return `Uploading — ${roughly(s.pending_secs)} left`;

@@ -42,6 +42,8 @@ pub enum Status {
     Finishing,
     /// The server confirmed everything.
     Complete,
+    /// Seed profile: everything was sent; the server does not confirm receipt.
+    Sent,
     Failed {
         reason: String,
     },

@@ -385,6 +385,83 @@ async fn killed_recordings_resume_and_lose_at_most_a_second() {
     );
 }
 
+/// The seed server's stored connections for `session`, in order, joined.
+fn seed_pieces(server: &transcribe_server::RunningServer, session: &str) -> Vec<Vec<u8>> {
+    let dir = server.data_dir().join("sessions").join(session);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p: &std::path::PathBuf| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
+    });
+    files.sort();
+    files.iter().map(|f| std::fs::read(f).unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service; run scripts/test.sh"]
+async fn a_seed_session_ends_as_sent_and_can_be_sent_again_whole() {
+    let (server, _server_dir) = reference_server(|_| {}).await;
+    let url = server.http_url();
+    let home = tempfile::tempdir().unwrap();
+    log_in(home.path(), &url).await;
+    let source = unique_pcm(4 * 16_000);
+    let wav = home.path().join("consultation.wav");
+    write_wav(&wav, &source);
+    let session = uuid_like();
+    let wav_arg = wav.to_string_lossy().into_owned();
+    let record = cli_with_env(
+        home.path(),
+        &[
+            "record",
+            "--input",
+            &wav_arg,
+            "--speed",
+            "4",
+            "--profile",
+            "seed",
+            "--session-id",
+            &session,
+        ],
+        None,
+        &[("CONSULT_SEED_PACE", "4")],
+    )
+    .await;
+    let said = text(&record);
+    assert!(record.status.success(), "{said}");
+    assert!(
+        said.contains("\"state\":\"sent\""),
+        "the seed session ends as sent: {said}"
+    );
+    assert!(
+        !said.contains("\"state\":\"complete\""),
+        "no seed server confirms storage, so nothing may say complete: {said}"
+    );
+    let listed = text(&cli(home.path(), &["sessions"], None).await);
+    assert!(
+        listed.contains(&session) && listed.contains("sent"),
+        "{listed}"
+    );
+    let first: Vec<u8> = seed_pieces(&server, &session).concat();
+    assert_eq!(
+        first, source,
+        "one clean connection carried the whole consultation"
+    );
+
+    let resend = cli(home.path(), &["resend", &session], None).await;
+    assert!(resend.status.success(), "{}", text(&resend));
+    let pieces = seed_pieces(&server, &session);
+    assert_eq!(
+        pieces.last().map(Vec::as_slice),
+        Some(source.as_slice()),
+        "the resend carried the whole session again, from its first sample"
+    );
+    let refused = cli(home.path(), &["resend", "no-such-session"], None).await;
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("no session"), "{}", text(&refused));
+}
+
 fn uuid_like() -> String {
     format!(
         "{:08x}-0000-4000-8000-{:012x}",

@@ -16,7 +16,11 @@ audio_retention_days: number,
 /**
  * Days the transcript is kept on this computer after that.
  */
-transcript_retention_days: number, origins: { [key in Key]?: Origin }, locked: Array<Key>, system_file: string, system_file_found: boolean, 
+transcript_retention_days: number, 
+/**
+ * Seed profile: seconds of audio sent per second, at most (1 = real time).
+ */
+seed_pace: number, origins: { [key in Key]?: Origin }, locked: Array<Key>, system_file: string, system_file_found: boolean, 
 /**
  * What was ignored, and why.
  */

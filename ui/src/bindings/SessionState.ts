@@ -3,4 +3,4 @@
 /**
  * Where a session is in its life.
  */
-export type SessionState = "recording" | "uploading" | "complete" | "failed";
+export type SessionState = "recording" | "uploading" | "complete" | "sent" | "failed";

@@ -3,4 +3,4 @@
 /**
  * What the doctor sees about the connection and upload.
  */
-export type Status = { "state": "connecting" } | { "state": "connected" } | { "state": "reconnecting", attempt: number, next_try_in_ms: number, reason: string, } | { "state": "offline", buffered_secs: number, attempt: number, next_try_in_ms: number, } | { "state": "uploading_backlog", seconds_left: number, } | { "state": "sign_in_required" } | { "state": "finishing" } | { "state": "complete" } | { "state": "failed", reason: string, };
+export type Status = { "state": "connecting" } | { "state": "connected" } | { "state": "reconnecting", attempt: number, next_try_in_ms: number, reason: string, } | { "state": "offline", buffered_secs: number, attempt: number, next_try_in_ms: number, } | { "state": "uploading_backlog", seconds_left: number, } | { "state": "sign_in_required" } | { "state": "finishing" } | { "state": "complete" } | { "state": "sent" } | { "state": "failed", reason: string, };

@@ -15,6 +15,7 @@ function config(change: Partial<Resolved>): Resolved {
     log_level: "info",
     audio_retention_days: 7,
     transcript_retention_days: 30,
+    seed_pace: 1,
     origins: {},
     locked: [],
     system_file: "/etc/consult-recorder/config.toml",

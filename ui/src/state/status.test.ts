@@ -35,3 +35,11 @@ test("durations read naturally", () => {
   assert.equal(roughly(12.4), "12 s");
   assert.equal(roughly(3900), "1 h 5 min");
 });
+
+test("a seed session ends as sent, never as uploaded: that server confirms nothing", () => {
+  const sent = describeStatus({ state: "sent" });
+  assert.equal(sent.label, "Sent");
+  assert.match(sent.detail, /does not confirm/);
+  assert.doesNotMatch(sent.detail, /confirmed the whole/);
+  assert.equal(describeStatus({ state: "complete" }).label, "Uploaded");
+});

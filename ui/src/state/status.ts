@@ -51,6 +51,13 @@ export function describeStatus(status: Status | null): StatusText {
       return { label: "Finishing", detail: "Sending the last audio and waiting for the final text.", tone: "busy" };
     case "complete":
       return { label: "Uploaded", detail: "The server has confirmed the whole recording.", tone: "ok" };
+    case "sent":
+      return {
+        label: "Sent",
+        detail:
+          "All the audio was sent. This server does not confirm what it stores, so the recording stays on this computer and can be sent again.",
+        tone: "ok",
+      };
     case "failed":
       return { label: "Problem", detail: status.reason, tone: "error" };
   }

@@ -464,6 +464,8 @@ impl App {
     }
 
     fn setup(&self, id: &str, reference: &str, profile: Profile, signed: &Signed) -> SessionSetup {
+        let mut options = self.inner.options.sender.clone();
+        options.seed_pace = self.config().seed_pace.as_f64();
         SessionSetup {
             id: id.to_owned(),
             reference: reference.to_owned(),
@@ -472,7 +474,7 @@ impl App {
             spool_dir: self.spool_dir(),
             store: self.inner.store.clone(),
             tokens: signed.tokens.clone(),
-            options: self.inner.options.sender.clone(),
+            options,
         }
     }
 

@@ -25,7 +25,7 @@ use consult_recorder::logging;
 use consult_recorder::paths::AppDirs;
 use consult_recorder::session::{SenderOptions, Session, SessionSetup};
 use consult_recorder::settings;
-use consult_recorder::store::{Profile, Store};
+use consult_recorder::store::{Profile, SessionState, Store};
 
 /// Consult Recorder on the command line.
 #[derive(Debug, Parser)]
@@ -120,6 +120,12 @@ enum Command {
     },
     /// Send every session's unconfirmed audio; prints progress as JSON lines.
     Upload,
+    /// Send a finished session again from its first sample, e.g. when a seed
+    /// server (which never confirms storage) turns out to have lost it.
+    Resend {
+        /// The session's id (see `sessions`).
+        session_id: String,
+    },
     /// Check everything a recording needs — configuration, storage, keychain,
     /// server (DNS, TCP, TLS, HTTP, WebSocket, clock), sign-in, microphone —
     /// and exit with the code of the first failing area.
@@ -462,7 +468,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
                 spool_dir: dirs.data.join("spool"),
                 store: open_store(&dirs, &keychain)?,
                 tokens: tokens.clone(),
-                options: SenderOptions::default(),
+                options: sender_options(&config),
             };
             let session = match input {
                 Some(input) => {
@@ -549,6 +555,34 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Resend { session_id } => {
+            let store = open_store(&dirs, &keychain)?;
+            let record = store
+                .get(&session_id)
+                .map_err(|e| Failure::other(e.to_string()))?
+                .ok_or_else(|| Failure::other(format!("no session {session_id}")))?;
+            if matches!(
+                record.state,
+                SessionState::Recording | SessionState::Uploading
+            ) {
+                return Err(Failure::other(format!(
+                    "session {session_id} is still being sent; `upload` finishes it"
+                )));
+            }
+            let spool =
+                consult_recorder::session::spool_path(&dirs.data.join("spool"), &session_id);
+            if !spool.exists() {
+                return Err(Failure::other(format!(
+                    "the audio of session {session_id} is no longer on this computer (retention)"
+                )));
+            }
+            let (tokens, _) = signed_in_tokens(&dirs, &keychain, None).await?;
+            store
+                .restart_upload(&session_id)
+                .map_err(|e| Failure::other(e.to_string()))?;
+            let session = start_upload(&record, &dirs, store, &tokens, &config)?;
+            follow(session, &tokens).await
+        }
         Command::Upload => {
             let store = open_store(&dirs, &keychain)?;
             let pending = consult_recorder::session::pending(&store)
@@ -560,18 +594,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
             let (tokens, _) = signed_in_tokens(&dirs, &keychain, None).await?;
             let mut failed = 0;
             for record in pending {
-                let setup = SessionSetup {
-                    id: record.id.clone(),
-                    reference: record.reference.clone(),
-                    profile: record.profile,
-                    server: record.server.clone(),
-                    spool_dir: dirs.data.join("spool"),
-                    store: store.clone(),
-                    tokens: tokens.clone(),
-                    options: SenderOptions::default(),
-                };
-                let session = Session::start::<WavSource>(setup, None)
-                    .map_err(|e| Failure::other(e.to_string()))?;
+                let session = start_upload(&record, &dirs, store.clone(), &tokens, &config)?;
                 if follow(session, &tokens).await.is_err() {
                     failed += 1;
                 }
@@ -706,6 +729,35 @@ fn describe_config(config: &Resolved) -> String {
 }
 
 /// Prints the session's events as JSON lines until it completes or fails.
+/// Starts sending what the spool of a recorded session holds.
+fn start_upload(
+    record: &consult_recorder::store::SessionRecord,
+    dirs: &AppDirs,
+    store: Store,
+    tokens: &TokenManager,
+    config: &Resolved,
+) -> Result<Session, Failure> {
+    let setup = SessionSetup {
+        id: record.id.clone(),
+        reference: record.reference.clone(),
+        profile: record.profile,
+        server: record.server.clone(),
+        spool_dir: dirs.data.join("spool"),
+        store,
+        tokens: tokens.clone(),
+        options: sender_options(config),
+    };
+    Session::start::<WavSource>(setup, None).map_err(|e| Failure::other(e.to_string()))
+}
+
+/// The sender's settings from the configuration in force.
+fn sender_options(config: &Resolved) -> SenderOptions {
+    SenderOptions {
+        seed_pace: config.seed_pace.as_f64(),
+        ..SenderOptions::default()
+    }
+}
+
 async fn follow(session: Session, tokens: &TokenManager) -> Result<(), Failure> {
     let mut events = session.subscribe();
     if let Some(current) = session.status_event() {

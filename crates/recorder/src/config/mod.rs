@@ -12,7 +12,7 @@ mod values;
 
 pub use system::{SystemFile, system_config_path};
 pub use values::{
-    DEFAULT_AUDIO_RETENTION_DAYS, DEFAULT_TRANSCRIPT_RETENTION_DAYS, Key, Layer, LogLevel,
+    DEFAULT_AUDIO_RETENTION_DAYS, DEFAULT_TRANSCRIPT_RETENTION_DAYS, Key, Layer, LogLevel, Pace,
 };
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -249,6 +249,7 @@ impl ConfigSources {
             transcript_retention_days: values
                 .transcript_retention_days
                 .unwrap_or(DEFAULT_TRANSCRIPT_RETENTION_DAYS),
+            seed_pace: values.seed_pace.unwrap_or(Pace::REAL_TIME),
             origins,
             locked: self.system.locked.clone(),
             system_file: self.system.path.display().to_string(),
@@ -271,6 +272,9 @@ pub struct Resolved {
     pub audio_retention_days: u32,
     /// Days the transcript is kept on this computer after that.
     pub transcript_retention_days: u32,
+    /// Seed profile: seconds of audio sent per second, at most (1 = real time).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub seed_pace: Pace,
     pub origins: BTreeMap<Key, Origin>,
     pub locked: BTreeSet<Key>,
     pub system_file: String,
@@ -294,6 +298,7 @@ impl Resolved {
             log_level: Some(self.log_level),
             audio_retention_days: Some(self.audio_retention_days),
             transcript_retention_days: Some(self.transcript_retention_days),
+            seed_pace: Some(self.seed_pace),
         }
     }
 

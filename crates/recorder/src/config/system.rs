@@ -117,6 +117,13 @@ impl SystemFile {
                 {
                     file.values.set(key, &number.to_string())
                 }
+                // The pace may be written as a plain number too.
+                toml::Value::Integer(number) if key == Key::SeedPace => {
+                    file.values.set(key, &number.to_string())
+                }
+                toml::Value::Float(number) if key == Key::SeedPace => {
+                    file.values.set(key, &number.to_string())
+                }
                 other => Err(format!("expected a string, found {}", other.type_str())),
             };
             if let Err(message) = result {

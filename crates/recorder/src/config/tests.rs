@@ -201,3 +201,31 @@ fn retention_is_set_in_days_locked_by_it_and_checked() {
         DEFAULT_AUDIO_RETENTION_DAYS
     );
 }
+
+#[test]
+fn the_seed_pace_is_a_checked_multiple_of_real_time() {
+    let defaults = system("").resolve(&UserSettings::default());
+    assert_eq!(
+        defaults.seed_pace.as_f64(),
+        1.0,
+        "real time unless IT says otherwise"
+    );
+    let set = system("seed_pace = 0.5\n").resolve(&UserSettings::default());
+    assert_eq!(set.seed_pace.as_f64(), 0.5);
+    assert_eq!(set.value(Key::SeedPace).as_deref(), Some("0.5"));
+    let whole = system("seed_pace = 2\n").resolve(&UserSettings::default());
+    assert_eq!(whole.seed_pace.as_f64(), 2.0);
+    for bad in [
+        "seed_pace = 0\n",
+        "seed_pace = \"fast\"\n",
+        "seed_pace = 1000\n",
+    ] {
+        let resolved = system(bad).resolve(&UserSettings::default());
+        assert_eq!(resolved.seed_pace.as_f64(), 1.0, "{bad}: ignored");
+        let problem = resolved.problems[0].to_string();
+        assert!(
+            problem.contains("seed_pace") && problem.contains("real time"),
+            "{problem}"
+        );
+    }
+}

@@ -19,6 +19,7 @@ pub enum Key {
     LogLevel,
     AudioRetentionDays,
     TranscriptRetentionDays,
+    SeedPace,
 }
 
 /// Days a session's audio is kept after the server confirmed all of it.
@@ -29,7 +30,7 @@ pub const DEFAULT_TRANSCRIPT_RETENTION_DAYS: u32 = 30;
 const MAX_RETENTION_DAYS: u32 = 3650;
 
 impl Key {
-    pub const ALL: [Key; 7] = [
+    pub const ALL: [Key; 8] = [
         Key::Server,
         Key::Profile,
         Key::Language,
@@ -37,6 +38,7 @@ impl Key {
         Key::LogLevel,
         Key::AudioRetentionDays,
         Key::TranscriptRetentionDays,
+        Key::SeedPace,
     ];
 
     /// The name in the configuration file.
@@ -49,6 +51,7 @@ impl Key {
             Key::LogLevel => "log_level",
             Key::AudioRetentionDays => "audio_retention_days",
             Key::TranscriptRetentionDays => "transcript_retention_days",
+            Key::SeedPace => "seed_pace",
         }
     }
 
@@ -62,6 +65,7 @@ impl Key {
             Key::LogLevel => "CONSULT_LOG_LEVEL",
             Key::AudioRetentionDays => "CONSULT_AUDIO_RETENTION_DAYS",
             Key::TranscriptRetentionDays => "CONSULT_TRANSCRIPT_RETENTION_DAYS",
+            Key::SeedPace => "CONSULT_SEED_PACE",
         }
     }
 
@@ -75,6 +79,7 @@ impl Key {
             Key::LogLevel => "log detail",
             Key::AudioRetentionDays => "time audio is kept after upload",
             Key::TranscriptRetentionDays => "time transcripts are kept after upload",
+            Key::SeedPace => "seed server's audio pace",
         }
     }
 
@@ -127,6 +132,49 @@ impl LogLevel {
     }
 }
 
+/// Seed profile: how many seconds of audio may go to the server per second,
+/// kept in hundredths so the configuration compares exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    hundredths: u32,
+}
+
+impl Pace {
+    /// Real time: what a Google-style streaming recogniser accepts.
+    pub const REAL_TIME: Pace = Pace { hundredths: 100 };
+    const MIN: u32 = 25;
+    const MAX: u32 = 10_000;
+
+    pub fn as_f64(self) -> f64 {
+        f64::from(self.hundredths) / 100.0
+    }
+
+    fn parse(value: &str) -> Result<Self, String> {
+        value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .map(|pace| (pace * 100.0).round())
+            .filter(|h| (f64::from(Self::MIN)..=f64::from(Self::MAX)).contains(h))
+            .map(|h| Pace { hundredths: h as u32 })
+            .ok_or_else(|| {
+                format!("\"{value}\" is not a pace in multiples of real time (0.25 to 100; 1 is real time)")
+            })
+    }
+}
+
+impl fmt::Display for Pace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.as_f64())
+    }
+}
+
+impl Serialize for Pace {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.as_f64())
+    }
+}
+
 /// One layer's values; `None` means "this layer says nothing".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Layer {
@@ -137,6 +185,7 @@ pub struct Layer {
     pub log_level: Option<LogLevel>,
     pub audio_retention_days: Option<u32>,
     pub transcript_retention_days: Option<u32>,
+    pub seed_pace: Option<Pace>,
 }
 
 fn parse_days(value: &str) -> Result<u32, String> {
@@ -169,6 +218,7 @@ impl Layer {
             Key::LogLevel => self.log_level.map(|l| l.as_str().to_owned()),
             Key::AudioRetentionDays => self.audio_retention_days.map(|d| d.to_string()),
             Key::TranscriptRetentionDays => self.transcript_retention_days.map(|d| d.to_string()),
+            Key::SeedPace => self.seed_pace.map(|p| p.to_string()),
         }
     }
 
@@ -204,6 +254,7 @@ impl Layer {
             Key::TranscriptRetentionDays => {
                 self.transcript_retention_days = Some(parse_days(value)?)
             }
+            Key::SeedPace => self.seed_pace = Some(Pace::parse(value)?),
         }
         Ok(())
     }

@@ -44,12 +44,28 @@ pub enum ConnectError {
     Unreachable(String),
     #[error("the server did not answer within {0} s")]
     Timeout(u64),
-    #[error("the server refused the connection (HTTP {status})")]
+    #[error("{}", refused_cause(*status))]
     Refused { status: u16 },
     #[error("secure connection failed: {0}")]
     Tls(String),
     #[error("proxy: {0}")]
     Proxy(String),
+}
+
+/// What an HTTP answer to a WebSocket upgrade means, in words (the seed
+/// documents are about exactly these: a refused token, a wrong path).
+fn refused_cause(status: u16) -> String {
+    match status {
+        401 => "the server refused the sign-in token for the transcription connection (HTTP 401)"
+            .into(),
+        403 => "the server refused the transcription connection (HTTP 403): the sign-in token was \
+                not accepted, or a proxy or the server's origin (CORS) check blocked it"
+            .into(),
+        404 => "the server has no transcription endpoint at this address (HTTP 404): check the \
+                server address and protocol"
+            .into(),
+        _ => format!("the server refused the connection (HTTP {status})"),
+    }
 }
 
 /// Turns the configured server (`https://host[:port]`) into its WebSocket base
@@ -207,6 +223,15 @@ fn classify(err: tokio_tungstenite::tungstenite::Error) -> ConnectError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refused_upgrades_name_their_cause() {
+        let said = |status| ConnectError::Refused { status }.to_string();
+        assert!(said(403).contains("token was not accepted") && said(403).contains("CORS"));
+        assert!(said(404).contains("no transcription endpoint"));
+        assert!(said(401).contains("sign-in token"));
+        assert_eq!(said(502), "the server refused the connection (HTTP 502)");
+    }
 
     #[test]
     fn websocket_bases_require_tls_off_this_computer() {

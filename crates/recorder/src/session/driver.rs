@@ -59,7 +59,6 @@ pub async fn drive<P: Protocol>(
         match outcome {
             Outcome::Done => return Ok(()),
             Outcome::Fatal(reason) => return Err(reason),
-            Outcome::Handover => {}
             Outcome::Auth(_) => {
                 auth_failures += 1;
                 link.tokens.invalidate().await;

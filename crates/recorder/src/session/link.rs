@@ -26,6 +26,9 @@ pub struct SenderOptions {
     pub max_retry: Duration,
     /// Recognition language (v1 only), e.g. `en-IN`.
     pub language: Option<String>,
+    /// Seed profile: the most audio sent per second, in seconds (1.0 = real
+    /// time, what a Google-style streaming recogniser accepts).
+    pub seed_pace: f64,
 }
 
 impl Default for SenderOptions {
@@ -41,9 +44,13 @@ impl Default for SenderOptions {
             // return (at 30 s, the benchmark saw 25 s of needless waiting).
             max_retry: Duration::from_secs(5),
             language: None,
+            seed_pace: DEFAULT_SEED_PACE,
         }
     }
 }
+
+/// Real time: what the seed backend's streaming recogniser accepts.
+pub const DEFAULT_SEED_PACE: f64 = 1.0;
 
 /// The shared context of one session's sender.
 #[derive(Clone)]
@@ -65,8 +72,6 @@ pub enum Outcome {
     Retry(String),
     /// The server refused the token: refresh, then try again.
     Auth(String),
-    /// A planned switch to a fresh token: reconnect at once.
-    Handover,
     /// Retrying cannot help (a protocol violation, another account's session).
     Fatal(String),
 }

@@ -8,14 +8,16 @@ mod backoff;
 pub mod capture;
 mod connection;
 mod driver;
+mod evidence;
 mod link;
+mod pace;
 mod report;
 mod retry;
 mod seed;
 pub mod transcript;
 mod v1;
 
-pub use link::SenderOptions;
+pub use link::{DEFAULT_SEED_PACE, SenderOptions};
 pub use report::Reporter;
 
 use std::path::{Path, PathBuf};
@@ -112,7 +114,7 @@ impl Session {
         let reporter = Reporter::new(&setup.id, events);
         let existing = setup.store.get(&setup.id)?;
         match &existing {
-            Some(record) if record.state == SessionState::Complete => {
+            Some(record) if matches!(record.state, SessionState::Complete | SessionState::Sent) => {
                 return Err(SessionError::AlreadyComplete(setup.id));
             }
             Some(_) => {}
@@ -220,6 +222,13 @@ impl Session {
                     (other, _) => other,
                 };
                 match result {
+                    // Only a v1 server confirms storage; a seed server's
+                    // silence after the last frame proves nothing more.
+                    Ok(()) if profile == Profile::Seed => {
+                        store.set_state(&id, SessionState::Sent, None)?;
+                        link.reporter.status(Status::Sent);
+                        Ok(())
+                    }
                     Ok(()) => {
                         store.set_state(&id, SessionState::Complete, None)?;
                         link.reporter.status(Status::Complete);

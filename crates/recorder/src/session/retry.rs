@@ -37,7 +37,7 @@ pub async fn pause(
 ) {
     let reason = match why {
         Outcome::Retry(r) | Outcome::Auth(r) | Outcome::Fatal(r) => r.clone(),
-        Outcome::Done | Outcome::Handover => String::new(),
+        Outcome::Done => String::new(),
     };
     let delay = backoff.next_delay();
     let attempt = backoff.attempt();

@@ -1,22 +1,21 @@
-//! The seed sender: the existing backend has no acknowledgements, so this
-//! sender makes its own, and replays just enough after a reconnect.
+//! The seed sender: the existing clinic backend, which never says what it stored.
 //!
-//! **Replay policy.** Every ping carries the sample offset sent so far as its
-//! payload. A WebSocket server answers a ping only after reading every frame
-//! before it, so a pong proves the server has read all audio up to the offset
-//! it echoes (the *confirmed* offset). After a connection is lost the sender
-//! resends from `min(confirmed, offset sent when the last final transcript
-//! arrived)` — so the utterance that was cut off is recognised whole — but
-//! never from more than 30 s before the confirmed offset. Pings go every 2 s
-//! and after every 2 s of audio sent, so without a pending final the resend is
-//! about 2 s plus what was in flight. No audio is skipped; the worst case per
-//! reconnect is 30 s plus what was in flight.
-//! A planned token handover closes the old socket with a close handshake, which
-//! confirms everything sent, then replays by the same rule. A close the server
-//! does not answer within 5 s means the link had stalled: the handover is then
-//! reported as a reconnect, so the doctor's status never says "connected" over
-//! a dead connection.
+//! **The delivery rule** (docs/protocol.md has the proof sketch):
+//! 1. Pace: each connection sends at most a 1 s burst plus `seed_pace` seconds
+//!    of audio per second since its greeting — live audio and backlog alike,
+//!    in order — so a Google-style recogniser never refuses it as too fast.
+//! 2. Evidence: pings carry the offset sent; a pong that the connection
+//!    outlives by 1 s of audio time is *settled* (see [`super::evidence`]).
+//! 3. After any unplanned end (a cut, a stall, a 1011, a refusal) the next
+//!    connection resends from the settled offset: nothing unproven is skipped.
+//! 4. Token handover: open the new connection first, stop sending on the old
+//!    one, keep reading it until everything sent on it has settled, then close
+//!    it and go on from there. A drain that does not settle within 5 s is a
+//!    reconnect from the settled offset.
+//! 5. The end: everything sent and settled is "sent", never "confirmed".
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use consult_protocol::seed::{self, Incoming};
@@ -28,11 +27,12 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsClos
 
 use super::capture::CaptureDone;
 use super::connection::{
-    BadMessages, Pump, close_outcome, confirm, message_or_end, report_status, send_before,
-    stalled_reason, until,
+    BadMessages, Pump, confirm, report_status, send_before, stalled_reason, until,
 };
 use super::driver::{Protocol, drive};
+use super::evidence::Evidence;
 use super::link::{Link, Outcome};
+use super::pace::Pacer;
 use super::retry::wait_for_audio_past;
 use super::transcript::TranscriptAssembler;
 use crate::auth::{AuthEvent, Secret};
@@ -41,30 +41,30 @@ use crate::net::{self, WsStream};
 use crate::spool::SpoolReader;
 use crate::store::Segment;
 
-/// Pings every 2 s keep the confirmed offset recent…
+/// A ping after every 0.5 s of audio sent keeps the unsettled tail short…
+const PING_EVERY_SAMPLES: u64 = 8_000;
+/// …and one every 2 s keeps an idle connection's evidence fresh.
 const PING_EVERY: Duration = Duration::from_secs(2);
-/// …and so does one after every 2 s of audio sent, which bounds what a
-/// reconnect must resend when a backlog is uploading faster than real time.
-const PING_EVERY_SAMPLES: u64 = 32_000;
-/// The farthest a replay reaches back before the confirmed offset (30 s).
-pub const MAX_REPLAY: u64 = 30 * 16_000;
-/// Largest binary frame (the seed backend accepts up to 64 KiB).
-const MAX_CHUNK: u64 = 16_000;
-/// How long to wait for the last final transcript after all audio is confirmed.
+/// Audio time a connection must outlive a pong for it to count as settled.
+const SETTLE_AUDIO_SECS: f64 = 1.0;
+/// After a "too fast" refusal, resend this much more (2 s) than settled: the
+/// recogniser dropped its queue, which may hold audio the pong vouched for.
+const REFUSED_EXTRA: u64 = 32_000;
+/// How long to wait for the last final transcript once everything settled.
 const FINAL_GRACE: Duration = Duration::from_secs(5);
-/// How long a close handshake may take before the connection counts as broken.
+/// How long a close handshake may take.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// How long the old connection may take to settle during a token handover.
+const DRAIN_MAX: Duration = Duration::from_secs(5);
+/// How soon a failed attempt to open the handover's new connection is retried.
+const HANDOVER_RETRY: Duration = Duration::from_secs(2);
+/// The slowest the pace falls after the server refuses audio as too fast.
+const MIN_PACE_SHARE: f64 = 0.5;
 /// Why a token handover became a reconnect.
 const HANDOVER_UNANSWERED: &str =
     "the server did not answer while switching to a fresh sign-in token (stalled connection)";
 
-/// Where to resume after a reconnect (see the module documentation).
-pub fn replay_point(confirmed: u64, last_final_at: Option<u64>) -> u64 {
-    let wanted = last_final_at.map_or(confirmed, |f| f.min(confirmed));
-    wanted.max(confirmed.saturating_sub(MAX_REPLAY))
-}
-
-/// Streams until every sample is confirmed, or fails for good.
+/// Streams until every sample was sent and settled, or fails for good.
 pub async fn run(
     link: &Link,
     reader: &mut SpoolReader,
@@ -79,8 +79,10 @@ pub async fn run(
         capture,
         transcript,
         confirmed,
-        last_final_at: None,
-        resume_from: confirmed,
+        high_water: confirmed,
+        pace: link.options.seed_pace,
+        ungreeted: 0,
+        warned_too_fast: false,
     };
     drive(link, written, &mut seed).await
 }
@@ -90,57 +92,81 @@ struct Seed<'a> {
     reader: &'a mut SpoolReader,
     capture: &'a mut CaptureDone,
     transcript: &'a mut TranscriptAssembler,
+    /// The settled offset: where the next connection starts.
     confirmed: u64,
-    last_final_at: Option<u64>,
-    resume_from: u64,
+    /// The furthest offset ever sent: a connection starting below it replays.
+    high_water: u64,
+    /// Seconds of audio per second, lowered if the server says "too fast".
+    pace: f64,
+    /// Connections in a row that ended before the server's greeting.
+    ungreeted: u32,
+    warned_too_fast: bool,
 }
+
+/// Why a connection did not reach the greeting.
+enum NotGreeted {
+    /// The server answered: with an HTTP status, a close frame, a timeout.
+    Refused(Outcome),
+    /// It ended without a word (a browser shows 1006): often a refused token.
+    Vanished(String),
+}
+
+/// What one connection's streaming came to.
+enum Step {
+    Ended(Outcome),
+    /// A token handover: carry on over this (greeted) connection.
+    HandedOver(Box<WsStream>),
+}
+
+/// After a handover: go on over `next` while `retiring` closes the old one.
+enum Next {
+    Ended(Outcome),
+    Continue {
+        next: Box<WsStream>,
+        retiring: Retiring,
+    },
+}
+
+/// The old connection of a handover, closing: resolves to the text messages
+/// (transcripts) it still sent, once the server answered the close or after
+/// at most 5 s. Its answer proves nothing about storage; the drain did that.
+type Retiring = Pin<Box<dyn Future<Output = Vec<Message>> + Send>>;
+
+type Sink = futures_util::stream::SplitSink<WsStream, Message>;
+type Source = futures_util::stream::SplitStream<WsStream>;
+type Opening<'f> = Pin<Box<dyn Future<Output = Result<Box<WsStream>, NotGreeted>> + Send + 'f>>;
 
 impl Protocol for Seed<'_> {
     async fn connect_and_stream(&mut self, token: Secret) -> (Outcome, bool) {
-        let link = self.link;
-        // The seed backend wants the token in the URL; this string is never logged.
-        let url = zeroize::Zeroizing::new(format!(
-            "{}{}?{}={}&{}={}",
-            link.ws_base,
-            seed::STREAM_PATH,
-            seed::QUERY_TOKEN,
-            token.expose(),
-            seed::QUERY_SESSION,
-            link.session_id
-        ));
-        drop(token);
-        let opened = net::open(&url, None, None, link.options.connect_timeout).await;
-        drop(url);
-        let ended = match opened {
-            Err(err) => (Outcome::from_connect(err), false),
-            Ok(ws) => {
-                if self.resume_from < self.confirmed {
-                    self.transcript.replaying_from(self.resume_from);
-                    tracing::info!(
-                        replay_secs =
-                            consult_protocol::samples_to_secs(self.confirmed - self.resume_from),
-                        "resending audio the server may not have recognised"
-                    );
-                }
-                Connection {
-                    link,
-                    reader: &mut *self.reader,
-                    capture: &mut *self.capture,
-                    transcript: &mut *self.transcript,
-                    confirmed: &mut self.confirmed,
-                    last_final_at: &mut self.last_final_at,
-                    sent: self.resume_from,
-                    utterance_start: self.resume_from,
-                    finishing: false,
-                    partial_pending: false,
-                    bad: BadMessages::default(),
-                }
-                .stream(ws)
-                .await
+        let mut ws = match open_greeted(self.link, token).await {
+            Ok(ws) => ws,
+            Err(NotGreeted::Refused(outcome)) => return (outcome, false),
+            Err(NotGreeted::Vanished(why)) => {
+                self.ungreeted += 1;
+                // Once with a fresh token (a refused one ends like this),
+                // then as a network fault with backoff.
+                let outcome = if self.ungreeted == 1 {
+                    Outcome::Auth(why)
+                } else {
+                    Outcome::Retry(why)
+                };
+                return (outcome, false);
             }
         };
-        self.resume_from = replay_point(self.confirmed, self.last_final_at);
-        ended
+        self.ungreeted = 0;
+        let mut retiring = None;
+        loop {
+            match self.stream(ws, retiring.take()).await {
+                Next::Continue {
+                    next,
+                    retiring: old,
+                } => {
+                    ws = next;
+                    retiring = Some(old);
+                }
+                Next::Ended(outcome) => return (outcome, true),
+            }
+        }
     }
 
     fn confirmed(&self) -> u64 {
@@ -148,237 +174,435 @@ impl Protocol for Seed<'_> {
     }
 }
 
-struct Connection<'a> {
-    link: &'a Link,
-    reader: &'a mut SpoolReader,
-    capture: &'a mut CaptureDone,
-    transcript: &'a mut TranscriptAssembler,
-    confirmed: &'a mut u64,
-    last_final_at: &'a mut Option<u64>,
-    sent: u64,
-    /// Estimated start of the utterance being recognised (the seed profile has no offsets).
-    utterance_start: u64,
-    finishing: bool,
-    /// A partial arrived and its final has not yet.
-    partial_pending: bool,
-    bad: BadMessages,
+/// Opens a seed connection and waits for `{"status":"connected"}`.
+async fn open_greeted(link: &Link, token: Secret) -> Result<Box<WsStream>, NotGreeted> {
+    // The seed backend wants the token in the URL; this string is never logged.
+    let url = zeroize::Zeroizing::new(format!(
+        "{}{}?{}={}&{}={}",
+        link.ws_base,
+        seed::STREAM_PATH,
+        seed::QUERY_TOKEN,
+        token.expose(),
+        seed::QUERY_SESSION,
+        link.session_id
+    ));
+    drop(token);
+    let opened = net::open(&url, None, None, link.options.connect_timeout).await;
+    drop(url);
+    let mut ws = opened.map_err(|e| NotGreeted::Refused(Outcome::from_connect(e)))?;
+    let first = timeout(link.options.connect_timeout, ws.next()).await;
+    match first {
+        Err(_) => Err(NotGreeted::Refused(Outcome::Retry(
+            "the server did not greet the connection".into(),
+        ))),
+        Ok(Some(Ok(Message::Text(text)))) => match seed::parse_server_message(&text) {
+            Ok(Incoming::Connected(_)) => Ok(Box::new(ws)),
+            _ => Err(NotGreeted::Refused(Outcome::Retry(
+                "the server's first message was not its greeting".into(),
+            ))),
+        },
+        Ok(Some(Ok(Message::Close(frame)))) => Err(NotGreeted::Refused(close_outcome(frame))),
+        Ok(Some(Ok(_))) => Err(NotGreeted::Refused(Outcome::Retry(
+            "the server's first message was not its greeting".into(),
+        ))),
+        Ok(Some(Err(_)) | None) => Err(NotGreeted::Vanished(
+            "the server dropped the connection before greeting it".into(),
+        )),
+    }
 }
 
-type Sink = futures_util::stream::SplitSink<WsStream, Message>;
-type Source = futures_util::stream::SplitStream<WsStream>;
+/// Opens the handover's new connection with the current (fresh) token.
+fn open_with_current_token(link: &Link) -> Opening<'_> {
+    Box::pin(async move {
+        let token = link
+            .tokens
+            .access_token()
+            .await
+            .map_err(|e| NotGreeted::Refused(Outcome::Retry(e.to_string())))?;
+        open_greeted(link, token).await
+    })
+}
 
-impl Connection<'_> {
-    async fn stream(&mut self, ws: WsStream) -> (Outcome, bool) {
-        let (mut sink, mut source) = ws.split();
-        match timeout(self.link.options.connect_timeout, source.next()).await {
-            Err(_) => {
-                return (
-                    Outcome::Retry("the server did not greet the connection".into()),
-                    false,
-                );
-            }
-            Ok(Some(Ok(Message::Text(text)))) => match seed::parse_server_message(&text) {
-                Ok(Incoming::Connected(_)) => {}
-                _ => {
-                    return (
-                        Outcome::Retry("the server's first message was not the greeting".into()),
-                        false,
-                    );
-                }
-            },
-            Ok(Some(Ok(Message::Close(frame)))) => return (close_outcome(frame, false), false),
-            Ok(other) => {
-                return (
-                    Outcome::Retry(format!(
-                        "the connection ended before the greeting ({other:?})"
-                    )),
-                    false,
-                );
+/// How a seed server's close frame ends the connection. The seed backend
+/// uses 1008 for a refused or expired token and for its idle timeout; only
+/// the first calls for a fresh token.
+fn close_outcome(frame: Option<CloseFrame>) -> Outcome {
+    let (code, reason) = frame.map_or((1005, String::new()), |f| {
+        (u16::from(f.code), f.reason.to_string())
+    });
+    if code == 1008 && reason.to_lowercase().contains("idle") {
+        return Outcome::Retry(format!(
+            "the server closed an idle connection: {reason} (1008)"
+        ));
+    }
+    Outcome::from_close(code, &reason, false)
+}
+
+/// Whether a close says the recogniser refused audio as too fast.
+fn refused_as_too_fast(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Retry(r) if r.contains("(1011)") && r.to_lowercase().contains("too fast"))
+}
+
+/// The handover in progress on a connection.
+enum Handover<'f> {
+    Idle,
+    /// The new connection is being opened; the old one streams on.
+    Opening(Opening<'f>),
+    /// The new connection is greeted; the old one sends nothing more and is
+    /// read until everything sent on it settles.
+    Draining {
+        next: Box<WsStream>,
+        target: u64,
+        give_up_at: Instant,
+    },
+    /// Opening failed; try again at this time (the old token is still valid).
+    RetryAt(Instant),
+}
+
+/// One connection's state.
+struct Live {
+    sink: Sink,
+    source: Source,
+    sent: u64,
+    pinged_at: u64,
+    pacer: Pacer,
+    evidence: Evidence,
+    settle: Duration,
+    last_heard: Instant,
+    /// Estimated start of the utterance being recognised (no offsets here).
+    utterance_start: u64,
+    /// A partial arrived and its final has not yet.
+    partial_pending: bool,
+    finishing: bool,
+    /// When everything sent had settled while finishing.
+    all_settled_at: Option<Instant>,
+    bad: BadMessages,
+    /// The previous connection, closing after a handover.
+    retiring: Option<Retiring>,
+}
+
+/// Closes the old connection of a handover (see [`Retiring`]).
+fn retire(mut sink: Sink, mut source: Source) -> Retiring {
+    Box::pin(async move {
+        let deadline = Instant::now() + CLOSE_GRACE;
+        let mut kept = Vec::new();
+        let frame = CloseFrame {
+            code: WsCloseCode::Normal,
+            reason: "token handover".into(),
+        };
+        if send_before(&mut sink, Message::Close(Some(frame)), deadline, "closing")
+            .await
+            .is_err()
+        {
+            return kept;
+        }
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, source.next()).await {
+            match message {
+                Message::Close(_) => break,
+                Message::Text(_) => kept.push(message),
+                _ => {}
             }
         }
-        tracing::info!(session = %self.link.session_id, resume_at = self.sent, "connected (seed)");
-        report_status(
-            self.link,
-            self.reader,
-            self.sent,
-            *self.confirmed,
-            self.finishing,
-        );
+        kept
+    })
+}
 
-        let options = &self.link.options;
-        let mut ping = tokio::time::interval(PING_EVERY.min(options.ping_every));
-        ping.reset();
-        let mut report = tokio::time::interval(Duration::from_secs(1));
-        let mut last_heard = Instant::now();
-        let mut auth_events = self.link.tokens.subscribe();
-        let mut pump = Pump::new();
-        let mut written_rx = self.reader.subscribe();
-        let mut all_confirmed_at: Option<Instant> = None;
-        let mut pinged_at = self.sent;
-        loop {
-            let written = self.reader.written().written;
-            let capture_end = *self.capture.borrow();
-            if !self.finishing && capture_end == Some(self.sent) && self.sent == written {
-                self.finishing = true;
-                self.link.reporter.status(Status::Finishing);
-                if let Err(reason) = send_before(
-                    &mut sink,
-                    ping_at(self.sent),
-                    last_heard + options.stall_after,
-                    "the connection broke while finishing",
-                )
-                .await
-                {
-                    return (Outcome::Retry(reason), true);
-                }
+impl Seed<'_> {
+    /// Streams over one greeted connection until it ends or hands over.
+    async fn stream(&mut self, ws: Box<WsStream>, retiring: Option<Retiring>) -> Next {
+        let (sink, source) = (*ws).split();
+        let start = self.confirmed;
+        if start < self.high_water {
+            self.transcript.replaying_from(start);
+            tracing::info!(
+                replay_secs = consult_protocol::samples_to_secs(self.high_water - start),
+                "resending audio the server has not shown it took"
+            );
+        }
+        let now = Instant::now();
+        let pacer = Pacer::new(self.pace, now);
+        let mut live = Live {
+            sink,
+            source,
+            sent: start,
+            pinged_at: start,
+            settle: pacer.wall(SETTLE_AUDIO_SECS),
+            pacer,
+            evidence: Evidence::new(start),
+            last_heard: now,
+            utterance_start: start,
+            partial_pending: false,
+            finishing: false,
+            all_settled_at: None,
+            bad: BadMessages::default(),
+            retiring,
+        };
+        tracing::info!(session = %self.link.session_id, resume_at = start, pace = self.pace, "connected (seed)");
+        report_status(self.link, self.reader, live.sent, self.confirmed, false);
+        match self.stream_on(&mut live).await {
+            Step::Ended(outcome) => {
+                self.ended(&mut live, &outcome);
+                Next::Ended(outcome)
             }
-            if self.finishing && *self.confirmed >= self.sent {
-                let since = *all_confirmed_at.get_or_insert_with(Instant::now);
-                // Wait (briefly) for the final of an utterance still being recognised.
-                if !self.partial_pending || since.elapsed() >= FINAL_GRACE {
-                    let silent_until = last_heard + options.stall_after;
-                    self.close_gracefully(&mut sink, &mut source, "session finished", silent_until)
-                        .await;
-                    return (Outcome::Done, true);
-                }
-            }
-            let lag = written.saturating_sub(self.sent);
-            let grace = all_confirmed_at.map(|t| t + FINAL_GRACE);
-            let silent_until = last_heard + options.stall_after;
-            tokio::select! {
-                biased;
-                incoming = source.next() => {
-                    last_heard = Instant::now();
-                    match message_or_end(incoming, self.finishing) {
-                        Ok(message) => self.on_message(message),
-                        Err(outcome) => return (outcome, true),
-                    }
-                }
-                _ = sleep_until(silent_until) => {
-                    return (Outcome::Retry(stalled_reason(options.stall_after)), true);
-                }
-                _ = until(pump.send_at(lag)), if lag > 0 => {
-                    let samples = match pump.read(self.link, self.reader, self.sent, lag.min(MAX_CHUNK)) {
-                        Ok(0) => continue,
-                        Ok(samples) => samples,
-                        Err(reason) => return (Outcome::Fatal(reason), true),
-                    };
-                    let audio = Message::Binary(pump.pcm().to_vec().into());
-                    if let Err(reason) = send_before(&mut sink, audio, silent_until, "the connection broke while sending").await {
-                        return (Outcome::Retry(reason), true);
-                    }
-                    tracing::trace!(target: "consult_recorder::latency", offset = self.sent, samples, "sent");
-                    self.sent += samples;
-                    pump.sent(samples, lag, options.backlog_speed);
-                    if self.sent - pinged_at >= PING_EVERY_SAMPLES {
-                        pinged_at = self.sent;
-                        if let Err(reason) = send_before(&mut sink, ping_at(self.sent), silent_until, "the connection broke while sending").await {
-                            return (Outcome::Retry(reason), true);
-                        }
-                    }
-                }
-                _ = wait_for_audio_past(&mut written_rx, self.sent), if lag == 0 && !self.finishing => {}
-                _ = self.capture.changed(), if capture_end.is_none() => {}
-                _ = sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {}
-                _ = ping.tick() => {
-                    if last_heard.elapsed() > options.stall_after {
-                        return (Outcome::Retry(stalled_reason(options.stall_after)), true);
-                    }
-                    if let Err(reason) = send_before(&mut sink, ping_at(self.sent), silent_until, "the connection broke").await {
-                        return (Outcome::Retry(reason), true);
-                    }
-                }
-                event = auth_events.recv() => {
-                    if let Ok(AuthEvent::Refreshed { .. }) = event && !self.finishing {
-                        // Hand over to the fresh token before the old one expires
-                        // (a strict server closes the socket at expiry). A close
-                        // the server never answers means the connection had
-                        // already stalled: say so, rather than slip away quietly.
-                        let answered = self.close_gracefully(&mut sink, &mut source, "token handover", silent_until).await;
-                        if !answered {
-                            return (Outcome::Retry(HANDOVER_UNANSWERED.into()), true);
-                        }
-                        return (Outcome::Handover, true);
-                    }
-                }
-                _ = report.tick() => report_status(self.link, self.reader, self.sent, *self.confirmed, self.finishing),
+            Step::HandedOver(next) => Next::Continue {
+                next,
+                retiring: retire(live.sink, live.source),
+            },
+        }
+    }
+
+    /// Where the next connection starts, after this one ended with `outcome`.
+    fn ended(&mut self, live: &mut Live, outcome: &Outcome) {
+        let settled = live.evidence.settle(Instant::now(), live.settle);
+        self.settled(settled);
+        if refused_as_too_fast(outcome) {
+            // The recogniser dropped what it had queued: go back further, and slower.
+            self.confirmed = self.confirmed.saturating_sub(REFUSED_EXTRA);
+            self.pace = (self.pace * 0.8).max(self.link.options.seed_pace * MIN_PACE_SHARE);
+            if !self.warned_too_fast {
+                self.warned_too_fast = true;
+                self.link.reporter.warning(format!(
+                    "The server asked for audio no faster than real time; sending at {:.2}× from now on",
+                    self.pace
+                ));
             }
         }
     }
 
-    /// Closes with a handshake; the server's reply confirms every frame sent.
-    /// Waits at most 5 s, and never past `silent_until` (when the connection
-    /// would count as stalled anyway). Returns whether the server answered.
-    async fn close_gracefully(
+    fn settled(&mut self, offset: u64) {
+        confirm(self.link, &mut self.confirmed, offset);
+    }
+
+    async fn stream_on(&mut self, live: &mut Live) -> Step {
+        let options = &self.link.options;
+        let link = self.link;
+        let mut ping = tokio::time::interval(PING_EVERY.min(options.ping_every));
+        ping.reset();
+        let mut report = tokio::time::interval(Duration::from_secs(1));
+        let mut auth_events = link.tokens.subscribe();
+        let mut pump = Pump::new();
+        let mut written_rx = self.reader.subscribe();
+        let mut handover = Handover::Idle;
+        loop {
+            let written = self.reader.written().written;
+            let capture_end = *self.capture.borrow();
+            let draining = matches!(handover, Handover::Draining { .. });
+            if !live.finishing
+                && !draining
+                && capture_end == Some(live.sent)
+                && live.sent == written
+            {
+                live.finishing = true;
+                link.reporter.status(Status::Finishing);
+                if let Err(reason) = self
+                    .ping(live, "the connection broke while finishing")
+                    .await
+                {
+                    return Step::Ended(Outcome::Retry(reason));
+                }
+            }
+            if live.finishing && live.evidence.settled() >= live.sent {
+                let since = *live.all_settled_at.get_or_insert_with(Instant::now);
+                // Wait (briefly) for the final of an utterance still being recognised.
+                if !live.partial_pending || since.elapsed() >= FINAL_GRACE {
+                    self.close_gracefully(live, "session finished").await;
+                    return Step::Ended(Outcome::Done);
+                }
+            }
+            let drained = matches!(&handover, Handover::Draining { target, .. } if live.evidence.settled() >= *target);
+            if drained
+                && let Handover::Draining { next, .. } =
+                    std::mem::replace(&mut handover, Handover::Idle)
+            {
+                tracing::info!(at = live.sent, "handed over to a fresh token");
+                return Step::HandedOver(next);
+            }
+            let lag = if draining {
+                0
+            } else {
+                written.saturating_sub(live.sent)
+            };
+            let chunk = lag.min(live.pacer.chunk_samples());
+            let now = Instant::now();
+            let silent_until = live.last_heard + options.stall_after;
+            let settle_at = live.evidence.next_settle_at(live.settle);
+            let grace = live.all_settled_at.map(|t| t + FINAL_GRACE);
+            tokio::select! {
+                biased;
+                incoming = live.source.next() => {
+                    live.last_heard = Instant::now();
+                    match incoming {
+                        Some(Ok(Message::Close(frame))) => return Step::Ended(close_outcome(frame)),
+                        Some(Ok(message)) => self.on_message(live, message),
+                        Some(Err(err)) => return Step::Ended(Outcome::Retry(format!("the connection failed: {err}"))),
+                        None => return Step::Ended(Outcome::Retry("the connection closed".into())),
+                    }
+                }
+                _ = sleep_until(silent_until) => {
+                    return Step::Ended(Outcome::Retry(stalled_reason(options.stall_after)));
+                }
+                _ = until(live.pacer.send_at(chunk, now)), if chunk > 0 => {
+                    if let Err(outcome) = self.send_chunk(live, &mut pump, chunk, silent_until).await {
+                        return Step::Ended(outcome);
+                    }
+                }
+                _ = wait_for_audio_past(&mut written_rx, live.sent), if lag == 0 && !live.finishing && !draining => {}
+                _ = self.capture.changed(), if capture_end.is_none() => {}
+                _ = sleep_until(settle_at.unwrap_or(now)), if settle_at.is_some() => {
+                    let settled = live.evidence.settle(Instant::now(), live.settle);
+                    self.settled(settled);
+                }
+                _ = sleep_until(grace.unwrap_or(now)), if grace.is_some() => {}
+                _ = ping.tick() => {
+                    if let Err(reason) = self.ping(live, "the connection broke").await {
+                        return Step::Ended(Outcome::Retry(reason));
+                    }
+                }
+                event = auth_events.recv(), if matches!(handover, Handover::Idle) && !live.finishing => {
+                    if let Ok(AuthEvent::Refreshed { .. }) = event {
+                        handover = Handover::Opening(open_with_current_token(link));
+                    }
+                }
+                turn = handover_turn(&mut handover) => match turn {
+                    HandoverTurn::Opened(next) => {
+                        // Stop sending here; everything sent must settle first.
+                        if let Err(reason) = self.ping(live, "the connection broke during a token handover").await {
+                            return Step::Ended(Outcome::Retry(reason));
+                        }
+                        handover = Handover::Draining { next, target: live.sent, give_up_at: Instant::now() + DRAIN_MAX };
+                    }
+                    HandoverTurn::OpenFailed => {
+                        tracing::info!("the handover's new connection failed; staying on this one for now");
+                        handover = Handover::RetryAt(Instant::now() + HANDOVER_RETRY);
+                    }
+                    HandoverTurn::TryAgain => handover = Handover::Opening(open_with_current_token(link)),
+                    HandoverTurn::DrainTimedOut => return Step::Ended(Outcome::Retry(HANDOVER_UNANSWERED.into())),
+                },
+                kept = retired(&mut live.retiring) => {
+                    live.retiring = None;
+                    for message in kept {
+                        self.on_message(live, message);
+                    }
+                }
+                _ = report.tick() => report_status(link, self.reader, live.sent, self.confirmed, live.finishing),
+            }
+        }
+    }
+
+    /// Reads and sends the next `chunk` samples.
+    async fn send_chunk(
         &mut self,
-        sink: &mut Sink,
-        source: &mut Source,
-        reason: &str,
+        live: &mut Live,
+        pump: &mut Pump,
+        chunk: u64,
         silent_until: Instant,
-    ) -> bool {
-        let deadline = silent_until.min(Instant::now() + CLOSE_GRACE);
+    ) -> Result<(), Outcome> {
+        let samples = match pump.read(self.link, self.reader, live.sent, chunk) {
+            Ok(0) => return Ok(()),
+            Ok(samples) => samples,
+            Err(reason) => return Err(Outcome::Fatal(reason)),
+        };
+        let audio = Message::Binary(pump.pcm().to_vec().into());
+        send_before(
+            &mut live.sink,
+            audio,
+            silent_until,
+            "the connection broke while sending",
+        )
+        .await
+        .map_err(Outcome::Retry)?;
+        tracing::trace!(target: "consult_recorder::latency", offset = live.sent, samples, "sent");
+        live.sent += samples;
+        live.pacer.sent(samples);
+        self.high_water = self.high_water.max(live.sent);
+        if live.sent - live.pinged_at >= PING_EVERY_SAMPLES {
+            self.ping(live, "the connection broke while sending")
+                .await
+                .map_err(Outcome::Retry)?;
+        }
+        Ok(())
+    }
+
+    /// A ping carrying the offset sent so far.
+    async fn ping(&self, live: &mut Live, broken: &str) -> Result<(), String> {
+        live.pinged_at = live.sent;
+        let ping = Message::Ping(live.sent.to_le_bytes().to_vec().into());
+        send_before(
+            &mut live.sink,
+            ping,
+            live.last_heard + self.link.options.stall_after,
+            broken,
+        )
+        .await
+    }
+
+    /// Closes with a handshake, reading transcripts until the server answers
+    /// (at most 5 s). The answer proves nothing about storage.
+    async fn close_gracefully(&mut self, live: &mut Live, reason: &str) {
+        let deadline = Instant::now() + CLOSE_GRACE;
         let frame = CloseFrame {
             code: WsCloseCode::Normal,
             reason: reason.to_owned().into(),
         };
-        if send_before(sink, Message::Close(Some(frame)), deadline, "closing")
-            .await
-            .is_err()
+        if send_before(
+            &mut live.sink,
+            Message::Close(Some(frame)),
+            deadline,
+            "closing",
+        )
+        .await
+        .is_err()
         {
-            return false;
+            return;
         }
-        while let Ok(Some(incoming)) = tokio::time::timeout_at(deadline, source.next()).await {
-            match incoming {
-                Ok(Message::Close(_)) => {
-                    confirm(self.link, self.confirmed, self.sent);
-                    return true;
-                }
-                Ok(other) => self.on_message(other),
-                Err(_) => return false,
+        while let Ok(Some(Ok(incoming))) =
+            tokio::time::timeout_at(deadline, live.source.next()).await
+        {
+            if matches!(incoming, Message::Close(_)) {
+                return;
             }
+            self.on_message(live, incoming);
         }
-        false
     }
 
-    fn on_message(&mut self, message: Message) {
+    fn on_message(&mut self, live: &mut Live, message: Message) {
         match message {
             Message::Text(text) => match seed::parse_server_message(&text) {
-                Ok(Incoming::Transcript { text, is_final }) => self.on_transcript(text, is_final),
+                Ok(Incoming::Transcript { text, is_final }) => {
+                    self.on_transcript(live, text, is_final)
+                }
                 Ok(Incoming::Connected(_) | Incoming::Unknown) => {}
-                Err(err) => self.bad.report(self.link, &err.to_string()),
+                Err(err) => live.bad.report(self.link, &err.to_string()),
             },
             Message::Pong(payload) => {
-                // The echoed offset: everything before it has been read by the server.
                 if let Ok(bytes) = <[u8; 8]>::try_from(payload.as_ref()) {
                     let offset = u64::from_le_bytes(bytes);
-                    if offset <= self.sent {
-                        confirm(self.link, self.confirmed, offset);
+                    if offset <= live.sent {
+                        live.evidence.pong(offset, Instant::now());
                     }
                 }
             }
-            Message::Binary(_) => self.bad.report(self.link, "the server sent binary data"),
+            Message::Binary(_) => live.bad.report(self.link, "the server sent binary data"),
             Message::Ping(_) | Message::Frame(_) | Message::Close(_) => {}
         }
     }
 
-    fn on_transcript(&mut self, text: String, is_final: bool) {
-        self.partial_pending = !is_final;
+    fn on_transcript(&mut self, live: &mut Live, text: String, is_final: bool) {
+        live.partial_pending = !is_final;
         // No offsets in this profile: estimate them from what had been sent.
         let update = TranscriptUpdate {
             text,
             is_final,
-            start: self.utterance_start,
-            end: self.sent.max(self.utterance_start + 1),
+            start: live.utterance_start,
+            end: live.sent.max(live.utterance_start + 1),
         };
+        if is_final {
+            live.utterance_start = live.sent;
+        }
         let Some(update) = self.transcript.accept(update) else {
-            if is_final {
-                self.utterance_start = self.sent;
-            }
             return;
         };
         if update.is_final {
-            *self.last_final_at = Some(self.sent);
-            self.utterance_start = self.sent;
             let segment = Segment {
                 start: update.start,
                 end: update.end,
@@ -392,27 +616,72 @@ impl Connection<'_> {
     }
 }
 
-/// A ping whose payload is the sample offset sent so far.
-fn ping_at(offset: u64) -> Message {
-    Message::Ping(offset.to_le_bytes().to_vec().into())
+/// Resolves when the retiring connection is closed; never without one.
+async fn retired(retiring: &mut Option<Retiring>) -> Vec<Message> {
+    match retiring {
+        Some(closing) => closing.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What happened to a handover in progress.
+enum HandoverTurn {
+    Opened(Box<WsStream>),
+    OpenFailed,
+    TryAgain,
+    DrainTimedOut,
+}
+
+/// Resolves when the handover in progress takes its next turn; never when idle.
+async fn handover_turn(handover: &mut Handover<'_>) -> HandoverTurn {
+    match handover {
+        Handover::Idle => std::future::pending().await,
+        Handover::Opening(opening) => match opening.await {
+            Ok(next) => HandoverTurn::Opened(next),
+            Err(_) => HandoverTurn::OpenFailed,
+        },
+        Handover::Draining { give_up_at, .. } => {
+            sleep_until(*give_up_at).await;
+            HandoverTurn::DrainTimedOut
+        }
+        Handover::RetryAt(at) => {
+            sleep_until(*at).await;
+            HandoverTurn::TryAgain
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn close(code: u16, reason: &str) -> Outcome {
+        close_outcome(Some(CloseFrame {
+            code: WsCloseCode::from(code),
+            reason: reason.to_owned().into(),
+        }))
+    }
+
     #[test]
-    fn replay_starts_at_the_earlier_of_confirmed_and_last_final_within_30_s() {
-        // No final yet: resend from what the last pong confirmed.
-        assert_eq!(replay_point(100_000, None), 100_000);
-        // The utterance after the last final was cut off: resend it whole.
-        assert_eq!(replay_point(100_000, Some(80_000)), 80_000);
-        // A final arriving after the confirmed point changes nothing.
-        assert_eq!(replay_point(100_000, Some(120_000)), 100_000);
-        // Never more than 30 s back.
-        assert_eq!(
-            replay_point(1_000_000, Some(10_000)),
-            1_000_000 - MAX_REPLAY
+    fn the_seed_close_codes_mean_what_the_seed_backend_means() {
+        assert!(matches!(
+            close(1008, "Authentication failed: Token expired"),
+            Outcome::Auth(_)
+        ));
+        assert!(matches!(
+            close(1008, "Authentication failed: Invalid token"),
+            Outcome::Auth(_)
+        ));
+        assert!(
+            matches!(close(1008, "Idle timeout"), Outcome::Retry(_)),
+            "an idle timeout is not a sign-in problem"
         );
+        let too_fast = close(
+            1011,
+            "Audio data is being streamed too fast. Please stream audio data approximately at real time.",
+        );
+        assert!(refused_as_too_fast(&too_fast));
+        assert!(!refused_as_too_fast(&close(1011, "Audio Timeout Error")));
+        assert!(matches!(close(1001, ""), Outcome::Retry(_)));
     }
 }

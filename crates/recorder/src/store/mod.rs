@@ -47,6 +47,9 @@ pub enum SessionState {
     Uploading,
     /// The server confirmed every sample.
     Complete,
+    /// Seed profile: every sample was sent and the connection outlived it,
+    /// but the server never confirms what it stored.
+    Sent,
     /// The session cannot go on (see `failure`).
     Failed,
 }
@@ -57,6 +60,7 @@ impl SessionState {
             SessionState::Recording => "recording",
             SessionState::Uploading => "uploading",
             SessionState::Complete => "complete",
+            SessionState::Sent => "sent",
             SessionState::Failed => "failed",
         }
     }
@@ -66,6 +70,7 @@ impl SessionState {
             "recording" => SessionState::Recording,
             "uploading" => SessionState::Uploading,
             "complete" => SessionState::Complete,
+            "sent" => SessionState::Sent,
             _ => SessionState::Failed,
         }
     }
@@ -354,6 +359,19 @@ impl Store {
         })
     }
 
+    /// Marks a finished session to be sent again from its first sample (the
+    /// seed profile cannot prove storage, so a clinic may ask for it).
+    pub fn restart_upload(&self, id: &str) -> Result<bool, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE sessions SET state = 'uploading', failure = NULL, samples_confirmed = 0,
+                    completed_at = NULL WHERE id = ?1",
+                params![id],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
     pub fn set_state(
         &self,
         id: &str,
@@ -363,7 +381,7 @@ impl Store {
         self.with(|c| {
             c.execute(
                 "UPDATE sessions SET state = ?2, failure = ?3,
-                    completed_at = CASE WHEN ?2 = 'complete'
+                    completed_at = CASE WHEN ?2 IN ('complete', 'sent')
                         THEN COALESCE(completed_at, ?4) ELSE completed_at END
                  WHERE id = ?1",
                 params![id, state.as_str(), failure, now_millis() as i64],
@@ -422,7 +440,8 @@ impl Store {
         self.with(|c| {
             let mut statement = c.prepare(
                 "SELECT id, completed_at FROM sessions
-                 WHERE state = 'complete' AND completed_at IS NOT NULL ORDER BY completed_at, id",
+                 WHERE state IN ('complete', 'sent') AND completed_at IS NOT NULL
+                 ORDER BY completed_at, id",
             )?;
             statement
                 .query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as u64)))?
@@ -600,6 +619,38 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_sent_seed_session_ages_like_a_complete_one_and_can_be_sent_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite3"), keys()).unwrap();
+        store.create(&record("seed", 1)).unwrap();
+        store.set_confirmed("seed", 16_000).unwrap();
+        store.set_state("seed", SessionState::Sent, None).unwrap();
+        assert_eq!(
+            store.get("seed").unwrap().unwrap().state,
+            SessionState::Sent
+        );
+        assert!(store.pending().unwrap().is_empty(), "nothing left to send");
+        assert_eq!(
+            store.completed().unwrap().len(),
+            1,
+            "retention counts from now"
+        );
+        assert!(store.restart_upload("seed").unwrap());
+        let again = store.get("seed").unwrap().unwrap();
+        assert_eq!(
+            (again.state, again.samples_confirmed),
+            (SessionState::Uploading, 0),
+            "sent again from its first sample"
+        );
+        assert_eq!(store.pending().unwrap().len(), 1);
+        assert!(
+            store.completed().unwrap().is_empty(),
+            "not finished any more"
+        );
+        assert!(!store.restart_upload("missing").unwrap());
     }
 
     #[test]
