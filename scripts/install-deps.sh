@@ -22,6 +22,8 @@ packages=(
   pulseaudio pulseaudio-utils libasound2-plugins
   # tests: a clinic's HTTP proxy; the package test's report checks
   tinyproxy python3
+  # tests: the independent seed backends (FastAPI in a virtual environment from PyPI)
+  python3-venv
   # tests: the app's window driven over WebDriver on a virtual display
   xvfb webkit2gtk-driver
 )

@@ -8,6 +8,7 @@ pub mod desktop;
 pub mod procfs;
 pub mod proxy;
 pub mod reliability;
+pub mod seed_backend;
 pub mod server;
 pub mod speech;
 pub mod wire;

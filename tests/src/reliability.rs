@@ -1,6 +1,7 @@
 //! The reliability run: `consult-cli record` streams a long consultation
-//! through the fault proxy to the reference server while faults, crashes and a
-//! forced sign-in happen at seeded random moments; then the server's audio is
+//! through the fault proxy to a backend — the reference server, or one of the
+//! independent Python seed backends — while faults, crashes and a forced
+//! sign-in happen at seeded random moments; then the backend's audio is
 //! compared with the source and the figures are printed.
 //!
 //! Time is compressed honestly: the file is fed at `speed` times real time,
@@ -26,6 +27,7 @@ use tokio::time::{Instant, sleep};
 use crate::audio::{unique_pcm, write_wav};
 use crate::chaos::Restartable;
 use crate::proxy::FaultProxy;
+use crate::seed_backend::{Architecture, SeedBackend, SeedOptions};
 use crate::server::{EMAIL, Options, PASSWORD};
 
 /// What to run.
@@ -41,6 +43,111 @@ pub struct Plan {
     pub crashes: u32,
     /// Revoke every refresh token once, then sign in again from the CLI.
     pub forced_sign_in: bool,
+    pub backend: BackendKind,
+}
+
+/// Which server the recorder talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// Our reference server (both profiles), with 15-minute access tokens
+    /// compressed like the rest of the run.
+    Reference,
+    /// An independent seed backend in Python, with 20 s access tokens (wall
+    /// time), strict expiry and strict refresh-token reuse detection.
+    Python(Architecture),
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Reference => "reference server",
+            BackendKind::Python(Architecture::OneLoop) => "Python seed backend (one loop)",
+            BackendKind::Python(Architecture::Pipeline) => "Python seed backend (pipeline)",
+        }
+    }
+}
+
+/// The running backend of a run.
+pub enum Backend {
+    Reference(Arc<Restartable>),
+    Python(Box<SeedBackend>),
+}
+
+/// Access tokens of the Python seed backends, in wall seconds.
+const PYTHON_ACCESS_TOKEN_SECS: u64 = 20;
+
+impl Backend {
+    async fn start(plan: &Plan) -> Self {
+        match plan.backend {
+            BackendKind::Reference => {
+                let access_ttl = (ACCESS_TOKEN_SECS / plan.speed).max(4.0) as u64;
+                Backend::Reference(
+                    Restartable::start(move || {
+                        Options::new().with(|c| {
+                            c.access_ttl = access_ttl;
+                            c.strict_expiry = true;
+                        })
+                    })
+                    .await,
+                )
+            }
+            BackendKind::Python(architecture) => {
+                let mut options = SeedOptions::new(architecture);
+                options.time_scale = plan.speed;
+                options.access_ttl_secs = PYTHON_ACCESS_TOKEN_SECS;
+                options.strict_expiry = true;
+                options.strict_reuse = true;
+                Backend::Python(Box::new(SeedBackend::start(options).await))
+            }
+        }
+    }
+
+    async fn addr(&self) -> std::net::SocketAddr {
+        match self {
+            Backend::Reference(server) => server.addr().await,
+            Backend::Python(server) => server.addr(),
+        }
+    }
+
+    async fn restart(&self) {
+        match self {
+            Backend::Reference(server) => server.restart().await,
+            Backend::Python(server) => server.restart().await,
+        }
+    }
+
+    async fn revoke_refresh_tokens(&self) {
+        match self {
+            Backend::Reference(server) => {
+                let response = reqwest::Client::new()
+                    .post(format!(
+                        "{}/admin/revoke-refresh-tokens",
+                        server.http_url().await
+                    ))
+                    .json(&serde_json::json!({}))
+                    .send()
+                    .await
+                    .expect("admin endpoint answers");
+                assert!(response.status().is_success());
+            }
+            Backend::Python(server) => server.revoke_refresh_tokens().await,
+        }
+    }
+
+    async fn session_dir(&self, session: &str) -> PathBuf {
+        match self {
+            Backend::Reference(server) => server.session_dir(session).await,
+            Backend::Python(server) => server.session_dir(session),
+        }
+    }
+
+    /// Audio its recogniser refused as too fast (only the Python backends count).
+    fn too_fast_refusals(&self) -> Option<usize> {
+        match self {
+            Backend::Reference(_) => None,
+            Backend::Python(server) => Some(server.too_fast_refusals()),
+        }
+    }
 }
 
 /// Access tokens as the clinic issues them: 15 minutes, before compression.
@@ -54,6 +161,7 @@ const STALL_TRIES: u32 = 5;
 #[derive(Debug, Default)]
 pub struct Report {
     pub profile: &'static str,
+    pub backend: &'static str,
     pub audio_secs: f64,
     pub speed: f64,
     pub seed: u64,
@@ -72,6 +180,13 @@ pub struct Report {
     pub crash_losses: Vec<f64>,
     pub spool_errors: u32,
     pub completed: bool,
+    /// The recorder said "complete" for a seed session (no such proof exists).
+    pub claimed_complete: bool,
+    /// Refusals by the backend's recogniser for audio sent too fast.
+    pub too_fast_refusals: Option<usize>,
+    /// Consultation seconds between a final transcript's audio and the live
+    /// edge when the final arrived.
+    pub text_delays: Vec<f64>,
 }
 
 fn p50_and_max(values: &[Duration]) -> (f64, f64) {
@@ -86,7 +201,7 @@ impl Report {
     /// One line per figure, the same in CI and by hand.
     pub fn lines(&self) -> Vec<String> {
         let mut out = vec![
-            format!("profile: {}", self.profile),
+            format!("profile: {} against the {}", self.profile, self.backend),
             format!(
                 "consultation: {:.0} min of audio at {}x (seed {:#x}) in {:.0} s",
                 self.audio_secs / 60.0,
@@ -117,8 +232,33 @@ impl Report {
                 self.crash_losses.len()
             ),
             format!("spool errors: {}", self.spool_errors),
-            format!("completed: {}", self.completed),
         ]);
+        if let Some(refusals) = self.too_fast_refusals {
+            out.push(format!("too-fast refusals by the recogniser: {refusals}"));
+        }
+        let mut delays = self.text_delays.clone();
+        delays.sort_by(f64::total_cmp);
+        out.push(match (delays.get(delays.len() / 2), delays.last()) {
+            (Some(p50), Some(max)) => format!(
+                "live-text delay (consultation time): p50 {p50:.1} s, max {max:.1} s ({} finals)",
+                delays.len()
+            ),
+            _ => {
+                "live-text delay: no final transcripts (the server ran without a recogniser)".into()
+            }
+        });
+        out.push(format!(
+            "duplicated: {:.1} % of the audio",
+            100.0 * self.bytes_duplicated as f64 / (self.audio_secs * 32_000.0).max(1.0)
+        ));
+        out.push(format!(
+            "ended as: {}",
+            match (self.completed, self.profile) {
+                (true, "seed") => "sent (the seed server does not confirm storage)",
+                (true, _) => "complete (confirmed by the server)",
+                (false, _) => "not finished",
+            }
+        ));
         out
     }
 
@@ -127,7 +267,18 @@ impl Report {
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if !self.completed {
-            problems.push("the session did not complete".into());
+            problems.push("the session did not finish".into());
+        }
+        if self.claimed_complete {
+            problems.push(
+                "the recorder said \"complete\" for a seed session: no seed server confirms storage"
+                    .into(),
+            );
+        }
+        if let Some(refusals) = self.too_fast_refusals
+            && refusals > 0
+        {
+            problems.push(format!("{refusals} too-fast refusals by the recogniser"));
         }
         if self.bytes_lost > 0 {
             problems.push(format!("{} bytes lost", self.bytes_lost));
@@ -208,6 +359,9 @@ impl Harness {
             .env("XDG_CACHE_HOME", home.join("cache"))
             .env("XDG_STATE_HOME", home.join("state"))
             .env("CONSULT_KEYCHAIN", "keyutils")
+            // Time is compressed by `speed`: so is the pace the seed server's
+            // recogniser accepts (real time, `speed` times faster).
+            .env("CONSULT_SEED_PACE", self.plan.speed.to_string())
             .env_remove("CONSULT_SERVER")
             .kill_on_drop(true);
         command
@@ -316,6 +470,11 @@ struct Watch {
     sign_in_required: bool,
     finishing: bool,
     complete: bool,
+    /// Seed: "sent", the most that profile can claim.
+    sent: bool,
+    /// The live edge, from the last progress line.
+    last_recorded: u64,
+    text_delays: Vec<f64>,
 }
 
 impl Watch {
@@ -353,6 +512,7 @@ impl Watch {
                     self.finishing = true;
                 }
                 Some("complete") => self.complete = true,
+                Some("sent") => self.sent = true,
                 Some("failed") => {
                     let reason = e["status"]["reason"].as_str().unwrap_or_default();
                     if reason.contains("spool") || reason.contains("disk") {
@@ -361,6 +521,17 @@ impl Watch {
                 }
                 _ => {}
             },
+            Some("progress") => {
+                if let Some(recorded) = e["recorded"].as_u64() {
+                    self.last_recorded = self.last_recorded.max(recorded);
+                }
+            }
+            Some("transcript") if e["update"]["is_final"] == true => {
+                if let Some(end) = e["update"]["end"].as_u64() {
+                    let behind = self.last_recorded.saturating_sub(end);
+                    self.text_delays.push(behind as f64 / 16_000.0);
+                }
+            }
             Some("auth") => match e["event"].as_str() {
                 Some("refreshed") => self.refreshes += 1,
                 Some("sign_in_required") => self.sign_in_required = true,
@@ -389,14 +560,7 @@ pub async fn run(plan: Plan) -> Report {
     let wav = scratch.path().join("consultation.wav");
     write_wav(&wav, &source);
 
-    let access_ttl = (ACCESS_TOKEN_SECS / plan.speed).max(4.0) as u64;
-    let server = Restartable::start(move || {
-        Options::new().with(|c| {
-            c.access_ttl = access_ttl;
-            c.strict_expiry = true;
-        })
-    })
-    .await;
+    let server = Arc::new(Backend::start(&plan).await);
     let proxy = Arc::new(FaultProxy::start(server.addr().await).await);
     let (lines_tx, mut lines) = mpsc::unbounded_channel();
     let harness = Harness {
@@ -515,16 +679,7 @@ pub async fn run(plan: Plan) -> Report {
         // sign in again from the CLI and carry on recording.
         if !revoked && !stalled && sign_in_at.is_some_and(|at| elapsed >= at) && !watch.finishing {
             revoked = true;
-            let response = reqwest::Client::new()
-                .post(format!(
-                    "{}/admin/revoke-refresh-tokens",
-                    server.http_url().await
-                ))
-                .json(&serde_json::json!({}))
-                .send()
-                .await
-                .expect("admin endpoint answers");
-            assert!(response.status().is_success());
+            server.revoke_refresh_tokens().await;
             *faults
                 .lock()
                 .await
@@ -578,8 +733,16 @@ pub async fn run(plan: Plan) -> Report {
         plan.profile,
     );
     let faults = faults.lock().await.clone();
+    let (completed, claimed_complete) = match plan.profile {
+        Profile::V1 => (exit.success() && watch.complete, false),
+        Profile::Seed => (
+            exit.success() && watch.sent && !watch.complete,
+            watch.complete,
+        ),
+    };
     Report {
         profile: plan.profile.as_str(),
+        backend: plan.backend.name(),
         audio_secs: plan.minutes * 60.0,
         speed: plan.speed,
         seed: plan.seed,
@@ -601,7 +764,10 @@ pub async fn run(plan: Plan) -> Report {
         stalls_unnoticed,
         crash_losses,
         spool_errors: watch.spool_errors,
-        completed: exit.success() && watch.complete,
+        completed,
+        claimed_complete,
+        too_fast_refusals: server.too_fast_refusals(),
+        text_delays: watch.text_delays,
     }
 }
 
@@ -657,7 +823,7 @@ async fn inject(
     seed: u64,
     speed: f64,
     proxy: Arc<FaultProxy>,
-    server: Arc<Restartable>,
+    server: Arc<Backend>,
     counts: Arc<Mutex<BTreeMap<&'static str, u32>>>,
     gate: Arc<Mutex<()>>,
 ) {

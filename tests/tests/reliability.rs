@@ -7,7 +7,7 @@
 use std::io::Write;
 
 use consult_recorder::store::Profile;
-use e2e_tests::reliability::{Plan, run};
+use e2e_tests::reliability::{BackendKind, Plan, run};
 
 async fn short_form(profile: Profile, seed: u64) {
     let report = run(Plan {
@@ -17,6 +17,7 @@ async fn short_form(profile: Profile, seed: u64) {
         seed,
         crashes: 3,
         forced_sign_in: true,
+        backend: BackendKind::Reference,
     })
     .await;
     // Straight to stderr, past the test harness's capture: the figures are

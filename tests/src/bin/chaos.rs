@@ -1,11 +1,13 @@
 //! The reliability run by hand: `scripts/chaos.sh` (see docs/reliability.md).
 //!
-//! Prints one line per figure for each protocol profile and exits non-zero if
+//! Prints one line per figure for each protocol profile and backend (the
+//! reference server; the seed profile also against both Python seed backends) and exits non-zero if
 //! any promise was broken (audio lost, more than a second lost per crash, a
 //! spool error, a stall noticed late).
 
 use consult_recorder::store::Profile;
-use e2e_tests::reliability::{Plan, run};
+use e2e_tests::reliability::{BackendKind, Plan, run};
+use e2e_tests::seed_backend::Architecture;
 
 fn arg(name: &str, default: f64) -> f64 {
     let args: Vec<String> = std::env::args().collect();
@@ -26,7 +28,13 @@ async fn main() -> std::process::ExitCode {
     let seed = arg("--seed", 20_261_122.0) as u64;
     let crashes = arg("--crashes", 20.0) as u32;
     let mut broken = Vec::new();
-    for profile in [Profile::V1, Profile::Seed] {
+    let runs = [
+        (Profile::V1, BackendKind::Reference),
+        (Profile::Seed, BackendKind::Reference),
+        (Profile::Seed, BackendKind::Python(Architecture::OneLoop)),
+        (Profile::Seed, BackendKind::Python(Architecture::Pipeline)),
+    ];
+    for (profile, backend) in runs {
         let report = run(Plan {
             profile,
             minutes,
@@ -34,6 +42,7 @@ async fn main() -> std::process::ExitCode {
             seed,
             crashes,
             forced_sign_in: true,
+            backend,
         })
         .await;
         for line in report.lines() {
@@ -44,7 +53,7 @@ async fn main() -> std::process::ExitCode {
             report
                 .problems()
                 .into_iter()
-                .map(|p| format!("{}: {p}", profile.as_str())),
+                .map(|p| format!("{} against the {}: {p}", profile.as_str(), backend.name())),
         );
     }
     if broken.is_empty() {
