@@ -46,6 +46,9 @@ pub struct SeedOptions {
     pub strict_expiry: bool,
     /// A reused refresh token revokes its whole family, with no grace window.
     pub strict_reuse: bool,
+    /// The JSON shape of its transcripts (`seed`, `camel`, `typed`, `google`,
+    /// `unknown`; see the backends' README).
+    pub transcript_shape: &'static str,
 }
 
 impl SeedOptions {
@@ -56,6 +59,7 @@ impl SeedOptions {
             access_ttl_secs: 1800,
             strict_expiry: false,
             strict_reuse: false,
+            transcript_shape: "seed",
         }
     }
 }
@@ -185,6 +189,7 @@ async fn spawn(options: &SeedOptions, data: &Path, port: u16) -> (Child, u16) {
         .args(["--time-scale", &options.time_scale.to_string()])
         .args(["--access-ttl", &options.access_ttl_secs.to_string()])
         .args(["--user", &format!("{EMAIL}:{PASSWORD}")])
+        .args(["--transcript-shape", options.transcript_shape])
         .stdout(Stdio::piped())
         .stderr(if std::env::var_os("SEED_BACKEND_LOG").is_some() {
             Stdio::inherit()

@@ -10,12 +10,25 @@
 //! The promises: every recorded sample accepted by the backend's recogniser
 //! at least once, no refusal for streaming too fast, and the recorder ends at
 //! "sent", never "complete" (no seed server confirms storage).
+//!
+//! Then the transcript shapes: the seed documents never show a transcript
+//! message, so the backends send the shapes real ones use, and one no client
+//! should guess; that one must be named to the doctor, never dropped silently.
 
 use std::io::Write;
+use std::time::Duration;
 
-use consult_recorder::store::Profile;
-use e2e_tests::reliability::{BackendKind, Plan, run};
-use e2e_tests::seed_backend::Architecture;
+use consult_recorder::audio::WavSource;
+use consult_recorder::auth::memory_vault::MemoryVault;
+use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, Secret, TokenManager};
+use consult_recorder::crypto::{DataKey, DataKeySource};
+use consult_recorder::events::{Event, Status};
+use consult_recorder::session::{SenderOptions, Session, SessionSetup};
+use consult_recorder::store::{Profile, Store};
+use e2e_tests::audio::{unique_pcm, write_wav};
+use e2e_tests::reliability::{BackendKind, Plan, lost_and_duplicated, run};
+use e2e_tests::seed_backend::{Architecture, SeedBackend, SeedOptions};
+use e2e_tests::server::{EMAIL, PASSWORD};
 
 async fn short_form(architecture: Architecture, seed: u64) {
     let report = run(Plan {
@@ -65,4 +78,136 @@ seeded! {
     pipeline_backend_seed_1_loses_nothing: Architecture::Pipeline, 0x5EED_2001;
     pipeline_backend_seed_2_loses_nothing: Architecture::Pipeline, 0x5EED_2002;
     pipeline_backend_seed_3_loses_nothing: Architecture::Pipeline, 0x5EED_2003;
+}
+
+/// What a short recording against a backend that sends `shape` showed.
+struct Shown {
+    finals: Vec<String>,
+    warnings: Vec<String>,
+    lost: usize,
+    ended: Option<Status>,
+}
+
+async fn record_against(shape: &'static str) -> Shown {
+    const SPEED: f64 = 4.0;
+    let mut options = SeedOptions::new(Architecture::Pipeline);
+    options.time_scale = SPEED;
+    options.transcript_shape = shape;
+    let backend = SeedBackend::start(options).await;
+    let client = AuthClient::new(
+        &backend.http_url(),
+        AuthPaths::default(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let tokens = TokenManager::start(client, MemoryVault::default(), ManagerOptions::default());
+    tokens.sign_in(EMAIL, Secret::new(PASSWORD)).await.unwrap();
+
+    let scratch = tempfile::tempdir().unwrap();
+    let source = unique_pcm(10 * 16_000, 0x5A9E);
+    let wav = scratch.path().join("consultation.wav");
+    write_wav(&wav, &source);
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let setup = SessionSetup {
+        id: session_id.clone(),
+        reference: shape.into(),
+        profile: Profile::Seed,
+        server: backend.http_url(),
+        spool_dir: scratch.path().join("spool"),
+        store: Store::open(
+            &scratch.path().join("sessions.sqlite3"),
+            DataKeySource::fixed(DataKey::generate()),
+        )
+        .unwrap(),
+        tokens,
+        options: SenderOptions {
+            seed_pace: SPEED,
+            ..SenderOptions::default()
+        },
+    };
+    let session = Session::start(setup, Some(WavSource::open(&wav, SPEED).unwrap())).unwrap();
+    let mut events = session.subscribe();
+    let mut shown = Shown {
+        finals: Vec::new(),
+        warnings: Vec::new(),
+        lost: 0,
+        ended: None,
+    };
+    let finished = session.finished();
+    tokio::pin!(finished);
+    let result = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            tokio::select! {
+                result = &mut finished => return result,
+                event = events.recv() => match event {
+                    Ok(Event::Transcript { update, .. }) if update.is_final => shown.finals.push(update.text),
+                    Ok(Event::Warning { message, .. }) => shown.warnings.push(message),
+                    Ok(Event::Status { status, .. }) => shown.ended = Some(status),
+                    _ => {}
+                },
+            }
+        }
+    })
+    .await
+    .expect("a 10 s recording finishes");
+    while let Ok(event) = events.try_recv() {
+        match event {
+            Event::Warning { message, .. } => shown.warnings.push(message),
+            Event::Status { status, .. } => shown.ended = Some(status),
+            _ => {}
+        }
+    }
+    assert!(result.is_ok(), "{result:?}");
+    shown.lost = lost_and_duplicated(&source, &backend.session_dir(&session_id), Profile::Seed).0;
+    shown
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python; run scripts/test.sh"]
+async fn transcripts_in_the_shapes_real_backends_send_appear() {
+    for shape in ["seed", "camel", "typed", "google"] {
+        let shown = record_against(shape).await;
+        assert!(
+            shown.finals.len() >= 2 && shown.finals.iter().all(|f| f.starts_with("heard ")),
+            "{shape}: the finals appear: {:?}",
+            shown.finals
+        );
+        assert!(
+            !shown.warnings.iter().any(|w| w.contains("cannot read")),
+            "{shape}: {:?}",
+            shown.warnings
+        );
+        assert_eq!(shown.lost, 0, "{shape}: every sample accepted");
+        assert_eq!(shown.ended, Some(Status::Sent), "{shape}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python; run scripts/test.sh"]
+async fn a_backend_sending_an_unknown_shape_is_named_to_the_doctor_and_loses_no_audio() {
+    let shown = record_against("unknown").await;
+    assert!(
+        shown.finals.is_empty(),
+        "nothing is guessed: {:?}",
+        shown.finals
+    );
+    let told: Vec<_> = shown
+        .warnings
+        .iter()
+        .filter(|w| w.contains("cannot read"))
+        .collect();
+    assert_eq!(
+        told.len(),
+        1,
+        "told once, not at every message: {:?}",
+        shown.warnings
+    );
+    assert!(told[0].contains("audio is safe"), "{}", told[0]);
+    assert!(
+        !told[0].contains("heard"),
+        "the warning never holds the text: {}",
+        told[0]
+    );
+    assert_eq!(shown.lost, 0, "the audio is complete all the same");
+    assert_eq!(shown.ended, Some(Status::Sent));
 }

@@ -17,7 +17,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .config import DEFAULT_SECRET, DEFAULT_USERS, Settings
+from .config import DEFAULT_SECRET, DEFAULT_USERS, TRANSCRIPT_SHAPES, Settings
 
 _TOKEN_IN_TEXT = re.compile(r"((?:access_|refresh_)?token[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+", re.I)
 
@@ -68,6 +68,12 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     p.add_argument("--strict-reuse", action="store_true")
     p.add_argument("--user", action="append", type=_user, default=[], metavar="EMAIL:PASSWORD")
     p.add_argument("--secret", default=DEFAULT_SECRET)
+    p.add_argument(
+        "--transcript-shape",
+        choices=TRANSCRIPT_SHAPES,
+        default="seed",
+        help="the JSON shape of transcript messages (see README)",
+    )
     a = p.parse_args(argv)
     if a.time_scale <= 0:
         p.error("--time-scale must be > 0")
@@ -84,6 +90,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         strict_expiry=a.strict_expiry,
         strict_reuse=a.strict_reuse,
         secret=a.secret,
+        transcript_shape=a.transcript_shape,
         users=dict(a.user) if a.user else dict(DEFAULT_USERS),
     )
 

@@ -19,6 +19,8 @@ IDLE_TIMEOUT_SECONDS = 300.0
 DEFAULT_SECRET = "seed-backend-test-secret-not-for-production"
 #: Used when no --user is given.
 DEFAULT_USERS = {"doctor@example.com": "password"}
+#: The JSON shapes a backend might use for transcripts (the seed documents show none).
+TRANSCRIPT_SHAPES = ("seed", "camel", "typed", "google", "unknown")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Settings:
     strict_expiry: bool = False
     strict_reuse: bool = False
     secret: str = DEFAULT_SECRET
+    transcript_shape: str = "seed"
     users: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_USERS))
 
     @property

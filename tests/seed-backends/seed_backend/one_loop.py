@@ -80,7 +80,7 @@ async def _loop(conn: Connection) -> None:
                 conn.too_fast(exc)
                 return
             for transcript in transcripts:
-                await conn.send_json(transcript.message())
+                await conn.send_json(transcript.message(conn.settings.transcript_shape))
     finally:
         if pending is not None:
             pending.cancel()

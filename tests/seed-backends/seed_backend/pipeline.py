@@ -85,7 +85,7 @@ async def _recogniser_task(
                 conn.too_fast(exc)
                 return
             for transcript in transcripts:
-                results_q.put_nowait(transcript.message())
+                results_q.put_nowait(transcript.message(conn.settings.transcript_shape))
     finally:
         if pending is not None:
             if pending.done() and not pending.cancelled():

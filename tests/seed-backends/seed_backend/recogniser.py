@@ -41,7 +41,23 @@ class Transcript:
     is_final: bool
     confidence: float = 0.9
 
-    def message(self) -> dict[str, Any]:
+    def message(self, shape: str = "seed") -> dict[str, Any]:
+        """The transcript as JSON in one of the shapes real backends use."""
+        if shape == "camel":
+            return {"transcript": self.text, "isFinal": self.is_final}
+        if shape == "typed":
+            return {"type": "final" if self.is_final else "partial", "text": self.text}
+        if shape == "google":
+            return {
+                "results": [
+                    {
+                        "alternatives": [{"transcript": self.text, "confidence": self.confidence}],
+                        "isFinal": self.is_final,
+                    }
+                ]
+            }
+        if shape == "unknown":
+            return {"kind": "asr", "payload": {"words": self.text, "done": self.is_final}}
         return {
             "type": "transcript",
             "text": self.text,

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use consult_protocol::seed::{self, Incoming};
+use consult_protocol::seed::{self, Incoming, Unreadable};
 use futures_util::StreamExt;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::Message;
@@ -83,6 +83,7 @@ pub async fn run(
         pace: link.options.seed_pace,
         ungreeted: 0,
         warned_too_fast: false,
+        unreadable: UnreadableMessages::default(),
     };
     drive(link, written, &mut seed).await
 }
@@ -101,6 +102,40 @@ struct Seed<'a> {
     /// Connections in a row that ended before the server's greeting.
     ungreeted: u32,
     warned_too_fast: bool,
+    unreadable: UnreadableMessages,
+}
+
+/// Server messages this version cannot read, over the whole session: each
+/// shape logged once (keys only, never values), the doctor told once.
+#[derive(Default)]
+struct UnreadableMessages {
+    count: u32,
+    logged: std::collections::BTreeSet<String>,
+    transcripts_read: bool,
+    told: bool,
+}
+
+/// Unreadable messages in a row, with no transcript read, after which the
+/// doctor is told even if none looked like text.
+const UNREADABLE_BEFORE_TELLING: u32 = 5;
+
+impl UnreadableMessages {
+    fn saw(&mut self, link: &Link, message: Unreadable) {
+        self.count += 1;
+        if self.logged.len() < 16 && self.logged.insert(message.shape.clone()) {
+            tracing::warn!(shape = %message.shape, "a server message this version cannot read");
+        }
+        let tell = message.may_carry_text
+            || (!self.transcripts_read && self.count >= UNREADABLE_BEFORE_TELLING);
+        if tell && !self.told {
+            self.told = true;
+            link.reporter.warning(format!(
+                "The server is sending messages this version cannot read ({} so far): the text \
+                 will not appear, but the audio is safe and still being sent.",
+                self.count
+            ));
+        }
+    }
 }
 
 /// Why a connection did not reach the greeting.
@@ -569,9 +604,11 @@ impl Seed<'_> {
         match message {
             Message::Text(text) => match seed::parse_server_message(&text) {
                 Ok(Incoming::Transcript { text, is_final }) => {
+                    self.unreadable.transcripts_read = true;
                     self.on_transcript(live, text, is_final)
                 }
-                Ok(Incoming::Connected(_) | Incoming::Unknown) => {}
+                Ok(Incoming::Unknown(message)) => self.unreadable.saw(self.link, message),
+                Ok(Incoming::Connected(_)) => {}
                 Err(err) => live.bad.report(self.link, &err.to_string()),
             },
             Message::Pong(payload) => {
