@@ -14,5 +14,6 @@ pub const NAMES: &[&str] = &[
     "transcript",
     "export_transcript",
     "delete_session",
+    "resend_session",
     "diagnostics",
 ];

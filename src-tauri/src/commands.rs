@@ -102,6 +102,11 @@ pub fn delete_session(app: State<'_, App>, id: String) -> Result<(), AppError> {
 }
 
 #[tauri::command]
+pub fn resend_session(app: State<'_, App>, id: String) -> Result<(), AppError> {
+    app.resend(session_id(&id)?)
+}
+
+#[tauri::command]
 pub async fn diagnostics(app: State<'_, App>) -> Result<String, AppError> {
     Ok(app.diagnostics().await)
 }

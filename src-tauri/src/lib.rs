@@ -31,6 +31,7 @@ pub fn with_app<R: Runtime>(builder: tauri::Builder<R>, app: App) -> tauri::Buil
         commands::transcript,
         commands::export_transcript,
         commands::delete_session,
+        commands::resend_session,
         commands::diagnostics,
     ])
 }

@@ -148,6 +148,17 @@ fn commands_refuse_bad_input_before_it_reaches_the_core() {
         )
         .unwrap_err();
     assert_eq!(missing["kind"], "not_found");
+    let resend_missing = h
+        .invoke(
+            "resend_session",
+            json!({"id": "0b7e8f0e-2f1c-4d3a-9c55-5a1d6f0a9b11"}),
+        )
+        .unwrap_err();
+    assert_eq!(resend_missing["kind"], "not_found");
+    let resend_bad = h
+        .invoke("resend_session", json!({"id": "../x"}))
+        .unwrap_err();
+    assert_eq!(resend_bad["kind"], "invalid_input");
     let bad_language = h
         .invoke(
             "save_settings",

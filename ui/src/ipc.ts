@@ -44,6 +44,7 @@ export const api = {
   transcript: (id: string) => call<Segment[]>("transcript", { id }),
   exportTranscript: (id: string, format: ExportFormat) => call<string>("export_transcript", { id, format }),
   deleteSession: (id: string) => call<null>("delete_session", { id }),
+  resendSession: (id: string) => call<null>("resend_session", { id }),
   diagnostics: () => call<string>("diagnostics"),
   onEvent: (handler: (event: Event) => void) => tauri().event.listen<Event>("recorder-event", (e) => handler(e.payload)),
 };

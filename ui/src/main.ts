@@ -275,6 +275,7 @@ async function renderHistory(): Promise<void> {
       button("Open", () => void openTranscript(s));
       button("Export .txt", () => void exportTranscript(s, "txt"));
       button("Export .json", () => void exportTranscript(s, "json"));
+      if (s.state === "sent") button("Send again", () => void resendSession(s));
       button("Delete", () => void deleteSession(s));
       row.append(actions);
       return row;
@@ -299,6 +300,16 @@ async function exportTranscript(s: SessionView, format: "txt" | "json"): Promise
   } catch (err) {
     $("history-note").textContent = errorMessage(err);
   }
+}
+
+async function resendSession(s: SessionView): Promise<void> {
+  try {
+    await api.resendSession(s.id);
+    announce("Sending the recording again.");
+  } catch (err) {
+    $("history-note").textContent = errorMessage(err);
+  }
+  await renderHistory();
 }
 
 async function deleteSession(s: SessionView): Promise<void> {

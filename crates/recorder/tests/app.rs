@@ -252,3 +252,76 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
         ErrorKind::NotFound
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a keyutils session keyring; run scripts/test.sh"]
+async fn a_seed_recording_ends_as_sent_and_the_doctor_can_send_it_again() {
+    let (server, _server_dir) = reference_server(|_| {}).await;
+    let url = server.http_url();
+    let home = tempfile::tempdir().unwrap();
+    let mut app_options = options(home.path(), &url);
+    app_options.config = ConfigSources::none()
+        .with(Key::Server, &url)
+        .with(Key::Profile, "seed")
+        // The file plays at four times real time; so may the audio go.
+        .with(Key::SeedPace, "4");
+    let app = App::open(app_options).unwrap();
+    let mut events = app.subscribe();
+    app.sign_in(&url, EMAIL, Secret::new(PASSWORD))
+        .await
+        .unwrap();
+    let source = support::unique_pcm(3 * 16_000);
+    let wav = home.path().join("consultation.wav");
+    support::write_wav(&wav, &source);
+    let sent = |e: &Event| {
+        matches!(
+            e,
+            Event::Status {
+                status: Status::Sent,
+                ..
+            }
+        )
+    };
+    let recording = app
+        .start_recording_from(WavSource::open(&wav, 4.0).unwrap(), "seed")
+        .unwrap();
+    until(&mut events, sent).await;
+    let listed = app.sessions().unwrap();
+    assert_eq!(
+        listed[0].state,
+        SessionState::Sent,
+        "never complete: seed confirms nothing"
+    );
+
+    app.resend(&recording.id).unwrap();
+    assert_eq!(
+        app.resend(&recording.id).unwrap_err().kind,
+        ErrorKind::InvalidInput,
+        "not twice at once"
+    );
+    until(&mut events, sent).await;
+    let dir = server.data_dir().join("sessions").join(&recording.id);
+    let mut pieces: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("seed-")
+        })
+        .collect();
+    pieces.sort();
+    assert!(pieces.len() >= 2, "{pieces:?}");
+    assert_eq!(
+        std::fs::read(pieces.last().unwrap()).unwrap(),
+        source,
+        "the second sending carried the whole recording from its first sample"
+    );
+    assert_eq!(
+        app.resend("0b7e8f0e-2f1c-4d3a-9c55-5a1d6f0a9b11")
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFound
+    );
+}

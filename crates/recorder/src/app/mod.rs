@@ -34,7 +34,7 @@ use crate::paths::AppDirs;
 use crate::retention;
 use crate::session::{self, SenderOptions, Session, SessionSetup, Stopper};
 use crate::settings::{self, UserSettings};
-use crate::store::{Profile, Segment, Store};
+use crate::store::{Profile, Segment, SessionState, Store};
 
 /// How the app is set up (by the shell, from configuration).
 #[derive(Clone)]
@@ -409,6 +409,42 @@ impl App {
             Err(e) => return Err(AppError::storage(format!("{}: {e}", spool.display()))),
         }
         self.inner.store.delete(id).map_err(AppError::storage)?;
+        Ok(())
+    }
+
+    /// Sends a session again from its first sample: a seed server never
+    /// confirms what it stored, so a clinic may ask for a recording again
+    /// while its audio is still kept here.
+    pub fn resend(&self, id: &str) -> Result<(), AppError> {
+        let record = self.existing(id)?;
+        if record.state != SessionState::Sent || self.lock_sending().contains(id) {
+            return Err(AppError::invalid(
+                "Only a recording that was sent to a server that does not confirm receipt can be sent again.",
+            ));
+        }
+        if !session::spool_path(&self.spool_dir(), id).exists() {
+            return Err(AppError::invalid(
+                "The audio of this recording is no longer on this computer (the retention period has passed).",
+            ));
+        }
+        let signed = self.signed().ok_or_else(|| {
+            AppError::new(
+                ErrorKind::SignInNeeded,
+                "Please sign in before sending a recording again.",
+            )
+        })?;
+        if record.server.trim_end_matches('/') != signed.server {
+            return Err(AppError::invalid(
+                "This recording was made for another server: sign in to that server to send it again.",
+            ));
+        }
+        self.inner
+            .store
+            .restart_upload(id)
+            .map_err(AppError::storage)?;
+        let setup = self.setup(&record.id, &record.reference, record.profile, &signed);
+        let session = Session::start::<WavSource>(setup, None).map_err(AppError::storage)?;
+        self.follow(session);
         Ok(())
     }
 
