@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use tracing_subscriber::filter::{FilterExt, filter_fn};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -178,13 +179,15 @@ pub fn init(
     let stderr = tracing_subscriber::fmt::layer()
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
         .with_writer(io::stderr)
-        .with_filter(EnvFilter::new(stderr_filter));
+        .with_filter(EnvFilter::new(stderr_filter).and(filter_fn(|m| !holds_secrets(m))));
     let opened = RotatingFile::open(dir, name);
     let to_file = opened.as_ref().ok().map(|file| {
         tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .with_writer(file.clone())
-            .with_filter(EnvFilter::new(file_filter(file_level)))
+            .with_filter(
+                EnvFilter::new(file_filter(file_level)).and(filter_fn(|m| !holds_secrets(m))),
+            )
     });
     tracing_subscriber::registry()
         .with(to_file)
@@ -193,6 +196,31 @@ pub fn init(
     opened
         .map(|file| file.path())
         .map_err(|e| format!("cannot write logs to {}: {e}", dir.display()))
+}
+
+/// Transport libraries whose debug and trace events print requests whole: the
+/// seed profile's WebSocket URL carries the access token, and request headers
+/// carry the v1 profile's. No filter a person sets lets those through.
+const TRANSPORT_TARGETS: [&str; 9] = [
+    "tungstenite",
+    "tokio_tungstenite",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "h2",
+    "rustls",
+    "tokio_rustls",
+    "http",
+];
+
+/// Whether an event may print a secret: a transport library's detail.
+fn holds_secrets(meta: &tracing::Metadata<'_>) -> bool {
+    *meta.level() > tracing::Level::INFO
+        && TRANSPORT_TARGETS.iter().any(|t| {
+            meta.target()
+                .strip_prefix(t)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        })
 }
 
 /// `warn` for everything, `level` for this product's crates.

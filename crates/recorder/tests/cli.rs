@@ -385,6 +385,60 @@ async fn killed_recordings_resume_and_lose_at_most_a_second() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service; run scripts/test.sh"]
+async fn tracing_everything_prints_no_token_in_either_profile() {
+    let (server, _server_dir) = reference_server(|_| {}).await;
+    let url = server.http_url();
+    let home = tempfile::tempdir().unwrap();
+    log_in(home.path(), &url).await;
+    let keychain = Keychain::start(KeychainBackend::Platform);
+    let key = EntryKey::refresh_token(&url, EMAIL);
+    let wav = home.path().join("consultation.wav");
+    write_wav(&wav, &unique_pcm(2 * 16_000));
+    let wav_arg = wav.to_string_lossy().into_owned();
+    for profile in ["seed", "v1"] {
+        let mut command = cli_command(
+            home.path(),
+            &[
+                "record",
+                "--input",
+                &wav_arg,
+                "--speed",
+                "4",
+                "--profile",
+                profile,
+            ],
+        );
+        command
+            // Every library's every event on standard error, and the file at its most talkative.
+            .env("CONSULT_LOG", "trace")
+            .env("CONSULT_LOG_LEVEL", "trace")
+            .env("CONSULT_SEED_PACE", "4");
+        let record = support::run_with_input(command, None).await;
+        let printed = text(&record);
+        assert!(record.status.success(), "{profile}: {printed}");
+        assert!(
+            printed.contains("TRACE"),
+            "{profile}: the trace level was really on"
+        );
+        let refresh = keychain.load(&key).await.unwrap().expect("still signed in");
+        for secret in ["eyJ", refresh.expose(), PASSWORD] {
+            assert!(
+                !printed.contains(secret),
+                "{profile}: a secret was printed at trace level"
+            );
+            // The log files (the spool and the store are sealed binary, checked elsewhere).
+            for (path, content) in files_under(&home.path().join("state")) {
+                assert!(
+                    !content.contains(secret),
+                    "{profile}: {path} holds a secret"
+                );
+            }
+        }
+    }
+}
+
 /// The seed server's stored connections for `session`, in order, joined.
 fn seed_pieces(server: &transcribe_server::RunningServer, session: &str) -> Vec<Vec<u8>> {
     let dir = server.data_dir().join("sessions").join(session);
