@@ -230,9 +230,17 @@ impl ConfigSources {
                     }
                     continue;
                 }
-                values
-                    .set(key, &value)
-                    .expect("values were validated when their layer was read");
+                // The person's settings file may have been edited by hand:
+                // a bad value there is reported and ignored, never trusted.
+                if let Err(message) = values.set(key, &value) {
+                    problems.push(ConfigProblem {
+                        source: origin.to_string(),
+                        line: None,
+                        key: Some(key.name().to_owned()),
+                        message: format!("{message}; ignored"),
+                    });
+                    continue;
+                }
                 origins.insert(key, origin);
             }
             origins.entry(key).or_insert(Origin::Default);

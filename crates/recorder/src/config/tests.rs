@@ -229,3 +229,28 @@ fn the_seed_pace_is_a_checked_multiple_of_real_time() {
         );
     }
 }
+
+#[test]
+fn a_hand_edited_settings_file_with_bad_values_is_reported_and_ignored_never_a_panic() {
+    let edited = UserSettings {
+        microphone: None,
+        language: Some("en_GB; rm -rf /".into()),
+        profile: None,
+        global_shortcut: Some("Ctrl+Shift+R".repeat(20)),
+    };
+    let resolved = system("language = \"fr-FR\"\n").resolve(&edited);
+    assert_eq!(
+        resolved.language.as_deref(),
+        Some("fr-FR"),
+        "the layer below stands"
+    );
+    assert_eq!(resolved.global_shortcut, None);
+    let said: Vec<String> = resolved.problems.iter().map(ToString::to_string).collect();
+    for key in ["language", "global_shortcut"] {
+        assert!(
+            said.iter()
+                .any(|p| p.contains("your settings") && p.contains(key) && p.contains("ignored")),
+            "{key}: {said:?}"
+        );
+    }
+}
