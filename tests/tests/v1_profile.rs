@@ -186,20 +186,95 @@ async fn bad_or_missing_tokens_and_foreign_sessions_are_refused() {
     assert_eq!(closed(&mut intruder).await.0, 4403);
 }
 
+/// Relays one TCP connection to `upstream`, keeping what the client sent
+/// before the first blank line: its HTTP upgrade request, as the server got it.
+async fn capture_upgrade(
+    upstream: std::net::SocketAddr,
+) -> (String, tokio::sync::oneshot::Receiver<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut client, _) = listener.accept().await.unwrap();
+        let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            client.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        server.write_all(&head).await.unwrap();
+        let _ = tx.send(String::from_utf8_lossy(&head).into_owned());
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    });
+    (url, rx)
+}
+
 #[tokio::test]
-async fn the_token_never_travels_in_the_url() {
-    // The upgrade request carries the token in a header; the URL names only the session.
+async fn the_recorder_sends_the_token_in_a_header_never_in_the_url() {
+    use consult_recorder::audio::WavSource;
+    use consult_recorder::auth::memory_vault::MemoryVault;
+    use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, Secret, TokenManager};
+    use consult_recorder::crypto::{DataKey, DataKeySource};
+    use consult_recorder::session::{SenderOptions, Session, SessionSetup};
+    use consult_recorder::store::{Profile, Store};
+
     let server = TestServer::start(Options::new()).await;
-    let token = token(&server).await;
-    let url = format!(
-        "{}{}?session_id={}",
-        server.ws(),
-        v1::STREAM_PATH,
-        new_session()
+    let client = AuthClient::new(
+        &server.http(),
+        AuthPaths::default(),
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    let tokens = TokenManager::start(client, MemoryVault::default(), ManagerOptions::default());
+    tokens.sign_in(EMAIL, Secret::new(PASSWORD)).await.unwrap();
+    let token = tokens.access_token().await.unwrap();
+    let (via, upgrade) = capture_upgrade(server.server.addr()).await;
+
+    let scratch = tempfile::tempdir().unwrap();
+    let wav = scratch.path().join("consultation.wav");
+    e2e_tests::audio::write_wav(&wav, &e2e_tests::audio::unique_pcm(8_000, 7));
+    let setup = SessionSetup {
+        id: new_session(),
+        reference: String::new(),
+        profile: Profile::V1,
+        server: via,
+        spool_dir: scratch.path().join("spool"),
+        store: Store::open(
+            &scratch.path().join("sessions.sqlite3"),
+            DataKeySource::fixed(DataKey::generate()),
+        )
+        .unwrap(),
+        tokens,
+        options: SenderOptions::default(),
+    };
+    let session = Session::start(setup, Some(WavSource::open(&wav, 4.0).unwrap())).unwrap();
+    let head = tokio::time::timeout(std::time::Duration::from_secs(10), upgrade)
+        .await
+        .expect("the recorder connected")
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(30), session.finished())
+        .await
+        .expect("the session finished")
+        .expect("the server confirmed it");
+    let request_line = head.lines().next().unwrap_or_default();
+    assert!(
+        request_line.starts_with("GET /api/v1/stream"),
+        "{request_line}"
     );
-    assert!(!url.contains(&token));
-    let mut ws = connect_v1(&server.ws(), Some(&token), &new_session(), "").await;
-    ready(&mut ws).await;
+    assert!(
+        !request_line.contains(token.expose()),
+        "the URL the server received holds no token: {request_line}"
+    );
+    let bearer = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+        .expect("an Authorization header");
+    assert_eq!(
+        bearer.split_once(':').unwrap().1.trim(),
+        format!("Bearer {}", token.expose())
+    );
 }
 
 #[tokio::test]
