@@ -1,10 +1,11 @@
 //! Retention: what of a finished consultation stays on this computer, and
 //! for how long.
 //!
-//! Only sessions the server has confirmed in full are ever touched: their
-//! audio goes once `audio_days` have passed since the confirmation, their
-//! transcript once `transcript_days` have. Unconfirmed audio is never deleted
-//! here, however old.
+//! Only sessions the server has confirmed in full (v1), or that were sent in
+//! full and settled (seed, whose server confirms nothing), are ever touched:
+//! their audio goes once `audio_days` have passed since then — until then a
+//! seed session can be sent again — and their transcript once
+//! `transcript_days` have. Unsent audio is never deleted here, however old.
 
 use std::path::Path;
 
