@@ -160,6 +160,31 @@ mod tests {
     }
 
     #[test]
+    fn a_sent_seed_session_is_kept_for_its_days_then_goes_like_a_confirmed_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("s.sqlite3"),
+            DataKeySource::fixed(DataKey::generate()),
+        )
+        .unwrap();
+        session(&store, dir.path(), "sent", SessionState::Sent);
+        let (_, sent_at) = store.completed().unwrap()[0].clone();
+        let policy = Policy {
+            audio_days: 3,
+            transcript_days: 30,
+        };
+        let kept = sweep(&store, dir.path(), policy, sent_at + 2 * DAY_MS).unwrap();
+        assert_eq!(
+            kept,
+            Swept::default(),
+            "within its days it can be sent again"
+        );
+        let swept = sweep(&store, dir.path(), policy, sent_at + 3 * DAY_MS).unwrap();
+        assert_eq!(swept.audio, ["sent"]);
+        assert!(!spool_path(dir.path(), "sent").exists());
+    }
+
+    #[test]
     fn zero_days_removes_audio_as_soon_as_it_is_confirmed() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(
