@@ -339,3 +339,53 @@ async fn sign_in_and_streaming_go_through_the_clinic_proxy_unless_excluded() {
         "{found:#?}"
     );
 }
+
+/// An ALSA configuration whose default device does not exist: alsa-lib then
+/// always prints "Unknown PCM" while cpal opens it, whatever sound hardware
+/// the machine running the test has.
+fn missing_device_alsa_config(dir: &Path) -> PathBuf {
+    let path = dir.join("asound.conf");
+    std::fs::write(&path, "pcm.!default \"no_such_device\"\n").unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a keyutils session keyring; run scripts/test.sh"]
+async fn diagnose_on_a_machine_without_a_sound_card_prints_only_its_own_report() {
+    let home = tempfile::tempdir().unwrap();
+    let system = home.path().join("config.toml");
+    let alsa = missing_device_alsa_config(home.path());
+    let alsa = alsa.to_str().unwrap();
+    let output = cli(
+        home.path(),
+        &system,
+        &["diagnose", "--listen", "1"],
+        &[
+            ("ALSA_CONFIG_PATH", alsa),
+            ("PULSE_SERVER", "unix:/nonexistent"),
+            ("CONSULT_LOG_LEVEL", "debug"),
+        ],
+        None,
+    )
+    .await;
+    let said = text(&output);
+    assert!(
+        said.contains("Microphone"),
+        "the report names the microphone: {said}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("ALSA lib") && !stderr.contains("no_such_device"),
+        "the sound library's messages stay out of the terminal: {stderr}"
+    );
+    // …and are in the log instead.
+    let log = std::fs::read_to_string(
+        home.path()
+            .join("state/consult-recorder/logs/consult-cli.log"),
+    )
+    .unwrap_or_default();
+    assert!(
+        log.contains("Unknown PCM no_such_device"),
+        "the log has what the sound library said: {log}"
+    );
+}

@@ -37,6 +37,10 @@ pub struct InputDevice {
 
 /// Every input device of the default host.
 pub fn input_devices() -> Result<Vec<InputDevice>, AudioError> {
+    super::library_messages::quietly(list_input_devices)
+}
+
+fn list_input_devices() -> Result<Vec<InputDevice>, AudioError> {
     let host = cpal::default_host();
     let default_id = host
         .default_input_device()
@@ -425,6 +429,13 @@ pub fn permission_advice() -> &'static str {
 
 /// Finds and opens a device: `wanted` if connected, else the default.
 fn open_live(
+    wanted: Option<&str>,
+    overflowed: &Arc<AtomicU64>,
+) -> Result<(Live, Option<String>), AudioError> {
+    super::library_messages::quietly(|| find_and_open(wanted, overflowed))
+}
+
+fn find_and_open(
     wanted: Option<&str>,
     overflowed: &Arc<AtomicU64>,
 ) -> Result<(Live, Option<String>), AudioError> {

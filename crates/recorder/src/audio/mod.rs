@@ -9,6 +9,7 @@ mod wav;
 pub use wav::WavSource;
 
 pub mod dsp;
+mod library_messages;
 mod mic;
 mod notice;
 
