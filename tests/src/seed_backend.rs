@@ -49,6 +49,9 @@ pub struct SeedOptions {
     /// The JSON shape of its transcripts (`seed`, `camel`, `typed`, `google`,
     /// `unknown`; see the backends' README).
     pub transcript_shape: &'static str,
+    /// Its paths, field names and token transport: `seed` (the seed
+    /// documents') or `clinic` (every name different; see the README).
+    pub api: &'static str,
 }
 
 impl SeedOptions {
@@ -60,6 +63,7 @@ impl SeedOptions {
             strict_expiry: false,
             strict_reuse: false,
             transcript_shape: "seed",
+            api: "seed",
         }
     }
 }
@@ -190,6 +194,7 @@ async fn spawn(options: &SeedOptions, data: &Path, port: u16) -> (Child, u16) {
         .args(["--access-ttl", &options.access_ttl_secs.to_string()])
         .args(["--user", &format!("{EMAIL}:{PASSWORD}")])
         .args(["--transcript-shape", options.transcript_shape])
+        .args(["--api", options.api])
         .stdout(Stdio::piped())
         .stderr(if std::env::var_os("SEED_BACKEND_LOG").is_some() {
             Stdio::inherit()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use consult_recorder::audio::WavSource;
 use consult_recorder::auth::memory_vault::MemoryVault;
-use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, Secret, TokenManager};
+use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, Secret, TokenManager};
 use consult_recorder::crypto::{DataKey, DataKeySource};
 use consult_recorder::events::Status;
 use consult_recorder::session::{SenderOptions, Session, SessionSetup};
@@ -33,7 +33,8 @@ async fn a_misbehaving_server_costs_no_audio() {
     ])
     .await;
     // Sign in against the good server; then point the stream at the bad one.
-    let auth = AuthClient::new(&good.http(), AuthPaths::default(), Duration::from_secs(5)).unwrap();
+    let auth =
+        AuthClient::new(&good.http(), AuthProfile::default(), Duration::from_secs(5)).unwrap();
     let tokens = TokenManager::start(auth, MemoryVault::default(), ManagerOptions::default());
     tokens.sign_in(EMAIL, Secret::new(PASSWORD)).await.unwrap();
     let proxy = FaultProxy::start(bad.addr).await;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use consult_recorder::audio::WavSource;
 use consult_recorder::auth::memory_vault::MemoryVault;
-use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, Secret, TokenManager};
+use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, Secret, TokenManager};
 use consult_recorder::crypto::{DataKey, DataKeySource};
 use consult_recorder::events::{Event, Status};
 use consult_recorder::session::{SenderOptions, Session, SessionSetup};
@@ -68,8 +68,12 @@ async fn a_seed_handover_over_a_stalled_connection_is_reported_and_loses_nothing
     let proxy = FaultProxy::start(server.server.addr()).await;
     // Tokens come straight from the server: only the audio crosses the proxy,
     // so the stall holds the audio socket and nothing else.
-    let client =
-        AuthClient::new(&server.http(), AuthPaths::default(), Duration::from_secs(5)).unwrap();
+    let client = AuthClient::new(
+        &server.http(),
+        AuthProfile::default(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
     let tokens = TokenManager::start(client, MemoryVault::default(), ManagerOptions::default());
     tokens.sign_in(EMAIL, Secret::new(PASSWORD)).await.unwrap();
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use consult_recorder::audio::WavSource;
 use consult_recorder::auth::memory_vault::MemoryVault;
-use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, Secret, TokenManager};
+use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, Secret, TokenManager};
 use consult_recorder::crypto::{DataKey, DataKeySource};
 use consult_recorder::events::Status;
 use consult_recorder::session::{SenderOptions, Session, SessionSetup};
@@ -56,7 +56,7 @@ async fn record_through_chaos(profile: Profile, seed: u64) -> Run {
     let proxy = FaultProxy::start(server.addr().await).await;
     let client = AuthClient::new(
         &proxy.http_url(),
-        AuthPaths::default(),
+        AuthProfile::default(),
         Duration::from_secs(5),
     )
     .unwrap();

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use consult_recorder::audio::WavSource;
 use consult_recorder::auth::memory_vault::MemoryVault;
-use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, Secret, TokenManager};
+use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, Secret, TokenManager};
 use consult_recorder::crypto::{DataKey, DataKeySource};
 use consult_recorder::events::{Event, Status};
 use consult_recorder::session::{SenderOptions, Session, SessionSetup};
@@ -96,7 +96,7 @@ async fn record_against(shape: &'static str) -> Shown {
     let backend = SeedBackend::start(options).await;
     let client = AuthClient::new(
         &backend.http_url(),
-        AuthPaths::default(),
+        AuthProfile::default(),
         Duration::from_secs(5),
     )
     .unwrap();

@@ -215,7 +215,7 @@ async fn capture_upgrade(
 async fn the_recorder_sends_the_token_in_a_header_never_in_the_url() {
     use consult_recorder::audio::WavSource;
     use consult_recorder::auth::memory_vault::MemoryVault;
-    use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, Secret, TokenManager};
+    use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, Secret, TokenManager};
     use consult_recorder::crypto::{DataKey, DataKeySource};
     use consult_recorder::session::{SenderOptions, Session, SessionSetup};
     use consult_recorder::store::{Profile, Store};
@@ -223,7 +223,7 @@ async fn the_recorder_sends_the_token_in_a_header_never_in_the_url() {
     let server = TestServer::start(Options::new()).await;
     let client = AuthClient::new(
         &server.http(),
-        AuthPaths::default(),
+        AuthProfile::default(),
         std::time::Duration::from_secs(5),
     )
     .unwrap();

@@ -15,6 +15,7 @@ pub mod logging;
 pub mod net;
 pub mod paths;
 pub mod retention;
+pub mod server_profile;
 pub mod session;
 pub mod settings;
 pub mod spool;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use consult_recorder::auth::{
-    AuthClient, AuthEvent, AuthPaths, AuthState, ManagerOptions, Secret, TokenManager,
+    AuthClient, AuthEvent, AuthProfile, AuthState, ManagerOptions, Secret, TokenManager,
     TokenUnavailable,
 };
 use tokio::time::timeout;
@@ -33,7 +33,7 @@ async fn replaying_a_rotated_token_revokes_the_family_and_the_client_asks_to_sig
     let (server, _dir) = reference_server(|c| c.access_ttl = 3).await;
     let client = AuthClient::new(
         &server.http_url(),
-        AuthPaths::default(),
+        AuthProfile::default(),
         Duration::from_secs(5),
     )
     .unwrap();

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use consult_recorder::audio::WavSource;
 use consult_recorder::auth::memory_vault::MemoryVault;
-use consult_recorder::auth::{AuthClient, AuthPaths, ManagerOptions, TokenManager};
+use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, TokenManager};
 use consult_recorder::crypto::{DataKey, DataKeySource};
 use consult_recorder::session::{SenderOptions, Session, SessionError, SessionSetup};
 use consult_recorder::store::{Profile, Store};
@@ -19,7 +19,7 @@ fn setup(
 ) -> SessionSetup {
     let client = AuthClient::new(
         "http://127.0.0.1:9",
-        AuthPaths::default(),
+        AuthProfile::default(),
         Duration::from_secs(1),
     )
     .unwrap();

@@ -17,7 +17,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .config import DEFAULT_SECRET, DEFAULT_USERS, TRANSCRIPT_SHAPES, Settings
+from .config import APIS, DEFAULT_SECRET, DEFAULT_USERS, TRANSCRIPT_SHAPES, Settings
 
 _TOKEN_IN_TEXT = re.compile(r"((?:access_|refresh_)?token[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+", re.I)
 
@@ -74,6 +74,12 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         default="seed",
         help="the JSON shape of transcript messages (see README)",
     )
+    p.add_argument(
+        "--api",
+        choices=sorted(APIS),
+        default="seed",
+        help="paths, field names and token transport (see README)",
+    )
     a = p.parse_args(argv)
     if a.time_scale <= 0:
         p.error("--time-scale must be > 0")
@@ -91,6 +97,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         strict_reuse=a.strict_reuse,
         secret=a.secret,
         transcript_shape=a.transcript_shape,
+        api=APIS[a.api],
         users=dict(a.user) if a.user else dict(DEFAULT_USERS),
     )
 
@@ -135,9 +142,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = parse_args(argv)
     _setup_logging()
     logging.getLogger("seed_backend").info(
-        "starting architecture=%s data_dir=%s time_scale=%s max_ahead=%s audio_timeout=%s "
+        "starting api=%s architecture=%s data_dir=%s time_scale=%s max_ahead=%s audio_timeout=%s "
         "access_ttl=%s strict_expiry=%s strict_reuse=%s users=%s",
-        settings.architecture, settings.data_dir, settings.time_scale, settings.max_ahead,
+        settings.api.login_path, settings.architecture, settings.data_dir, settings.time_scale, settings.max_ahead,
         settings.audio_timeout, settings.access_ttl, settings.strict_expiry,
         settings.strict_reuse, sorted(settings.users),
     )

@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.websocket("/api/v1/ws/transcribe")
+    @app.websocket(settings.api.stream_path)
     async def transcribe(websocket: WebSocket) -> None:
         # Query parameters are read by hand: FastAPI's own validation would refuse a
         # missing token before accept(), and the seed accepts first.

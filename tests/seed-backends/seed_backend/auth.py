@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from jose import ExpiredSignatureError, JWTError, jwt
-from pydantic import BaseModel
 
 from .config import Settings
 
@@ -200,40 +199,58 @@ class RefreshStore:
         return n
 
 
-class LoginBody(BaseModel):
-    email: str
-    password: str
+def _field(body: Any, name: str) -> str | None:
+    value = body.get(name) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
 
 
-class RefreshBody(BaseModel):
-    refresh_token: str
+def _missing(name: str) -> JSONResponse:
+    """FastAPI's own answer to a body that lacks a required field."""
+    return JSONResponse(
+        status_code=422,
+        content={"detail": [{"type": "missing", "loc": ["body", name], "msg": "Field required"}]},
+    )
 
 
 def build_auth_router(settings: Settings, tokens: TokenService, refresh: RefreshStore) -> APIRouter:
-    """The auth HTTP contract the app under test uses, plus the test-only revoke route."""
+    """The auth HTTP contract the app under test uses, plus the test-only revoke route.
+
+    Paths and field names come from ``settings.api`` (the seed's, or the clinic variant's).
+    """
     router = APIRouter()
+    api = settings.api
 
     def token_response(email: str, refresh_token: str) -> dict[str, Any]:
-        return {
-            "access_token": tokens.issue_access(email),
-            "refresh_token": refresh_token,
+        answer = {
+            api.access_field: tokens.issue_access(email),
+            api.refresh_field: refresh_token,
             "token_type": "bearer",
-            "expires_in": tokens.access_ttl,
+            api.expires_field: tokens.access_ttl,
         }
+        return {api.answer_wrapper: answer} if api.answer_wrapper else answer
 
-    @router.post("/api/v1/auth/login")
-    async def login(body: LoginBody) -> Any:
-        expected = settings.users.get(body.email)
-        if expected is None or not secrets.compare_digest(expected, body.password):
-            log.info("login refused for %s", body.email)
+    @router.post(api.login_path)
+    async def login(body: Any = Body(None)) -> Any:
+        email = _field(body, api.login_user_field)
+        password = _field(body, api.login_password_field)
+        if email is None:
+            return _missing(api.login_user_field)
+        if password is None:
+            return _missing(api.login_password_field)
+        expected = settings.users.get(email)
+        if expected is None or not secrets.compare_digest(expected, password):
+            log.info("login refused for %s", email)
             return JSONResponse(status_code=401, content={"detail": "Incorrect email or password"})
-        log.info("login ok for %s", body.email)
-        return token_response(body.email, refresh.issue_for_login(body.email))
+        log.info("login ok for %s", email)
+        return token_response(email, refresh.issue_for_login(email))
 
-    @router.post("/api/v1/auth/refresh")
-    async def refresh_tokens(body: RefreshBody) -> Any:
+    @router.post(api.refresh_path)
+    async def refresh_tokens(body: Any = Body(None)) -> Any:
+        presented = _field(body, api.refresh_request_field)
+        if presented is None:
+            return _missing(api.refresh_request_field)
         try:
-            email, new_refresh = refresh.rotate(body.refresh_token)
+            email, new_refresh = refresh.rotate(presented)
         except RefreshError as exc:
             log.info("refresh refused: %s", exc.detail)
             return JSONResponse(status_code=401, content={"detail": exc.detail})

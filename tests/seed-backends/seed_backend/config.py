@@ -24,6 +24,75 @@ TRANSCRIPT_SHAPES = ("seed", "camel", "typed", "google", "unknown")
 
 
 @dataclass(frozen=True)
+class Api:
+    """Paths, field names and the token's way in: the HTTP and WebSocket surface.
+
+    ``seed`` is the seed documents' backend. ``clinic`` is a plausible sibling a clinic
+    might run, with every name different, a token sent as the first WebSocket message
+    (the seed's other endpoint), a required language parameter and an Origin check (the
+    seed names CORS as a cause of its 403).
+    """
+
+    login_path: str
+    refresh_path: str
+    stream_path: str
+    login_user_field: str
+    login_password_field: str
+    refresh_request_field: str
+    #: Top-level key the token fields are wrapped in, or "" for none.
+    answer_wrapper: str
+    access_field: str
+    refresh_field: str
+    expires_field: str
+    #: "query" or "first_message".
+    token_transport: str
+    token_param: str
+    session_param: str
+    #: A query parameter every connection must carry (recorded in the events), or "".
+    required_param: str
+    #: The Origin header the WebSocket upgrade must carry (else HTTP 403), or "".
+    required_origin: str
+
+
+APIS = {
+    "seed": Api(
+        login_path="/api/v1/auth/login",
+        refresh_path="/api/v1/auth/refresh",
+        stream_path="/api/v1/ws/transcribe",
+        login_user_field="email",
+        login_password_field="password",
+        refresh_request_field="refresh_token",
+        answer_wrapper="",
+        access_field="access_token",
+        refresh_field="refresh_token",
+        expires_field="expires_in",
+        token_transport="query",
+        token_param="token",
+        session_param="session_id",
+        required_param="",
+        required_origin="",
+    ),
+    "clinic": Api(
+        login_path="/auth/token",
+        refresh_path="/auth/token/renew",
+        stream_path="/ws/v2/stream",
+        login_user_field="username",
+        login_password_field="passcode",
+        refresh_request_field="refreshToken",
+        answer_wrapper="data",
+        access_field="accessToken",
+        refresh_field="refreshToken",
+        expires_field="expiresIn",
+        token_transport="first_message",
+        token_param="token",
+        session_param="consultation",
+        required_param="language_code",
+        required_origin="https://emr.clinic.example",
+    ),
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the command line decides."""
 
@@ -40,6 +109,7 @@ class Settings:
     strict_reuse: bool = False
     secret: str = DEFAULT_SECRET
     transcript_shape: str = "seed"
+    api: Api = APIS["seed"]
     users: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_USERS))
 
     @property

@@ -11,6 +11,7 @@ frame is sent so a test that sees the close can already read the event.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -56,7 +57,8 @@ class Connection:
         self.ctx = ctx
         self.settings = ctx.settings
         self.number = ctx.counter.next()
-        self.session_id: str | None = ws.query_params.get("session_id") or None
+        self.api = ctx.settings.api
+        self.session_id: str | None = ws.query_params.get(self.api.session_param) or None
         self.claims: AccessClaims | None = None
         self.store: AudioStore | None = None
         self.recogniser: StreamingRecogniser | None = None
@@ -73,13 +75,24 @@ class Connection:
 
     async def open(self) -> bool:
         """Accept, authenticate, start the recogniser stream, greet. False if refused."""
+        if self.api.required_origin and self.ws.headers.get("origin") != self.api.required_origin:
+            # A close before accept is answered with HTTP 403: the CORS story of the seed.
+            self._recorded = True
+            self.emit("origin_refused", origin=self.ws.headers.get("origin"))
+            await self.ws.close(code=1008)
+            return False
         await self.ws.accept()
         log.info("conn=%d session=%s: accepted, validating token", self.number, self.session_id)
         try:
-            self.claims = self.ctx.tokens.verify_access(self.ws.query_params.get("token"))
+            self.claims = self.ctx.tokens.verify_access(await self._presented_token())
         except AuthError as exc:
             self.emit("auth_failed", code=1008, reason=exc.reason)
             self.finish("server", 1008, exc.reason)
+            await self.record_end_and_close()
+            return False
+        required = self.api.required_param
+        if required and not self.ws.query_params.get(required):
+            self.finish("server", 1008, f"Missing {required}")
             await self.record_end_and_close()
             return False
         if self.session_id is None:
@@ -91,7 +104,11 @@ class Connection:
             self.store, self.settings.time_scale, self.settings.max_ahead
         )
         self.last_message = self.last_audio = time.monotonic()
-        self.emit("connected", file=str(self.store.path.relative_to(self.settings.data_dir)))
+        self.emit(
+            "connected",
+            file=str(self.store.path.relative_to(self.settings.data_dir)),
+            query={k: v for k, v in self.ws.query_params.items() if k != self.api.token_param},
+        )
         await self.send_json(
             {
                 "status": "connected",
@@ -100,6 +117,18 @@ class Connection:
             }
         )
         return True
+
+    async def _presented_token(self) -> str | None:
+        """From the query, or (the seed's other endpoint) a first message ``{"token": ...}``."""
+        if self.api.token_transport == "query":
+            return self.ws.query_params.get(self.api.token_param)
+        try:
+            text = await asyncio.wait_for(self.ws.receive_text(), timeout=10)
+            message = json.loads(text)
+        except (asyncio.TimeoutError, ValueError, KeyError):
+            return None
+        token = message.get(self.api.token_param) if isinstance(message, dict) else None
+        return token if isinstance(token, str) else None
 
     # -- during ------------------------------------------------------------------
 

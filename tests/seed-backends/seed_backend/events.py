@@ -25,6 +25,7 @@ EVENT_NAMES = frozenset(
         "idle_timeout",
         "auth_failed",
         "dropped_on_disconnect",
+        "origin_refused",
     }
 )
 

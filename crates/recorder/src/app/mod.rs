@@ -24,7 +24,7 @@ use tokio::sync::broadcast;
 use crate::account::{self, RememberedAccount};
 use crate::audio::{AudioSource, InputDevice, MicSource, WavSource};
 use crate::auth::{
-    AuthClient, AuthPaths, AuthState, Keychain, KeychainVault, ManagerOptions, Secret, SignInError,
+    AuthClient, AuthState, Keychain, KeychainVault, ManagerOptions, Secret, SignInError,
     TokenManager,
 };
 use crate::config::{self, ConfigSources, Key, Resolved};
@@ -501,7 +501,9 @@ impl App {
 
     fn setup(&self, id: &str, reference: &str, profile: Profile, signed: &Signed) -> SessionSetup {
         let mut options = self.inner.options.sender.clone();
-        options.seed_pace = self.config().seed_pace.as_f64();
+        let config = self.config();
+        options.seed_pace = config.seed_pace.as_f64();
+        options.stream = config.server_profile.stream;
         SessionSetup {
             id: id.to_owned(),
             reference: reference.to_owned(),
@@ -585,7 +587,8 @@ impl App {
         {
             return current.clone();
         }
-        let client = AuthClient::new(&server, AuthPaths::default(), Duration::from_secs(15))
+        let profile = self.config().server_profile.auth;
+        let client = AuthClient::new(&server, profile, Duration::from_secs(15))
             .expect("an HTTP client can be built");
         let vault = KeychainVault::new(self.inner.options.keychain.clone(), &server);
         let tokens = TokenManager::start(client, vault, ManagerOptions::default());

@@ -4,11 +4,13 @@
 use std::sync::Once;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use consult_protocol::auth::{ErrorBody, LoginRequest, RefreshRequest, TokenResponse};
+use consult_protocol::auth::ErrorBody;
 use tokio::time::Instant;
+use zeroize::Zeroizing;
 
 use super::Secret;
 use super::claims::{ClaimsError, TokenTimes, read_times};
+use crate::server_profile::AuthProfile;
 
 /// Why signing in or refreshing failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,28 +53,12 @@ pub struct IssuedTokens {
     pub received_at: Instant,
 }
 
-/// Endpoint paths; the seed backend's by default (other backends differ).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthPaths {
-    pub login: String,
-    pub refresh: String,
-}
-
-impl Default for AuthPaths {
-    fn default() -> Self {
-        Self {
-            login: consult_protocol::auth::LOGIN_PATH.into(),
-            refresh: consult_protocol::auth::REFRESH_PATH.into(),
-        }
-    }
-}
-
 /// An HTTP client for one server's auth endpoints.
 #[derive(Debug, Clone)]
 pub struct AuthClient {
     http: reqwest::Client,
     base: String,
-    paths: AuthPaths,
+    profile: AuthProfile,
     timeout: Duration,
 }
 
@@ -86,45 +72,48 @@ pub fn install_crypto_provider() {
 
 impl AuthClient {
     /// `base` is the server's origin, e.g. `https://transcribe.clinic.example`.
-    pub fn new(base: &str, paths: AuthPaths, timeout: Duration) -> Result<Self, AuthError> {
+    pub fn new(base: &str, profile: AuthProfile, timeout: Duration) -> Result<Self, AuthError> {
         install_crypto_provider();
         let http = crate::net::http_client(timeout).map_err(AuthError::Unreachable)?;
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_owned(),
-            paths,
+            profile,
             timeout,
         })
     }
 
     pub async fn login(&self, email: &str, password: &Secret) -> Result<IssuedTokens, AuthError> {
-        let body = LoginRequest {
-            email: email.to_owned(),
-            password: password.expose().to_owned(),
-        };
-        self.post(&self.paths.login, &body, Unauthorized::WrongCredentials)
-            .await
+        let body = body(&[
+            (&self.profile.login_email_field, email),
+            (&self.profile.login_password_field, password.expose()),
+        ]);
+        self.post(
+            &self.profile.login_path,
+            body,
+            Unauthorized::WrongCredentials,
+        )
+        .await
     }
 
     pub async fn refresh(&self, refresh_token: &Secret) -> Result<IssuedTokens, AuthError> {
-        let body = RefreshRequest {
-            refresh_token: refresh_token.expose().to_owned(),
-        };
-        self.post(&self.paths.refresh, &body, Unauthorized::SessionEnded)
+        let body = body(&[(&self.profile.refresh_request_field, refresh_token.expose())]);
+        self.post(&self.profile.refresh_path, body, Unauthorized::SessionEnded)
             .await
     }
 
-    async fn post<B: serde::Serialize>(
+    async fn post(
         &self,
         path: &str,
-        body: &B,
+        body: Zeroizing<Vec<u8>>,
         on_401: Unauthorized,
     ) -> Result<IssuedTokens, AuthError> {
         let url = format!("{}{}", self.base, path);
         let response = self
             .http
             .post(&url)
-            .json(body)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_vec())
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;
@@ -151,22 +140,52 @@ impl AuthClient {
                 summary: detail(&bytes),
             });
         }
-        let tokens: TokenResponse = serde_json::from_slice(&bytes)
+        let answer: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| AuthError::BadResponse(format!("expected a token response ({e})")))?;
-        if tokens.access_token.is_empty() || tokens.refresh_token.is_empty() {
-            return Err(AuthError::BadResponse(
-                "a token in the response is empty".into(),
-            ));
-        }
-        let access = Secret::new(tokens.access_token);
-        let times = read_times(&access)?;
+        let access = Secret::new(self.token_at(&answer, &self.profile.access_token_field)?);
+        let refresh = Secret::new(self.token_at(&answer, &self.profile.refresh_token_field)?);
+        let times = match read_times(&access) {
+            Ok(times) => times,
+            // A token without a readable expiry: the answer's lifetime, if
+            // the server gave one, counted from its clock.
+            Err(err @ (ClaimsError::NotAJwt | ClaimsError::MissingExpiry)) => self
+                .profile
+                .expires_in_field
+                .find(&answer)
+                .and_then(serde_json::Value::as_u64)
+                .filter(|seconds| *seconds > 0)
+                .map(|seconds| TokenTimes {
+                    exp: server_date.unwrap_or_else(local_unix_now) + seconds,
+                    iat: None,
+                    subject: None,
+                })
+                .ok_or(AuthError::BadToken(err))?,
+            Err(err) => return Err(err.into()),
+        };
         Ok(IssuedTokens {
             access,
-            refresh: Secret::new(tokens.refresh_token),
+            refresh,
             times,
             server_date,
             received_at,
         })
+    }
+
+    /// A non-empty string at `field` of the answer.
+    fn token_at(
+        &self,
+        answer: &serde_json::Value,
+        field: &crate::server_profile::FieldPath,
+    ) -> Result<String, AuthError> {
+        match field.find(answer).and_then(serde_json::Value::as_str) {
+            Some("") => Err(AuthError::BadResponse(format!(
+                "the token at \"{field}\" in the response is empty"
+            ))),
+            Some(token) => Ok(token.to_owned()),
+            None => Err(AuthError::BadResponse(format!(
+                "the response has no token at \"{field}\" (see server_profile in the configuration)"
+            ))),
+        }
     }
 
     fn transport_error(&self, err: reqwest::Error) -> AuthError {
@@ -177,6 +196,16 @@ impl AuthClient {
             AuthError::Unreachable(error_chain(&err))
         }
     }
+}
+
+/// A JSON object of string fields, in memory that is wiped after sending
+/// (it holds a password or a refresh token).
+fn body(fields: &[(&str, &str)]) -> Zeroizing<Vec<u8>> {
+    let object: serde_json::Map<String, serde_json::Value> = fields
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).into()))
+        .collect();
+    Zeroizing::new(serde_json::to_vec(&object).unwrap_or_default())
 }
 
 enum Unauthorized {

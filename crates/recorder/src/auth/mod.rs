@@ -8,7 +8,8 @@ pub mod manager;
 pub mod schedule;
 mod secret;
 
-pub use client::{AuthClient, AuthError, AuthPaths, IssuedTokens};
+pub use crate::server_profile::AuthProfile;
+pub use client::{AuthClient, AuthError, IssuedTokens};
 pub use keychain::{Backend as KeychainBackend, EntryKey, Keychain, KeychainError};
 pub use manager::{
     AuthBackend, AuthEvent, AuthState, KeychainVault, ManagerOptions, RefreshTokenVault,

@@ -15,8 +15,8 @@ use consult_recorder::app::{App, AppOptions};
 use consult_recorder::audio::dsp::Level;
 use consult_recorder::audio::{AudioSource, MicSource, SourceNotice, WavSource};
 use consult_recorder::auth::{
-    AuthClient, AuthError, AuthPaths, AuthState, Keychain, KeychainBackend, KeychainVault,
-    ManagerOptions, Secret, SignInError, TokenManager,
+    AuthClient, AuthError, AuthState, Keychain, KeychainBackend, KeychainVault, ManagerOptions,
+    Secret, SignInError, TokenManager,
 };
 use consult_recorder::config::{ConfigSources, Key, Origin, Resolved};
 use consult_recorder::crypto::DataKeySource;
@@ -258,9 +258,13 @@ fn dirs() -> Result<AppDirs, Failure> {
     AppDirs::for_user().ok_or_else(|| Failure::other("this system reports no home folder"))
 }
 
-fn manager(server: &str, keychain: &Keychain) -> Result<TokenManager, Failure> {
-    let client = AuthClient::new(server, AuthPaths::default(), Duration::from_secs(15))
-        .map_err(|e| Failure::other(e.to_string()))?;
+fn manager(server: &str, keychain: &Keychain, config: &Resolved) -> Result<TokenManager, Failure> {
+    let client = AuthClient::new(
+        server,
+        config.server_profile.auth.clone(),
+        Duration::from_secs(15),
+    )
+    .map_err(|e| Failure::other(e.to_string()))?;
     let vault = KeychainVault::new(keychain.clone(), server);
     Ok(TokenManager::start(
         client,
@@ -306,7 +310,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
                     .into(),
             })?;
             let password = read_password()?;
-            let tokens = manager(&server, &keychain)?;
+            let tokens = manager(&server, &keychain, &config)?;
             tokens.sign_in(&email, password).await?;
             let AuthState::SignedIn {
                 account,
@@ -372,7 +376,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
                     message: "not signed in".into(),
                 });
             };
-            let tokens = manager(&remembered.server, &keychain)?;
+            let tokens = manager(&remembered.server, &keychain, &config)?;
             tokens.resume(&remembered.account).await?;
             let AuthState::SignedIn {
                 access_expires_at,
@@ -459,7 +463,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
             reference,
             ..
         } => {
-            let (tokens, server) = signed_in_tokens(&dirs, &keychain, server).await?;
+            let (tokens, server) = signed_in_tokens(&dirs, &keychain, &config, server).await?;
             let setup = SessionSetup {
                 id: session_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
                 reference,
@@ -576,7 +580,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
                     "the audio of session {session_id} is no longer on this computer (retention)"
                 )));
             }
-            let (tokens, _) = signed_in_tokens(&dirs, &keychain, None).await?;
+            let (tokens, _) = signed_in_tokens(&dirs, &keychain, &config, None).await?;
             store
                 .restart_upload(&session_id)
                 .map_err(|e| Failure::other(e.to_string()))?;
@@ -591,7 +595,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
                 eprintln!("nothing to upload");
                 return Ok(());
             }
-            let (tokens, _) = signed_in_tokens(&dirs, &keychain, None).await?;
+            let (tokens, _) = signed_in_tokens(&dirs, &keychain, &config, None).await?;
             let mut failed = 0;
             for record in pending {
                 let session = start_upload(&record, &dirs, store.clone(), &tokens, &config)?;
@@ -651,6 +655,7 @@ fn open_store(dirs: &AppDirs, keychain: &Keychain) -> Result<Store, Failure> {
 async fn signed_in_tokens(
     dirs: &AppDirs,
     keychain: &Keychain,
+    config: &Resolved,
     server: Option<String>,
 ) -> Result<(TokenManager, String), Failure> {
     let remembered = account::load(&dirs.config)
@@ -669,7 +674,7 @@ async fn signed_in_tokens(
             ),
         });
     }
-    let tokens = manager(&server, keychain)?;
+    let tokens = manager(&server, keychain, config)?;
     match tokens.resume(&remembered.account).await {
         Ok(()) => {}
         Err(SignInError::Auth(err)) if err.is_transient() => {
@@ -754,6 +759,8 @@ fn start_upload(
 fn sender_options(config: &Resolved) -> SenderOptions {
     SenderOptions {
         seed_pace: config.seed_pace.as_f64(),
+        stream: config.server_profile.stream.clone(),
+        language: config.language.clone(),
         ..SenderOptions::default()
     }
 }

@@ -7,6 +7,7 @@
 //! A damaged file never stops the app: each bad key is ignored with a
 //! [`ConfigProblem`] that names the file, the line and the key.
 
+mod server_table;
 mod system;
 mod values;
 
@@ -20,6 +21,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::server_profile::ServerProfile;
 use crate::settings::UserSettings;
 use crate::store::Profile;
 
@@ -258,6 +260,7 @@ impl ConfigSources {
                 .transcript_retention_days
                 .unwrap_or(DEFAULT_TRANSCRIPT_RETENTION_DAYS),
             seed_pace: values.seed_pace.unwrap_or(Pace::REAL_TIME),
+            server_profile: self.system.server_profile.clone(),
             origins,
             locked: self.system.locked.clone(),
             system_file: self.system.path.display().to_string(),
@@ -283,6 +286,10 @@ pub struct Resolved {
     /// Seed profile: seconds of audio sent per second, at most (1 = real time).
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seed_pace: Pace,
+    /// How the server names its paths and fields (the administrator's file only).
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub server_profile: ServerProfile,
     pub origins: BTreeMap<Key, Origin>,
     pub locked: BTreeSet<Key>,
     pub system_file: String,

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
+use super::server_table;
 use super::{ConfigProblem, Key, Layer};
+use crate::server_profile::ServerProfile;
 
 /// Points at another system file (for tests and unusual installs). Locks are
 /// an administrator's convenience, not a barrier against the computer's
@@ -40,6 +42,8 @@ pub struct SystemFile {
     pub found: bool,
     pub values: Layer,
     pub locked: BTreeSet<Key>,
+    /// The `[server_profile]` table over the seed defaults.
+    pub server_profile: ServerProfile,
     pub problems: Vec<ConfigProblem>,
 }
 
@@ -53,6 +57,7 @@ impl SystemFile {
             found: false,
             values: Layer::default(),
             locked: BTreeSet::new(),
+            server_profile: ServerProfile::default(),
             problems: Vec::new(),
         }
     }
@@ -100,9 +105,13 @@ impl SystemFile {
                 locks = Some((line, value));
                 continue;
             }
+            if name.get_ref() == server_table::TABLE {
+                file.read_server_profile(text, line);
+                continue;
+            }
             let Some(key) = Key::from_name(name.get_ref()) else {
                 let message = format!(
-                    "unknown key; ignored (known keys: {}, locked)",
+                    "unknown key; ignored (known keys: {}, locked, [server_profile])",
                     Key::ALL.map(Key::name).join(", ")
                 );
                 file.problems
@@ -141,6 +150,31 @@ impl SystemFile {
         // Problems in the order of the file, as an administrator reads it.
         file.problems.sort_by_key(|p| p.line);
         file
+    }
+
+    /// Parses the file again for the table alone, so each of its keys keeps
+    /// its line.
+    fn read_server_profile(&mut self, text: &str, line: Option<u32>) {
+        #[derive(serde::Deserialize)]
+        struct WithTable {
+            server_profile: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+        }
+        let Ok(parsed) = toml::from_str::<WithTable>(text) else {
+            self.problems.push(self.problem(
+                line,
+                Some(server_table::TABLE),
+                "expected a table ([server_profile] followed by its keys); the seed defaults are used"
+                    .into(),
+            ));
+            return;
+        };
+        let (profile, problems) = server_table::read(&parsed.server_profile);
+        self.server_profile = profile;
+        for problem in problems {
+            let line = Some(line_of(text, problem.offset));
+            self.problems
+                .push(self.problem(line, Some(&problem.key), problem.message));
+        }
     }
 
     fn read_locks(&mut self, text: &str, line: Option<u32>, value: &Spanned<toml::Value>) {

@@ -254,3 +254,102 @@ fn a_hand_edited_settings_file_with_bad_values_is_reported_and_ignored_never_a_p
         );
     }
 }
+
+#[test]
+fn the_server_profile_table_names_the_clinics_backend_over_the_seed_defaults() {
+    let resolved = system(
+        "profile = \"seed\"\n\
+         [server_profile]\n\
+         login_path = \"/auth/token\"\n\
+         access_token_field = \"data.accessToken\"\n\
+         token_transport = \"first_message\"\n\
+         language_query_param = \"language_code\"\n\
+         extra_query = { model = \"medical\" }\n\
+         origin = \"https://emr.clinic.example\"\n\
+         greeting_field = \"\"\n",
+    )
+    .resolve(&UserSettings::default());
+    assert!(resolved.problems.is_empty(), "{:?}", resolved.problems);
+    let profile = &resolved.server_profile;
+    assert_eq!(profile.auth.login_path, "/auth/token");
+    assert_eq!(
+        profile.auth.refresh_path,
+        consult_protocol::auth::REFRESH_PATH,
+        "what the file leaves out stays the seed's"
+    );
+    assert_eq!(
+        profile.auth.access_token_field.to_string(),
+        "data.accessToken"
+    );
+    assert_eq!(
+        profile.stream.token_transport,
+        crate::server_profile::TokenTransport::FirstMessage
+    );
+    assert_eq!(
+        profile.stream.language_query_param.as_deref(),
+        Some("language_code")
+    );
+    assert_eq!(
+        profile.stream.extra_query,
+        vec![("model".to_owned(), "medical".to_owned())]
+    );
+    assert_eq!(
+        profile.stream.origin.as_deref(),
+        Some("https://emr.clinic.example")
+    );
+    assert_eq!(
+        profile.stream.greeting, None,
+        "a server that does not greet"
+    );
+}
+
+#[test]
+fn a_bad_server_profile_key_is_named_by_line_and_the_default_kept() {
+    let resolved = system(
+        "[server_profile]\n\
+         stream_path = \"ws/no-slash\"\n\
+         token_transport = \"carrier pigeon\"\n\
+         colour = \"blue\"\n",
+    )
+    .resolve(&UserSettings::default());
+    let profile = &resolved.server_profile;
+    assert_eq!(profile.stream.path, consult_protocol::seed::STREAM_PATH);
+    assert_eq!(
+        profile.stream.token_transport,
+        crate::server_profile::TokenTransport::Query
+    );
+    let named: Vec<_> = resolved
+        .problems
+        .iter()
+        .map(|p| (p.line, p.key.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            (Some(2), "server_profile.stream_path".to_owned()),
+            (Some(3), "server_profile.token_transport".to_owned()),
+            (Some(4), "server_profile.colour".to_owned()),
+        ]
+    );
+    assert!(resolved.problems[1].message.contains("first_message"));
+}
+
+#[test]
+fn the_documented_seed_example_reads_cleanly_and_is_the_default() {
+    let doc = include_str!("../../../../docs/deployment.md");
+    let after = doc
+        .split_once("A complete file for the seed backend")
+        .expect("deployment.md has the seed example")
+        .1;
+    let example = after
+        .split_once("```toml\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a toml block")
+        .0;
+    let resolved = system(example).resolve(&UserSettings::default());
+    assert!(resolved.problems.is_empty(), "{:?}", resolved.problems);
+    assert_eq!(
+        resolved.server_profile,
+        crate::server_profile::ServerProfile::default()
+    );
+}

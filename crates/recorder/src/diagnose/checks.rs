@@ -48,7 +48,14 @@ pub async fn run(inputs: Inputs<'_>) -> Report {
     .or_else(|| inputs.config.server.clone());
     match &server {
         Some(server) => {
-            checks.extend(super::network::checks(server, inputs.config.profile).await);
+            checks.extend(
+                super::network::checks(
+                    server,
+                    inputs.config.profile,
+                    &inputs.config.server_profile,
+                )
+                .await,
+            );
         }
         None => checks.push(check(
             Area::Server,

@@ -5,18 +5,19 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use consult_protocol::{seed, v1};
-use futures_util::StreamExt;
+use consult_protocol::v1;
+use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{Area, Check, Outcome, check};
 use crate::net::{self, ConnectError, proxy};
+use crate::server_profile::{AuthProfile, ServerProfile, StreamProfile, TokenTransport};
 use crate::store::Profile;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-pub(super) async fn checks(server: &str, profile: Profile) -> Vec<Check> {
+pub(super) async fn checks(server: &str, profile: Profile, names: &ServerProfile) -> Vec<Check> {
     let area = Area::Server;
     let mut checks = Vec::new();
     let ws_base = match net::ws_base(server) {
@@ -80,7 +81,8 @@ pub(super) async fn checks(server: &str, profile: Profile) -> Vec<Check> {
         ));
     }
     checks.extend(http(server).await);
-    checks.push(websocket(&ws_base, profile).await);
+    checks.extend(auth_paths(server, &names.auth).await);
+    checks.push(websocket(&ws_base, profile, &names.stream).await);
     checks
 }
 
@@ -254,7 +256,62 @@ async fn http(server: &str) -> Vec<Check> {
     checks
 }
 
-async fn websocket(ws_base: &str, profile: Profile) -> Check {
+/// Whether the sign-in and refresh paths exist: an empty body is refused by
+/// a real endpoint (400, 401, 422) and answered 404 or 405 by a wrong path.
+async fn auth_paths(server: &str, names: &AuthProfile) -> Vec<Check> {
+    let area = Area::Server;
+    let Ok(client) = net::http_client(TIMEOUT) else {
+        return Vec::new();
+    };
+    let mut checks = Vec::new();
+    for (what, key, path) in [
+        ("sign-in path", "login_path", &names.login_path),
+        ("refresh path", "refresh_path", &names.refresh_path),
+    ] {
+        let url = format!("{}{path}", server.trim_end_matches('/'));
+        let answer = client
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body("{}")
+            .send()
+            .await;
+        checks.push(match answer.map(|r| r.status().as_u16()) {
+            Err(e) => check(
+                area,
+                what,
+                Outcome::Failed,
+                format!("{path}: no answer: {}", error_chain(&e)),
+            ),
+            Ok(404) => check(
+                area,
+                what,
+                Outcome::Failed,
+                format!("{path} is not on this server (HTTP 404): check {key} in [server_profile]"),
+            ),
+            Ok(405) => check(
+                area,
+                what,
+                Outcome::Failed,
+                format!("{path} does not take a POST (HTTP 405): check {key} in [server_profile]"),
+            ),
+            Ok(status) if status >= 500 => check(
+                area,
+                what,
+                Outcome::Warning,
+                format!("{path} answers with a server error (HTTP {status})"),
+            ),
+            Ok(status) => check(
+                area,
+                what,
+                Outcome::Ok,
+                format!("{path} answers (HTTP {status} for an empty request)"),
+            ),
+        });
+    }
+    checks
+}
+
+async fn websocket(ws_base: &str, profile: Profile, names: &StreamProfile) -> Check {
     let area = Area::Server;
     let (url, subprotocol) = match profile {
         Profile::V1 => (
@@ -266,9 +323,31 @@ async fn websocket(ws_base: &str, profile: Profile) -> Check {
             ),
             Some(v1::SUBPROTOCOL),
         ),
-        Profile::Seed => (format!("{ws_base}{}", seed::STREAM_PATH), None),
+        Profile::Seed => (
+            format!(
+                "{ws_base}{}?{}=diagnose",
+                names.path, names.session_query_param
+            ),
+            None,
+        ),
     };
-    match net::open(&url, None, subprotocol, TIMEOUT).await {
+    let origin = match profile {
+        Profile::V1 => None,
+        Profile::Seed => names.origin.as_deref(),
+    };
+    match net::open(&url, None, subprotocol, origin, TIMEOUT).await {
+        // The seed backend accepts every upgrade and checks the token after
+        // it: a refusal before the upgrade is a wrong path or an Origin check.
+        Err(ConnectError::Refused { status: 403 | 404 }) if profile == Profile::Seed => check(
+            area,
+            "WebSocket",
+            Outcome::Failed,
+            format!(
+                "{} refused the upgrade before any sign-in check: the path is wrong, or the \
+                 server's CORS check wants another Origin (stream_path, origin in [server_profile])",
+                names.path
+            ),
+        ),
         Err(ConnectError::Refused { status: 401 | 403 }) => check(
             area,
             "WebSocket",
@@ -279,6 +358,11 @@ async fn websocket(ws_base: &str, profile: Profile) -> Check {
             ),
         ),
         Ok(mut stream) => {
+            // A server that wants the token in a first message gets an empty one.
+            if profile == Profile::Seed && names.token_transport == TokenTransport::FirstMessage {
+                let empty = serde_json::json!({ names.token_message_field.as_str(): "" });
+                let _ = stream.send(Message::text(empty.to_string())).await;
+            }
             // Servers may check the token after the upgrade and close with a reason.
             let first = tokio::time::timeout(TIMEOUT, stream.next()).await;
             let _ = stream.close(None).await;

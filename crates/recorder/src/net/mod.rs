@@ -138,6 +138,7 @@ pub async fn open(
     url: &str,
     bearer: Option<&Secret>,
     subprotocol: Option<&'static str>,
+    origin: Option<&str>,
     timeout: Duration,
 ) -> Result<WsStream, ConnectError> {
     let mut request = url
@@ -147,6 +148,11 @@ pub async fn open(
         let value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
             .map_err(|_| ConnectError::BadUrl("(a token with invalid characters)".into()))?;
         request.headers_mut().insert("authorization", value);
+    }
+    if let Some(origin) = origin {
+        let value = HeaderValue::from_str(origin)
+            .map_err(|_| ConnectError::BadUrl(format!("(the origin {origin:?})")))?;
+        request.headers_mut().insert("origin", value);
     }
     if let Some(protocol) = subprotocol {
         request

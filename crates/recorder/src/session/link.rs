@@ -8,6 +8,7 @@ use consult_protocol::{ClientAction, CloseCode};
 use super::report::Reporter;
 use crate::auth::{AuthState, TokenManager};
 use crate::net::ConnectError;
+use crate::server_profile::StreamProfile;
 use crate::store::Store;
 
 /// Knobs of the sender; the defaults suit a clinic network.
@@ -29,6 +30,8 @@ pub struct SenderOptions {
     /// Seed profile: the most audio sent per second, in seconds (1.0 = real
     /// time, what a Google-style streaming recogniser accepts).
     pub seed_pace: f64,
+    /// Seed profile: the streaming endpoint's path, parameters and greeting.
+    pub stream: StreamProfile,
 }
 
 impl Default for SenderOptions {
@@ -45,6 +48,7 @@ impl Default for SenderOptions {
             max_retry: Duration::from_secs(5),
             language: None,
             seed_pace: DEFAULT_SEED_PACE,
+            stream: StreamProfile::default(),
         }
     }
 }
@@ -56,6 +60,8 @@ pub const DEFAULT_SEED_PACE: f64 = 1.0;
 #[derive(Clone)]
 pub struct Link {
     pub session_id: String,
+    /// The patient/encounter reference, sent only where the server profile says.
+    pub reference: String,
     pub ws_base: String,
     pub tokens: TokenManager,
     pub store: Store,

@@ -14,6 +14,7 @@ mod pace;
 mod report;
 mod retry;
 mod seed;
+mod seed_url;
 pub mod transcript;
 mod v1;
 
@@ -182,6 +183,7 @@ impl Session {
         let mut transcript = TranscriptAssembler::with_finals(stored);
         let link = Link {
             session_id: setup.id.clone(),
+            reference: setup.reference.clone(),
             ws_base,
             tokens: setup.tokens.clone(),
             store: setup.store.clone(),

@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use consult_protocol::seed::{self, Incoming, Unreadable};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -34,10 +34,12 @@ use super::evidence::Evidence;
 use super::link::{Link, Outcome};
 use super::pace::Pacer;
 use super::retry::wait_for_audio_past;
+use super::seed_url::{UrlParts, stream_url, token_message};
 use super::transcript::TranscriptAssembler;
 use crate::auth::{AuthEvent, Secret};
 use crate::events::{Status, TranscriptUpdate};
 use crate::net::{self, WsStream};
+use crate::server_profile::TokenTransport;
 use crate::spool::SpoolReader;
 use crate::store::Segment;
 
@@ -209,33 +211,57 @@ impl Protocol for Seed<'_> {
     }
 }
 
-/// Opens a seed connection and waits for `{"status":"connected"}`.
+/// Opens a seed connection, hands over the token the way the server profile
+/// says, and waits for the greeting (`{"status":"connected"}` by default).
 async fn open_greeted(link: &Link, token: Secret) -> Result<Box<WsStream>, NotGreeted> {
-    // The seed backend wants the token in the URL; this string is never logged.
-    let url = zeroize::Zeroizing::new(format!(
-        "{}{}?{}={}&{}={}",
-        link.ws_base,
-        seed::STREAM_PATH,
-        seed::QUERY_TOKEN,
-        token.expose(),
-        seed::QUERY_SESSION,
-        link.session_id
-    ));
-    drop(token);
-    let opened = net::open(&url, None, None, link.options.connect_timeout).await;
+    let profile = &link.options.stream;
+    let parts = UrlParts {
+        ws_base: &link.ws_base,
+        session_id: &link.session_id,
+        language: link.options.language.as_deref(),
+        reference: &link.reference,
+    };
+    // The URL may hold the token: it is never logged and wiped when dropped.
+    let url =
+        stream_url(profile, &parts, &token).map_err(|e| NotGreeted::Refused(Outcome::Fatal(e)))?;
+    let bearer = (profile.token_transport == TokenTransport::Header).then_some(&token);
+    let opened = net::open(
+        &url,
+        bearer,
+        None,
+        profile.origin.as_deref(),
+        link.options.connect_timeout,
+    )
+    .await;
     drop(url);
     let mut ws = opened.map_err(|e| NotGreeted::Refused(Outcome::from_connect(e)))?;
+    if profile.token_transport == TokenTransport::FirstMessage {
+        let message = token_message(profile, &token);
+        if ws.send(Message::text(message.as_str())).await.is_err() {
+            return Err(NotGreeted::Vanished(
+                "the server dropped the connection before the token was sent".into(),
+            ));
+        }
+    }
+    drop(token);
+    if profile.greeting.is_none() {
+        return Ok(Box::new(ws));
+    }
     let first = timeout(link.options.connect_timeout, ws.next()).await;
     match first {
         Err(_) => Err(NotGreeted::Refused(Outcome::Retry(
             "the server did not greet the connection".into(),
         ))),
-        Ok(Some(Ok(Message::Text(text)))) => match seed::parse_server_message(&text) {
-            Ok(Incoming::Connected(_)) => Ok(Box::new(ws)),
-            _ => Err(NotGreeted::Refused(Outcome::Retry(
-                "the server's first message was not its greeting".into(),
-            ))),
-        },
+        Ok(Some(Ok(Message::Text(text)))) => {
+            match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(message) if profile.is_greeting(&message) => Ok(Box::new(ws)),
+                _ => Err(NotGreeted::Refused(Outcome::Retry(
+                    "the server's first message was not its greeting (see greeting_field in \
+                     the server profile)"
+                        .into(),
+                ))),
+            }
+        }
         Ok(Some(Ok(Message::Close(frame)))) => Err(NotGreeted::Refused(close_outcome(frame))),
         Ok(Some(Ok(_))) => Err(NotGreeted::Refused(Outcome::Retry(
             "the server's first message was not its greeting".into(),
@@ -265,9 +291,19 @@ fn close_outcome(frame: Option<CloseFrame>) -> Outcome {
     let (code, reason) = frame.map_or((1005, String::new()), |f| {
         (u16::from(f.code), f.reason.to_string())
     });
-    if code == 1008 && reason.to_lowercase().contains("idle") {
+    let lower = reason.to_lowercase();
+    if code == 1008 && lower.contains("idle") {
         return Outcome::Retry(format!(
             "the server closed an idle connection: {reason} (1008)"
+        ));
+    }
+    // The seed closes with 1008 for a bad token and for other refusals of
+    // the request ("Missing session_id"): only the first is a sign-in
+    // matter; the others are said as they are, and tried again later.
+    if code == 1008 && !reason.is_empty() && !lower.contains("auth") && !lower.contains("token") {
+        return Outcome::Retry(format!(
+            "the server refused the connection: {reason} (1008); if this persists, check \
+             the server profile in the configuration"
         ));
     }
     Outcome::from_close(code, &reason, false)
@@ -712,6 +748,17 @@ mod tests {
         assert!(
             matches!(close(1008, "Idle timeout"), Outcome::Retry(_)),
             "an idle timeout is not a sign-in problem"
+        );
+        match close(1008, "Missing language_code") {
+            Outcome::Retry(reason) => assert!(
+                reason.contains("Missing language_code") && reason.contains("server profile"),
+                "{reason}"
+            ),
+            other => panic!("a refused request is not a sign-in problem: {other:?}"),
+        }
+        assert!(
+            matches!(close(1008, ""), Outcome::Auth(_)),
+            "a bare 1008 from the seed is its token check"
         );
         let too_fast = close(
             1011,

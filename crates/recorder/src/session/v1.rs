@@ -69,6 +69,7 @@ impl Protocol for V1<'_> {
             &url,
             Some(&token),
             Some(v1::SUBPROTOCOL),
+            None,
             link.options.connect_timeout,
         )
         .await;

@@ -1,0 +1,168 @@
+//! The `[server_profile]` table of the administrator's file: how the clinic's
+//! backend names its paths, fields and parameters. Only the administrator's
+//! file sets it (a person cannot, so it needs no lock); each bad key is
+//! ignored with a problem naming its line, and the seed default stays.
+
+use std::collections::BTreeMap;
+
+use toml::Spanned;
+
+use crate::server_profile::{
+    FieldPath, Greeting, ServerProfile, TokenTransport, check_name, check_origin, check_path,
+};
+
+/// The table's name in the file.
+pub const TABLE: &str = "server_profile";
+
+/// Every key of the table, as documented in deployment.md.
+pub const KEYS: [&str; 19] = [
+    "login_path",
+    "refresh_path",
+    "login_email_field",
+    "login_password_field",
+    "refresh_request_field",
+    "access_token_field",
+    "refresh_token_field",
+    "expires_in_field",
+    "stream_path",
+    "token_transport",
+    "token_query_param",
+    "token_message_field",
+    "session_query_param",
+    "language_query_param",
+    "reference_query_param",
+    "extra_query",
+    "origin",
+    "greeting_field",
+    "greeting_value",
+];
+
+type Table = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
+
+/// One ignored key: its byte offset in the file, its name and why.
+pub struct TableProblem {
+    pub offset: usize,
+    pub key: String,
+    pub message: String,
+}
+
+/// Reads the table over the seed defaults.
+pub fn read(table: &Table) -> (ServerProfile, Vec<TableProblem>) {
+    let mut profile = ServerProfile::default();
+    let mut problems = Vec::new();
+    let mut greeting_field = profile.stream.greeting.as_ref().map(|g| g.field.clone());
+    let mut greeting_value = profile.stream.greeting.as_ref().map(|g| g.value.clone());
+    for (name, value) in table {
+        let key = name.get_ref().as_str();
+        let result = if key == "extra_query" {
+            read_extra_query(value.get_ref()).map(|pairs| profile.stream.extra_query = pairs)
+        } else {
+            match value.get_ref() {
+                toml::Value::String(text) => set(
+                    &mut profile,
+                    &mut greeting_field,
+                    &mut greeting_value,
+                    key,
+                    text.trim(),
+                ),
+                other => Err(format!("expected a string, found {}", other.type_str())),
+            }
+        };
+        if let Err(message) = result {
+            problems.push(TableProblem {
+                offset: value.span().start,
+                key: format!("{TABLE}.{key}"),
+                message: format!("{message}; the default is used"),
+            });
+        }
+    }
+    profile.stream.greeting = match (greeting_field, greeting_value) {
+        (Some(field), Some(value)) => Some(Greeting { field, value }),
+        _ => None,
+    };
+    (profile, problems)
+}
+
+fn set(
+    profile: &mut ServerProfile,
+    greeting_field: &mut Option<String>,
+    greeting_value: &mut Option<String>,
+    key: &str,
+    value: &str,
+) -> Result<(), String> {
+    let auth = &mut profile.auth;
+    let stream = &mut profile.stream;
+    let path = |target: &mut String| check_path(value).map(|()| *target = value.to_owned());
+    let name = |target: &mut String| check_name(value).map(|()| *target = value.to_owned());
+    let field =
+        |target: &mut FieldPath| check_name(value).map(|()| *target = FieldPath::new(value));
+    // An empty value switches an optional parameter off.
+    let optional = |target: &mut Option<String>| {
+        if value.is_empty() {
+            *target = None;
+            Ok(())
+        } else {
+            check_name(value).map(|()| *target = Some(value.to_owned()))
+        }
+    };
+    match key {
+        "login_path" => path(&mut auth.login_path),
+        "refresh_path" => path(&mut auth.refresh_path),
+        "login_email_field" => name(&mut auth.login_email_field),
+        "login_password_field" => name(&mut auth.login_password_field),
+        "refresh_request_field" => name(&mut auth.refresh_request_field),
+        "access_token_field" => field(&mut auth.access_token_field),
+        "refresh_token_field" => field(&mut auth.refresh_token_field),
+        "expires_in_field" => field(&mut auth.expires_in_field),
+        "stream_path" => path(&mut stream.path),
+        "token_transport" => TokenTransport::parse(value)
+            .map(|t| stream.token_transport = t)
+            .ok_or_else(|| {
+                format!("\"{value}\" is not a token transport (query, first_message or header)")
+            }),
+        "token_query_param" => name(&mut stream.token_query_param),
+        "token_message_field" => name(&mut stream.token_message_field),
+        "session_query_param" => name(&mut stream.session_query_param),
+        "language_query_param" => optional(&mut stream.language_query_param),
+        "reference_query_param" => optional(&mut stream.reference_query_param),
+        "origin" if value.is_empty() => {
+            stream.origin = None;
+            Ok(())
+        }
+        "origin" => check_origin(value).map(|()| stream.origin = Some(value.to_owned())),
+        "greeting_field" => optional(greeting_field),
+        "greeting_value" if value.is_empty() => Err("the greeting's value cannot be empty (set greeting_field = \"\" for a server that does not greet)".into()),
+        "greeting_value" => {
+            *greeting_value = Some(value.to_owned());
+            Ok(())
+        }
+        _ => Err(format!(
+            "unknown key (known keys: {})",
+            KEYS.join(", ")
+        )),
+    }
+}
+
+/// `extra_query = { language_code = "hi-IN", model = "medical" }`.
+fn read_extra_query(value: &toml::Value) -> Result<Vec<(String, String)>, String> {
+    let toml::Value::Table(table) = value else {
+        return Err(format!(
+            "expected a table such as {{ language_code = \"hi-IN\" }}, found {}",
+            value.type_str()
+        ));
+    };
+    table
+        .iter()
+        .map(|(name, value)| {
+            check_name(name)?;
+            match value {
+                toml::Value::String(text) if text.len() <= 200 => Ok((name.clone(), text.clone())),
+                toml::Value::String(_) => Err(format!("the value of \"{name}\" is too long")),
+                other => Err(format!(
+                    "the value of \"{name}\" must be a string, found {}",
+                    other.type_str()
+                )),
+            }
+        })
+        .collect()
+}

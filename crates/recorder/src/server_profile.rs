@@ -1,0 +1,261 @@
+//! How the clinic's backend names things: its sign-in and refresh paths and
+//! JSON fields, and (seed profile) its streaming endpoint, how the token
+//! travels, its query parameters and its greeting.
+//!
+//! A clinic's backend is configured, not programmed: these come from the
+//! `[server_profile]` table of the administrator's file, and the defaults are
+//! exactly the seed documents' backend.
+
+use std::fmt;
+
+use consult_protocol::{auth, seed};
+
+/// Everything configurable about the server's interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerProfile {
+    pub auth: AuthProfile,
+    pub stream: StreamProfile,
+}
+
+/// The sign-in and refresh endpoints (both profiles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthProfile {
+    pub login_path: String,
+    pub refresh_path: String,
+    /// Field of the sign-in body holding the e-mail address (or user name).
+    pub login_email_field: String,
+    pub login_password_field: String,
+    /// Field of the refresh body holding the refresh token.
+    pub refresh_request_field: String,
+    /// Where the access token is in both answers.
+    pub access_token_field: FieldPath,
+    pub refresh_token_field: FieldPath,
+    /// Where the access token's lifetime in seconds is; read only when the
+    /// token itself carries no readable expiry.
+    pub expires_in_field: FieldPath,
+}
+
+impl Default for AuthProfile {
+    fn default() -> Self {
+        Self {
+            login_path: auth::LOGIN_PATH.into(),
+            refresh_path: auth::REFRESH_PATH.into(),
+            login_email_field: "email".into(),
+            login_password_field: "password".into(),
+            refresh_request_field: "refresh_token".into(),
+            access_token_field: FieldPath::new("access_token"),
+            refresh_token_field: FieldPath::new("refresh_token"),
+            expires_in_field: FieldPath::new("expires_in"),
+        }
+    }
+}
+
+/// How the access token reaches the streaming endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TokenTransport {
+    /// A query parameter (the seed's transcription endpoint).
+    #[default]
+    Query,
+    /// A first text message `{"token": "…"}` after the upgrade (the seed's
+    /// other WebSocket endpoint).
+    FirstMessage,
+    /// An `Authorization: Bearer` header on the upgrade request.
+    Header,
+}
+
+impl TokenTransport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenTransport::Query => "query",
+            TokenTransport::FirstMessage => "first_message",
+            TokenTransport::Header => "header",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Query, Self::FirstMessage, Self::Header]
+            .into_iter()
+            .find(|t| t.as_str() == text)
+    }
+}
+
+/// The message that says the server is ready for audio.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Greeting {
+    pub field: String,
+    pub value: String,
+}
+
+/// The seed profile's streaming endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamProfile {
+    pub path: String,
+    pub token_transport: TokenTransport,
+    pub token_query_param: String,
+    /// Field of the first message, with `TokenTransport::FirstMessage`.
+    pub token_message_field: String,
+    pub session_query_param: String,
+    /// Sends the recognition language under this name, when set.
+    pub language_query_param: Option<String>,
+    /// Sends the patient/encounter reference under this name, when set
+    /// (by default it never leaves this computer).
+    pub reference_query_param: Option<String>,
+    /// Fixed parameters added to every connection, in order.
+    pub extra_query: Vec<(String, String)>,
+    /// An `Origin` header, for a backend whose CORS check wants one.
+    pub origin: Option<String>,
+    /// `None`: the server says nothing first; the upgrade is the welcome.
+    pub greeting: Option<Greeting>,
+}
+
+impl Default for StreamProfile {
+    fn default() -> Self {
+        Self {
+            path: seed::STREAM_PATH.into(),
+            token_transport: TokenTransport::Query,
+            token_query_param: seed::QUERY_TOKEN.into(),
+            token_message_field: "token".into(),
+            session_query_param: seed::QUERY_SESSION.into(),
+            language_query_param: None,
+            reference_query_param: None,
+            extra_query: Vec::new(),
+            origin: None,
+            greeting: Some(Greeting {
+                field: "status".into(),
+                value: seed::STATUS_CONNECTED.into(),
+            }),
+        }
+    }
+}
+
+impl StreamProfile {
+    /// Whether `message` is this server's greeting.
+    pub fn is_greeting(&self, message: &serde_json::Value) -> bool {
+        self.greeting.as_ref().is_some_and(|g| {
+            FieldPath::new(&g.field)
+                .find(message)
+                .and_then(serde_json::Value::as_str)
+                == Some(g.value.as_str())
+        })
+    }
+}
+
+/// A field in a JSON answer, dotted for nesting: `data.accessToken`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath(String);
+
+impl FieldPath {
+    pub fn new(path: &str) -> Self {
+        Self(path.to_owned())
+    }
+
+    /// The value at this path, if every step is an object holding the next.
+    pub fn find<'a>(&self, value: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
+        self.0
+            .split('.')
+            .try_fold(value, |value, step| value.as_object()?.get(step))
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A path on the server (`/api/v1/…`).
+pub fn check_path(value: &str) -> Result<(), String> {
+    if value.starts_with('/')
+        && value.len() <= 200
+        && !value.contains(['?', '#'])
+        && value.chars().all(|c| c.is_ascii_graphic())
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{value}\" is not a server path (it starts with / and has no spaces, ? or #)"
+        ))
+    }
+}
+
+/// A JSON field or query parameter name.
+pub fn check_name(value: &str) -> Result<(), String> {
+    if !value.is_empty()
+        && value.len() <= 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{value}\" is not a field name (letters, digits, _ - and ., at most 64)"
+        ))
+    }
+}
+
+/// An `Origin` header value: a scheme and a host, nothing after.
+pub fn check_origin(value: &str) -> Result<(), String> {
+    let ok = ["http://", "https://"].iter().any(|scheme| {
+        value.strip_prefix(scheme).is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+        })
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{value}\" is not an origin (https://host or https://host:port, no path)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn field_paths_reach_into_nested_answers() {
+        let answer = json!({"data": {"accessToken": "a"}, "access_token": "b"});
+        assert_eq!(
+            FieldPath::new("data.accessToken").find(&answer),
+            Some(&json!("a"))
+        );
+        assert_eq!(
+            FieldPath::new("access_token").find(&answer),
+            Some(&json!("b"))
+        );
+        assert_eq!(FieldPath::new("data.missing").find(&answer), None);
+        assert_eq!(FieldPath::new("access_token.x").find(&answer), None);
+    }
+
+    #[test]
+    fn the_default_greeting_is_the_seeds() {
+        let profile = StreamProfile::default();
+        assert!(profile.is_greeting(&json!({"status": "connected", "message": "ready"})));
+        assert!(!profile.is_greeting(&json!({"status": "error"})));
+        let silent = StreamProfile {
+            greeting: None,
+            ..StreamProfile::default()
+        };
+        assert!(!silent.is_greeting(&json!({"status": "connected"})));
+    }
+
+    #[test]
+    fn names_paths_and_origins_are_checked() {
+        assert!(check_path("/api/v1/auth/login").is_ok());
+        assert!(check_path("api/login").is_err());
+        assert!(check_path("/login?x=1").is_err());
+        assert!(check_name("data.access_token").is_ok());
+        assert!(check_name("a b").is_err());
+        assert!(check_name("").is_err());
+        assert!(check_origin("https://emr.clinic.example").is_ok());
+        assert!(check_origin("https://emr.clinic.example:8443").is_ok());
+        assert!(check_origin("https://emr.clinic.example/app").is_err());
+        assert!(check_origin("emr.clinic.example").is_err());
+    }
+}
