@@ -1,18 +1,19 @@
 //! The webview's only way into the app: each command checks its input and
 //! calls the core library. No logic of its own.
 
-use consult_recorder::app::{App, AppError, ExportFormat, RecordingView, SessionView, Snapshot};
+use consult_recorder::app::{
+    App, AppError, ExportFormat, RecordingRequest, RecordingView, SessionView, Snapshot,
+};
 use consult_recorder::audio::InputDevice;
 use consult_recorder::auth::Secret;
 use consult_recorder::settings::UserSettings;
 use consult_recorder::store::Segment;
 use tauri::{AppHandle, Manager, Runtime, State};
 
-/// Session ids are UUIDs: anything else is refused before reaching the store.
+/// Session ids are UUIDs or a clinic system's consultation ids (letters,
+/// digits, `-`, `_`): anything else is refused before reaching the store.
 fn session_id(id: &str) -> Result<&str, AppError> {
-    let valid =
-        id.len() <= 64 && !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-    if valid {
+    if consult_recorder::consultation::is_valid_session_id(id) {
         Ok(id)
     } else {
         Err(AppError::invalid("That is not a session id."))
@@ -67,8 +68,15 @@ pub struct GlobalShortcutInUse;
 pub async fn start_recording(
     app: State<'_, App>,
     reference: String,
+    session_id: Option<String>,
+    consent_confirmed: Option<bool>,
 ) -> Result<RecordingView, AppError> {
-    app.start_recording(&reference).await
+    let request = RecordingRequest {
+        reference,
+        session_id,
+        consent_confirmed: consent_confirmed.unwrap_or(false),
+    };
+    app.start_recording(&request).await
 }
 
 #[tauri::command]
@@ -116,9 +124,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_uuid_like_ids_pass() {
+    fn only_uuids_and_clinic_ids_pass() {
         assert!(session_id("0b7e8f0e-2f1c-4d3a-9c55-5a1d6f0a9b11").is_ok());
-        for bad in ["", "../x", "a b", &"a".repeat(65), "id;drop"] {
+        assert!(session_id("ENC_2026-0042").is_ok());
+        for bad in ["", "../x", "a b", &"a".repeat(129), "id;drop", "a.b"] {
             assert!(session_id(bad).is_err(), "{bad:?}");
         }
     }

@@ -1,7 +1,7 @@
 //! The global shortcut that starts or stops recording from any application
 //! (configurable in Settings; `CommandOrControl+Shift+R` by default).
 
-use consult_recorder::app::App;
+use consult_recorder::app::{App, RecordingRequest};
 use consult_recorder::settings::DEFAULT_GLOBAL_SHORTCUT;
 use tauri::plugin::TauriPlugin;
 use tauri::{Manager, Runtime};
@@ -45,7 +45,7 @@ fn toggle_recording<R: Runtime>(handle: &tauri::AppHandle<R>) {
     let app = handle.state::<App>().inner().clone();
     if app.stop_recording().is_none() {
         tauri::async_runtime::spawn(async move {
-            if let Err(err) = app.start_recording("").await {
+            if let Err(err) = app.start_recording(&RecordingRequest::default()).await {
                 tracing::warn!(error = %err, "shortcut: recording did not start");
             }
         });

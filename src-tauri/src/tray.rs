@@ -1,7 +1,7 @@
 //! The tray icon: shows whether a recording is running and starts or stops
 //! one without opening the window.
 
-use consult_recorder::app::App;
+use consult_recorder::app::{App, RecordingRequest};
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{Manager, Runtime};
@@ -22,7 +22,7 @@ pub fn install<R: Runtime>(handle: &tauri::AppHandle<R>) -> tauri::Result<()> {
             "start" => {
                 let app = handle.state::<App>().inner().clone();
                 tauri::async_runtime::spawn(async move {
-                    if let Err(err) = app.start_recording("").await {
+                    if let Err(err) = app.start_recording(&RecordingRequest::default()).await {
                         tracing::warn!(error = %err, "tray: recording did not start");
                     }
                 });

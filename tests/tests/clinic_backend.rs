@@ -171,6 +171,18 @@ async fn a_backend_with_its_own_names_is_reached_through_the_administrators_file
     let login = clinic.cli(&["login", "--email", EMAIL]).await;
     assert!(login.status.success(), "{}", text(&login));
 
+    // An id that is not a clinic's consultation number is refused before
+    // anything is recorded.
+    let hostile = clinic
+        .cli(&["record", "--input", "x.wav", "--session-id", "../../etc"])
+        .await;
+    assert_eq!(hostile.status.code(), Some(2), "{}", text(&hostile));
+    assert!(
+        text(&hostile).contains("letters, digits"),
+        "{}",
+        text(&hostile)
+    );
+
     let source = unique_pcm(8 * 16_000, 0xC11C);
     let wav = clinic.wav(&source);
     let session = "enc-2026-0042";

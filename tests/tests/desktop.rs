@@ -31,6 +31,9 @@ const PHRASES: [&str; 4] = [
     "no known drug allergies",
 ];
 
+/// A consultation id as a clinic's system might show it.
+const CONSULTATION_ID: &str = "enc-2026-0042";
+
 async fn server(
     dir: &Path,
     change: impl FnOnce(&mut transcribe_server::ServerConfig),
@@ -163,6 +166,11 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
         .type_into("#reference", "Room 4, 10:30")
         .await
         .unwrap();
+    // The consultation's id as the clinic's system shows it, pasted in.
+    app.session
+        .type_into("#consultation-id", CONSULTATION_ID)
+        .await
+        .unwrap();
     app.session.click("#record").await.unwrap();
     wait_status(&app, "Connected", SHORT).await;
     app.shot("03-recording-connected").await;
@@ -180,6 +188,23 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
     app.wait_text("#history-rows", "Room 4, 10:30", SHORT).await;
     app.wait_text("#history-rows", "Uploaded", SHORT).await;
     app.shot("05-history").await;
+    assert!(
+        server.session_dir(CONSULTATION_ID).is_dir(),
+        "the server filed it under the clinic's id"
+    );
+    app.session
+        .execute(
+            "[...document.querySelectorAll('#history-rows button')].find(b => b.textContent === 'Open').click();",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    app.wait_text(
+        "#history-detail-id",
+        &format!("Consultation ID: {CONSULTATION_ID}"),
+        SHORT,
+    )
+    .await;
     app.session
         .execute(
             "[...document.querySelectorAll('#history-rows button')].find(b => b.textContent === 'Export .txt').click();",

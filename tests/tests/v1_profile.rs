@@ -174,7 +174,7 @@ async fn bad_or_missing_tokens_and_foreign_sessions_are_refused() {
     }
 
     let mine = token(&server).await;
-    let mut ws = connect_v1(&server.ws(), Some(&mine), "not-a-uuid", "").await;
+    let mut ws = connect_v1(&server.ws(), Some(&mine), "..%2Fnot%20a%20name", "").await;
     assert_eq!(closed(&mut ws).await.0, 4400);
 
     let mut ws = connect_v1(&server.ws(), Some(&mine), &session, "").await;

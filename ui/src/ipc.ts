@@ -38,7 +38,8 @@ export const api = {
   signOut: () => call<Snapshot>("sign_out"),
   devices: () => call<InputDevice[]>("devices"),
   saveSettings: (settings: UserSettings) => call<Snapshot>("save_settings", { settings }),
-  startRecording: (reference: string) => call<RecordingView>("start_recording", { reference }),
+  startRecording: (reference: string, sessionId: string | null, consentConfirmed: boolean) =>
+    call<RecordingView>("start_recording", { reference, sessionId, consentConfirmed }),
   stopRecording: () => call<string | null>("stop_recording"),
   sessions: () => call<SessionView[]>("sessions"),
   transcript: (id: string) => call<Segment[]>("transcript", { id }),

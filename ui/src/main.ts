@@ -63,6 +63,8 @@ function applySnapshot(s: Snapshot): void {
     state.sessionId = s.recording.id;
     state.startedAt = s.recording.started_at;
   }
+  // Required by the clinic's administrator: asked before every recording.
+  $("consent-row").hidden = !s.config.require_consent;
   renderBanner();
   renderRecordButton();
   $("account-line").textContent =
@@ -100,6 +102,8 @@ function renderRecordButton(): void {
   button.textContent = on ? "Stop recording" : "Start recording";
   button.classList.toggle("recording", on);
   $<HTMLInputElement>("reference").readOnly = on;
+  $<HTMLInputElement>("consultation-id").readOnly = on;
+  $<HTMLInputElement>("consent").disabled = on;
   $<HTMLSelectElement>("microphone").disabled = on;
 }
 
@@ -128,12 +132,20 @@ async function toggleRecording(): Promise<void> {
   try {
     if (recording()) {
       await api.stopRecording();
+      // An ID names one consultation: the next recording needs its own.
+      $<HTMLInputElement>("consultation-id").value = "";
+      $<HTMLInputElement>("consent").checked = false;
       announce("Recording stopped. The rest is being uploaded.");
     } else {
       state.transcript.clear();
       state.status = null;
       renderTranscript();
-      const view = await api.startRecording($<HTMLInputElement>("reference").value);
+      const consultationId = $<HTMLInputElement>("consultation-id").value.trim();
+      const view = await api.startRecording(
+        $<HTMLInputElement>("reference").value,
+        consultationId || null,
+        $<HTMLInputElement>("consent").checked,
+      );
       state.sessionId = view.id;
       state.startedAt = view.started_at;
       announce("Recording started.");
@@ -287,6 +299,7 @@ async function openTranscript(s: SessionView): Promise<void> {
   const segments = await api.transcript(s.id);
   $("history-detail").hidden = false;
   $("history-detail-title").textContent = `Transcript — ${s.reference || new Date(s.started_at).toLocaleString()}`;
+  $("history-detail-id").textContent = `Consultation ID: ${s.id}`;
   $("history-transcript").textContent = segments.length ? segments.map((x) => x.text).join("\n") : "(no text yet)";
   $("history-note").textContent = "";
 }

@@ -24,6 +24,20 @@ pub const SAMPLE_RATE: u32 = 16_000;
 pub const BYTES_PER_SAMPLE: usize = 2;
 
 /// Converts a sample count to seconds of audio.
+/// Longest session id either profile accepts.
+pub const MAX_SESSION_ID_LEN: usize = 128;
+
+/// Whether `id` can name a session in both profiles: 1–128 ASCII letters,
+/// digits, `-` and `_`. A UUID fits, and so do most clinic systems'
+/// consultation numbers; the id becomes a file and folder name on both ends,
+/// so nothing else is allowed.
+pub fn is_valid_session_id(id: &str) -> bool {
+    (1..=MAX_SESSION_ID_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 pub fn samples_to_secs(samples: u64) -> f64 {
     samples as f64 / f64::from(SAMPLE_RATE)
 }

@@ -62,7 +62,7 @@ pub enum ServerMessage {
 /// Body of [`ServerMessage::Ready`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ready {
-    pub session_id: uuid::Uuid,
+    pub session_id: String,
     /// Samples of this session the server already holds durably: resume here.
     pub durable_offset: u64,
     pub sample_rate: u32,

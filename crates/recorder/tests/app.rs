@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use consult_recorder::app::{App, AppOptions, ErrorKind, ExportFormat};
+use consult_recorder::app::{App, AppOptions, ErrorKind, ExportFormat, RecordingRequest};
 use consult_recorder::audio::WavSource;
 use consult_recorder::auth::{Keychain, KeychainBackend, Secret};
 use consult_recorder::config::{ConfigSources, Key};
@@ -114,7 +114,9 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
 
     // Recording needs a sign-in; a wrong password says so in words.
     let source = WavSource::open(&phrase_wav(dir.path()), 4.0).unwrap();
-    let refused = app.start_recording_from(source, "").unwrap_err();
+    let refused = app
+        .start_recording_from(source, &RecordingRequest::default())
+        .unwrap_err();
     assert_eq!(refused.kind, ErrorKind::SignInNeeded);
     let wrong = app
         .sign_in(&url, EMAIL, Secret::new("nope"))
@@ -131,11 +133,15 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
     ));
 
     let source = WavSource::open(&phrase_wav(dir.path()), 4.0).unwrap();
-    let recording = app.start_recording_from(source, "Room 4, 10:30").unwrap();
+    let recording = app
+        .start_recording_from(source, &RecordingRequest::with_reference("Room 4, 10:30"))
+        .unwrap();
     assert_eq!(app.snapshot().recording.as_ref(), Some(&recording));
     let second = WavSource::open(&phrase_wav(dir.path()), 4.0).unwrap();
     assert_eq!(
-        app.start_recording_from(second, "").unwrap_err().kind,
+        app.start_recording_from(second, &RecordingRequest::default())
+            .unwrap_err()
+            .kind,
         ErrorKind::AlreadyRecording,
         "one recording at a time"
     );
@@ -253,6 +259,22 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
     );
 }
 
+/// Starts recording `wav` as the clinic's consultation `id`.
+fn record_consultation(
+    app: &App,
+    wav: &Path,
+    id: &str,
+) -> Result<consult_recorder::app::RecordingView, consult_recorder::app::AppError> {
+    app.start_recording_from(
+        WavSource::open(wav, 4.0).unwrap(),
+        &RecordingRequest {
+            reference: "seed".into(),
+            session_id: Some(id.into()),
+            ..RecordingRequest::default()
+        },
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a keyutils session keyring; run scripts/test.sh"]
 async fn a_seed_recording_ends_as_sent_and_the_doctor_can_send_it_again() {
@@ -282,15 +304,34 @@ async fn a_seed_recording_ends_as_sent_and_the_doctor_can_send_it_again() {
             }
         )
     };
-    let recording = app
-        .start_recording_from(WavSource::open(&wav, 4.0).unwrap(), "seed")
-        .unwrap();
+    // The consultation's id comes from the clinic's system; a hostile one
+    // is refused before anything is created.
+    let hostile = record_consultation(&app, &wav, "../../elsewhere").unwrap_err();
+    assert_eq!(hostile.kind, ErrorKind::InvalidInput);
+    assert!(
+        hostile.message.contains("letters, digits"),
+        "{}",
+        hostile.message
+    );
+    assert!(app.sessions().unwrap().is_empty(), "nothing was created");
+    let recording = record_consultation(&app, &wav, "enc-2026-0042").unwrap();
+    assert_eq!(
+        recording.id, "enc-2026-0042",
+        "the clinic's id, not one made up"
+    );
     until(&mut events, sent).await;
     let listed = app.sessions().unwrap();
     assert_eq!(
         listed[0].state,
         SessionState::Sent,
         "never complete: seed confirms nothing"
+    );
+
+    let again = record_consultation(&app, &wav, "enc-2026-0042").unwrap_err();
+    assert!(
+        again.message.contains("already has a recording"),
+        "{}",
+        again.message
     );
 
     app.resend(&recording.id).unwrap();
@@ -323,5 +364,85 @@ async fn a_seed_recording_ends_as_sent_and_the_doctor_can_send_it_again() {
             .unwrap_err()
             .kind,
         ErrorKind::NotFound
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a keyutils session keyring; run scripts/test.sh"]
+async fn when_the_clinic_requires_consent_start_waits_for_it_and_the_export_records_it() {
+    let (server, _server_dir) = reference_server(|_| {}).await;
+    let url = server.http_url();
+    let home = tempfile::tempdir().unwrap();
+    let system = consult_recorder::config::SystemFile::parse(
+        &home.path().join("config.toml"),
+        &format!("server = \"{url}\"\nrequire_consent = true\nlocked = [\"require_consent\"]\n"),
+    );
+    let mut app_options = options(home.path(), &url);
+    app_options.config = ConfigSources::from_system_file(system);
+    let app = App::open(app_options).unwrap();
+    assert!(app.snapshot().config.require_consent);
+    let mut events = app.subscribe();
+    app.sign_in(&url, EMAIL, Secret::new(PASSWORD))
+        .await
+        .unwrap();
+    let wav = home.path().join("consultation.wav");
+    support::write_wav(&wav, &support::unique_pcm(2 * 16_000));
+
+    let refused = app
+        .start_recording_from(
+            WavSource::open(&wav, 4.0).unwrap(),
+            &RecordingRequest::with_reference("Room 2"),
+        )
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::ConsentNeeded);
+    assert!(refused.message.contains("agreed"), "{}", refused.message);
+    assert!(app.sessions().unwrap().is_empty(), "nothing was recorded");
+
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let recording = app
+        .start_recording_from(
+            WavSource::open(&wav, 4.0).unwrap(),
+            &RecordingRequest {
+                reference: "Room 2".into(),
+                consent_confirmed: true,
+                ..RecordingRequest::default()
+            },
+        )
+        .unwrap();
+    until(&mut events, |e| {
+        matches!(
+            e,
+            Event::Status {
+                status: Status::Complete,
+                ..
+            }
+        )
+    })
+    .await;
+
+    let exports = home.path().join("exports");
+    let json = app
+        .export(&recording.id, ExportFormat::Json, Some(exports.clone()))
+        .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(json["consent"]["confirmed_by"], EMAIL, "{json}");
+    let at = json["consent"]["confirmed_at"].as_u64().unwrap();
+    assert!(
+        at >= before,
+        "confirmed when the recording started: {at} < {before}"
+    );
+    let txt = app
+        .export(&recording.id, ExportFormat::Txt, Some(exports))
+        .unwrap();
+    let txt = std::fs::read_to_string(txt).unwrap();
+    assert!(
+        txt.contains(&format!(
+            "Patient consent to this recording confirmed by {EMAIL} at "
+        )),
+        "{txt}"
     );
 }

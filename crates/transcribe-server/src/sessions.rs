@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard, watch};
-use uuid::Uuid;
 
 use crate::storage::{AudioFile, Finals, StorageError, session_dir};
 
@@ -31,7 +30,7 @@ pub struct SessionMedia {
 /// One v1 session.
 #[derive(Debug)]
 pub struct Session {
-    pub id: Uuid,
+    pub id: String,
     pub owner: String,
     media: Arc<AsyncMutex<SessionMedia>>,
     /// Bumped by each new connection; an older connection that sees a newer
@@ -62,7 +61,7 @@ impl Session {
 #[derive(Debug)]
 pub struct SessionRegistry {
     data_dir: PathBuf,
-    sessions: Mutex<HashMap<Uuid, Arc<Session>>>,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
 }
 
 impl SessionRegistry {
@@ -74,7 +73,7 @@ impl SessionRegistry {
     }
 
     /// The session `id` for `account`, created on first use.
-    pub fn open(&self, id: Uuid, account: &str) -> Result<Arc<Session>, SessionError> {
+    pub fn open(&self, id: String, account: &str) -> Result<Arc<Session>, SessionError> {
         let mut sessions = self.sessions.lock().expect("session map lock poisoned");
         if let Some(session) = sessions.get(&id) {
             return if session.owner == account {
@@ -83,7 +82,7 @@ impl SessionRegistry {
                 Err(SessionError::Forbidden)
             };
         }
-        let dir = session_dir(&self.data_dir, &id.to_string());
+        let dir = session_dir(&self.data_dir, &id);
         std::fs::create_dir_all(&dir).map_err(|e| StorageError::from_io("creating", &dir, e))?;
         let owner_path = dir.join("owner");
         let owner = match std::fs::read_to_string(&owner_path) {
@@ -103,7 +102,7 @@ impl SessionRegistry {
             finals: Finals::load(&dir.join("finals.jsonl"))?,
         };
         let session = Arc::new(Session {
-            id,
+            id: id.clone(),
             owner,
             media: Arc::new(AsyncMutex::new(media)),
             generation: watch::Sender::new(0),

@@ -18,6 +18,8 @@ pub enum ErrorKind {
     Locked,
     Microphone,
     AlreadyRecording,
+    /// The administrator requires the patient's consent to be confirmed first.
+    ConsentNeeded,
     NotFound,
     InvalidInput,
     Storage,

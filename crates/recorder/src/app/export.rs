@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppError;
 use crate::paths::AppDirs;
-use crate::store::{Segment, SessionRecord};
+use crate::store::{Consent, Segment, SessionRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -24,11 +24,21 @@ pub fn default_folder(dirs: &AppDirs) -> PathBuf {
         .unwrap_or_else(|| dirs.data.join("exports"))
 }
 
+/// The sentence a patient record keeps about consent.
+fn consent_line(consent: &Consent) -> String {
+    format!(
+        "Patient consent to this recording confirmed by {} at {}.",
+        consent.confirmed_by,
+        crate::calendar::utc_text(consent.confirmed_at / 1000)
+    )
+}
+
 /// Writes the file and returns its path; never overwrites an existing file.
 pub fn write(
     folder: &Path,
     record: &SessionRecord,
     segments: &[Segment],
+    consent: Option<&Consent>,
     format: ExportFormat,
 ) -> Result<PathBuf, AppError> {
     let (body, extension) = match format {
@@ -39,6 +49,9 @@ pub fn write(
                 .collect::<Vec<_>>()
                 .join("\n");
             text.push('\n');
+            if let Some(consent) = consent {
+                text.push_str(&format!("\n{}\n", consent_line(consent)));
+            }
             (text, "txt")
         }
         ExportFormat::Json => {
@@ -49,6 +62,7 @@ pub fn write(
                 "duration_secs": record.duration_secs(),
                 "sample_rate": 16_000,
                 "segments": segments,
+                "consent": consent,
             });
             (
                 serde_json::to_string_pretty(&document).expect("JSON value serialises"),
@@ -145,6 +159,7 @@ mod tests {
             dir.path(),
             &record("../etc/x y"),
             &segments,
+            None,
             ExportFormat::Txt,
         )
         .unwrap();
@@ -152,6 +167,7 @@ mod tests {
             dir.path(),
             &record("../etc/x y"),
             &segments,
+            None,
             ExportFormat::Txt,
         )
         .unwrap();
@@ -165,12 +181,36 @@ mod tests {
             std::fs::read_to_string(&first).unwrap(),
             "blood pressure is normal\nthe patient reports chest pain\n"
         );
-        let json = write(dir.path(), &record(""), &segments, ExportFormat::Json).unwrap();
+        let consent = Consent {
+            confirmed_by: "doctor@clinic.example".into(),
+            confirmed_at: 1_795_323_600_000,
+        };
+        let json = write(
+            dir.path(),
+            &record(""),
+            &segments,
+            Some(&consent),
+            ExportFormat::Json,
+        )
+        .unwrap();
         let value: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
         assert_eq!(
             value["segments"][1]["text"],
             "the patient reports chest pain"
         );
+        assert_eq!(value["consent"]["confirmed_by"], "doctor@clinic.example");
+        let txt = write(
+            dir.path(),
+            &record("consented"),
+            &segments,
+            Some(&consent),
+            ExportFormat::Txt,
+        )
+        .unwrap();
+        assert!(std::fs::read_to_string(txt).unwrap().ends_with(
+            "\nPatient consent to this recording confirmed by doctor@clinic.example \
+                 at 2026-11-22 05:00:00 UTC.\n"
+        ));
     }
 }

@@ -34,7 +34,7 @@ use crate::paths::AppDirs;
 use crate::retention;
 use crate::session::{self, SenderOptions, Session, SessionSetup, Stopper};
 use crate::settings::{self, UserSettings};
-use crate::store::{Profile, Segment, SessionState, Store};
+use crate::store::{Consent, Profile, Segment, SessionState, Store};
 
 /// How the app is set up (by the shell, from configuration).
 #[derive(Clone)]
@@ -268,8 +268,12 @@ impl App {
     }
 
     /// Starts recording from the chosen microphone (the default if it is gone).
-    pub async fn start_recording(&self, reference: &str) -> Result<RecordingView, AppError> {
-        self.check_can_record(reference)?;
+    pub async fn start_recording(
+        &self,
+        request: &RecordingRequest,
+    ) -> Result<RecordingView, AppError> {
+        self.check_can_record(request)?;
+        self.new_session_id(request.session_id.as_deref())?;
         let wanted = settings::load(&self.inner.options.dirs.config)
             .unwrap_or_default()
             .microphone;
@@ -286,7 +290,7 @@ impl App {
                 ),
             })?;
         let fallback = mic.fallback_reason.clone();
-        let view = self.start_recording_from(mic, reference)?;
+        let view = self.start_recording_from(mic, request)?;
         if let Some(reason) = fallback {
             let _ = self.inner.events.send(Event::Warning {
                 session_id: view.id.clone(),
@@ -300,17 +304,28 @@ impl App {
     pub fn start_recording_from<S: AudioSource + 'static>(
         &self,
         source: S,
-        reference: &str,
+        request: &RecordingRequest,
     ) -> Result<RecordingView, AppError> {
-        self.check_can_record(reference)?;
+        let id = self.new_session_id(request.session_id.as_deref())?;
+        self.check_can_record(request)?;
+        let reference = request.reference.as_str();
         let signed = self.signed().ok_or_else(|| {
             AppError::new(ErrorKind::SignInNeeded, "Please sign in before recording.")
         })?;
-        let id = uuid::Uuid::new_v4().to_string();
         let config = self.config();
         let mut setup = self.setup(&id, reference, config.profile, &signed);
         setup.options.language = config.language;
         let session = Session::start(setup, Some(source)).map_err(AppError::storage)?;
+        if request.consent_confirmed {
+            let consent = Consent {
+                confirmed_by: signed_account(&signed),
+                confirmed_at: session::unix_millis(),
+            };
+            if let Err(err) = self.inner.store.set_consent(&id, &consent) {
+                session.stop();
+                return Err(AppError::storage(err));
+            }
+        }
         let view = RecordingView {
             id: id.clone(),
             reference: reference.to_owned(),
@@ -385,8 +400,9 @@ impl App {
     ) -> Result<PathBuf, AppError> {
         let record = self.existing(id)?;
         let segments = self.inner.store.segments(id).map_err(AppError::storage)?;
+        let consent = self.inner.store.consent(id).map_err(AppError::storage)?;
         let folder = folder.unwrap_or_else(|| export::default_folder(&self.inner.options.dirs));
-        export::write(&folder, &record, &segments, format)
+        export::write(&folder, &record, &segments, consent.as_ref(), format)
     }
 
     /// Deletes a session's audio and transcript from this computer.
@@ -476,7 +492,14 @@ impl App {
         }
     }
 
-    fn check_can_record(&self, reference: &str) -> Result<(), AppError> {
+    fn check_can_record(&self, request: &RecordingRequest) -> Result<(), AppError> {
+        let reference = &request.reference;
+        if self.config().require_consent && !request.consent_confirmed {
+            return Err(AppError::new(
+                ErrorKind::ConsentNeeded,
+                "Please confirm that the patient agreed to the recording, then start again.",
+            ));
+        }
         if reference.chars().count() > 200 || reference.chars().any(char::is_control) {
             return Err(AppError::invalid(
                 "The reference must be one line of at most 200 characters.",
@@ -489,6 +512,29 @@ impl App {
             ));
         }
         Ok(())
+    }
+
+    /// The id for a new recording: the clinic's, checked and not yet in the
+    /// history, or a new one.
+    fn new_session_id(&self, given: Option<&str>) -> Result<String, AppError> {
+        let Some(given) = given.filter(|g| !g.trim().is_empty()) else {
+            return Ok(uuid::Uuid::new_v4().to_string());
+        };
+        let id = crate::consultation::check_session_id(given)
+            .map_err(|e| AppError::invalid(format!("{}.", capitalised(&e.to_string()))))?;
+        if self
+            .inner
+            .store
+            .get(&id)
+            .map_err(AppError::storage)?
+            .is_some()
+        {
+            return Err(AppError::invalid(format!(
+                "Consultation {id} already has a recording in History. Use Send again there, \
+                 or start a new consultation in the clinic system."
+            )));
+        }
+        Ok(id)
     }
 
     fn existing(&self, id: &str) -> Result<crate::store::SessionRecord, AppError> {
@@ -649,5 +695,45 @@ impl App {
 
     fn lock_sending(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.inner.sending.lock().expect("sending lock poisoned")
+    }
+}
+
+/// "the x" → "The x", for a sentence on its own.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// What the doctor gives when starting a recording.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordingRequest {
+    /// The doctor's reference for the patient or encounter (may be empty).
+    pub reference: String,
+    /// The consultation's id from the clinic's system; without one, a new
+    /// id is made.
+    pub session_id: Option<String>,
+    /// The doctor confirmed the patient's consent (required when the
+    /// administrator set `require_consent`).
+    pub consent_confirmed: bool,
+}
+
+impl RecordingRequest {
+    /// A recording with just a reference.
+    pub fn with_reference(reference: &str) -> Self {
+        Self {
+            reference: reference.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The signed-in account, for the consent record.
+fn signed_account(signed: &Signed) -> String {
+    match signed.tokens.state() {
+        AuthState::SignedIn { account, .. } | AuthState::SignInRequired { account, .. } => account,
+        AuthState::SignedOut => String::new(),
     }
 }

@@ -100,7 +100,9 @@ enum Command {
         /// Feed the file at this multiple of real time (0: as fast as possible).
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
-        /// Continue (or name) this session; a new one by default.
+        /// The consultation's id from the clinic's system (letters, digits,
+        /// . _ : -); an id already in the history continues that session.
+        /// A new id by default.
         #[arg(long)]
         session_id: Option<String>,
         /// The server's protocol (default: the configured one, else v1).
@@ -330,7 +332,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
             .map_err(|e| Failure::other(e.to_string()))?;
             println!(
                 "signed in as {account} at {server}; access token valid until {}",
-                unix_to_utc(access_expires_at)
+                consult_recorder::calendar::utc_text(access_expires_at)
             );
             Ok(())
         }
@@ -402,7 +404,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
                 println!("server: {}", remembered.server);
                 println!(
                     "access token valid until: {}",
-                    unix_to_utc(access_expires_at)
+                    consult_recorder::calendar::utc_text(access_expires_at)
                 );
                 println!("clock skew against the server: {clock_skew_secs} s");
             }
@@ -463,9 +465,18 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
             reference,
             ..
         } => {
+            let id =
+                match session_id {
+                    Some(given) => consult_recorder::consultation::check_session_id(&given)
+                        .map_err(|e| Failure {
+                            code: 2,
+                            message: format!("--session-id: {e}"),
+                        })?,
+                    None => uuid::Uuid::new_v4().to_string(),
+                };
             let (tokens, server) = signed_in_tokens(&dirs, &keychain, &config, server).await?;
             let setup = SessionSetup {
-                id: session_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                id,
                 reference,
                 profile: config.profile,
                 server,
@@ -907,26 +918,4 @@ fn print_event(event: &Event) {
         Event::Microphone { message, .. } => eprintln!("{message}"),
         _ => {}
     }
-}
-
-/// `YYYY-MM-DD HH:MM:SS UTC` without a date library.
-fn unix_to_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }

@@ -260,6 +260,7 @@ impl ConfigSources {
                 .transcript_retention_days
                 .unwrap_or(DEFAULT_TRANSCRIPT_RETENTION_DAYS),
             seed_pace: values.seed_pace.unwrap_or(Pace::REAL_TIME),
+            require_consent: values.require_consent.unwrap_or(false),
             server_profile: self.system.server_profile.clone(),
             origins,
             locked: self.system.locked.clone(),
@@ -286,6 +287,8 @@ pub struct Resolved {
     /// Seed profile: seconds of audio sent per second, at most (1 = real time).
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seed_pace: Pace,
+    /// The doctor must confirm the patient's consent before each recording.
+    pub require_consent: bool,
     /// How the server names its paths and fields (the administrator's file only).
     #[serde(skip)]
     #[cfg_attr(feature = "ts", ts(skip))]
@@ -314,6 +317,7 @@ impl Resolved {
             audio_retention_days: Some(self.audio_retention_days),
             transcript_retention_days: Some(self.transcript_retention_days),
             seed_pace: Some(self.seed_pace),
+            require_consent: Some(self.require_consent),
         }
     }
 

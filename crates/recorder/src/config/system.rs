@@ -133,6 +133,9 @@ impl SystemFile {
                 toml::Value::Float(number) if key == Key::SeedPace => {
                     file.values.set(key, &number.to_string())
                 }
+                toml::Value::Boolean(flag) if key == Key::RequireConsent => {
+                    file.values.set(key, &flag.to_string())
+                }
                 other => Err(format!("expected a string, found {}", other.type_str())),
             };
             if let Err(message) = result {

@@ -20,6 +20,7 @@ pub enum Key {
     AudioRetentionDays,
     TranscriptRetentionDays,
     SeedPace,
+    RequireConsent,
 }
 
 /// Days a session's audio is kept after the server confirmed all of it.
@@ -30,7 +31,7 @@ pub const DEFAULT_TRANSCRIPT_RETENTION_DAYS: u32 = 30;
 const MAX_RETENTION_DAYS: u32 = 3650;
 
 impl Key {
-    pub const ALL: [Key; 8] = [
+    pub const ALL: [Key; 9] = [
         Key::Server,
         Key::Profile,
         Key::Language,
@@ -39,6 +40,7 @@ impl Key {
         Key::AudioRetentionDays,
         Key::TranscriptRetentionDays,
         Key::SeedPace,
+        Key::RequireConsent,
     ];
 
     /// The name in the configuration file.
@@ -52,6 +54,7 @@ impl Key {
             Key::AudioRetentionDays => "audio_retention_days",
             Key::TranscriptRetentionDays => "transcript_retention_days",
             Key::SeedPace => "seed_pace",
+            Key::RequireConsent => "require_consent",
         }
     }
 
@@ -66,6 +69,7 @@ impl Key {
             Key::AudioRetentionDays => "CONSULT_AUDIO_RETENTION_DAYS",
             Key::TranscriptRetentionDays => "CONSULT_TRANSCRIPT_RETENTION_DAYS",
             Key::SeedPace => "CONSULT_SEED_PACE",
+            Key::RequireConsent => "CONSULT_REQUIRE_CONSENT",
         }
     }
 
@@ -80,6 +84,7 @@ impl Key {
             Key::AudioRetentionDays => "time audio is kept after upload",
             Key::TranscriptRetentionDays => "time transcripts are kept after upload",
             Key::SeedPace => "seed server's audio pace",
+            Key::RequireConsent => "patient consent requirement",
         }
     }
 
@@ -186,6 +191,7 @@ pub struct Layer {
     pub audio_retention_days: Option<u32>,
     pub transcript_retention_days: Option<u32>,
     pub seed_pace: Option<Pace>,
+    pub require_consent: Option<bool>,
 }
 
 fn parse_days(value: &str) -> Result<u32, String> {
@@ -219,6 +225,7 @@ impl Layer {
             Key::AudioRetentionDays => self.audio_retention_days.map(|d| d.to_string()),
             Key::TranscriptRetentionDays => self.transcript_retention_days.map(|d| d.to_string()),
             Key::SeedPace => self.seed_pace.map(|p| p.to_string()),
+            Key::RequireConsent => self.require_consent.map(|b| b.to_string()),
         }
     }
 
@@ -255,6 +262,13 @@ impl Layer {
                 self.transcript_retention_days = Some(parse_days(value)?)
             }
             Key::SeedPace => self.seed_pace = Some(Pace::parse(value)?),
+            Key::RequireConsent => {
+                self.require_consent = Some(match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(format!("\"{value}\" is not true or false")),
+                });
+            }
         }
         Ok(())
     }

@@ -179,8 +179,24 @@ CREATE TABLE IF NOT EXISTS segments (
     sealed_text BLOB NOT NULL,
     PRIMARY KEY (session_id, start)
 );
+CREATE TABLE IF NOT EXISTS consents (
+    session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+    confirmed_by TEXT NOT NULL,
+    confirmed_at INTEGER NOT NULL
+);
 PRAGMA user_version = 2;
 ";
+
+/// The doctor's confirmation that the patient agreed to the recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct Consent {
+    /// The signed-in account that confirmed it.
+    pub confirmed_by: String,
+    /// Unix milliseconds.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub confirmed_at: u64,
+}
 
 impl Store {
     /// Opens (or creates) the database; sealed columns use `keys`, fetched
@@ -430,6 +446,35 @@ impl Store {
     }
 
     /// Removes the transcript of a session, keeping its row (retention).
+    /// Records the consent confirmed for session `id` (once; the first stays).
+    pub fn set_consent(&self, id: &str, consent: &Consent) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO consents (session_id, confirmed_by, confirmed_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(session_id) DO NOTHING",
+                params![id, consent.confirmed_by, consent.confirmed_at as i64],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// The consent confirmed for session `id`, if one was.
+    pub fn consent(&self, id: &str) -> Result<Option<Consent>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT confirmed_by, confirmed_at FROM consents WHERE session_id = ?1",
+                params![id],
+                |row| {
+                    Ok(Consent {
+                        confirmed_by: row.get(0)?,
+                        confirmed_at: row.get::<_, i64>(1)? as u64,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
     pub fn delete_segments(&self, id: &str) -> Result<usize, StoreError> {
         self.with(|c| c.execute("DELETE FROM segments WHERE session_id = ?1", params![id]))
     }
@@ -452,6 +497,7 @@ impl Store {
     pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
         self.with(|c| {
             c.execute("DELETE FROM segments WHERE session_id = ?1", params![id])?;
+            c.execute("DELETE FROM consents WHERE session_id = ?1", params![id])?;
             c.execute("DELETE FROM sessions WHERE id = ?1", params![id])
                 .map(|n| n > 0)
         })

@@ -38,10 +38,7 @@ pub async fn upgrade(
 
 /// Session ids become directory names: letters, digits, `-` and `_` only.
 fn valid_session_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    consult_protocol::is_valid_session_id(id)
 }
 
 async fn run(

@@ -13,7 +13,6 @@ use consult_protocol::v1::{self, ClientMessage, Ready, ServerMessage, Transcript
 use consult_protocol::{CloseCode, SAMPLE_RATE};
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
-use uuid::Uuid;
 
 use super::{MAX_WS_MESSAGE_BYTES, TimerStop, Timers, acknowledge_close, close, refusal};
 use crate::auth::TokenError;
@@ -55,12 +54,13 @@ async fn run(
 ) {
     let Some(session_id) = query
         .get(v1::QUERY_SESSION)
-        .and_then(|s| Uuid::parse_str(s).ok())
+        .filter(|s| consult_protocol::is_valid_session_id(s))
+        .cloned()
     else {
         return close(
             &mut socket,
             CloseCode::ProtocolViolation,
-            "session_id must be a UUID",
+            "session_id must be 1-128 letters, digits, - or _",
         )
         .await;
     };
@@ -76,7 +76,7 @@ async fn run(
             return close(&mut socket, CloseCode::Unauthorized, "missing bearer token").await;
         }
     };
-    let session = match state.sessions.open(session_id, &claims.sub) {
+    let session = match state.sessions.open(session_id.clone(), &claims.sub) {
         Ok(session) => session,
         Err(SessionError::Forbidden) => {
             return close(
@@ -204,7 +204,7 @@ impl Stream {
         })?;
         self.acked = durable;
         let ready = ServerMessage::Ready(Ready {
-            session_id: self.session.id,
+            session_id: self.session.id.clone(),
             durable_offset: durable,
             sample_rate: SAMPLE_RATE,
             max_frame_samples: MAX_FRAME_SAMPLES as u32,
