@@ -3,4 +3,4 @@
 /**
  * What went wrong, for the UI to choose its wording and next step.
  */
-export type ErrorKind = "wrong_password" | "unreachable" | "sign_in_needed" | "keychain" | "locked" | "microphone" | "already_recording" | "not_found" | "invalid_input" | "storage" | "other";
+export type ErrorKind = "wrong_password" | "unreachable" | "sign_in_needed" | "keychain" | "locked" | "microphone" | "already_recording" | "consent_needed" | "not_found" | "invalid_input" | "storage" | "other";

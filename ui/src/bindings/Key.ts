@@ -3,4 +3,4 @@
 /**
  * A configuration key an administrator can set and lock.
  */
-export type Key = "server" | "profile" | "language" | "global_shortcut" | "log_level" | "audio_retention_days" | "transcript_retention_days" | "seed_pace";
+export type Key = "server" | "profile" | "language" | "global_shortcut" | "log_level" | "audio_retention_days" | "transcript_retention_days" | "seed_pace" | "require_consent";

@@ -20,7 +20,11 @@ transcript_retention_days: number,
 /**
  * Seed profile: seconds of audio sent per second, at most (1 = real time).
  */
-seed_pace: number, origins: { [key in Key]?: Origin }, locked: Array<Key>, system_file: string, system_file_found: boolean, 
+seed_pace: number, 
+/**
+ * The doctor must confirm the patient's consent before each recording.
+ */
+require_consent: boolean, origins: { [key in Key]?: Origin }, locked: Array<Key>, system_file: string, system_file_found: boolean, 
 /**
  * What was ignored, and why.
  */

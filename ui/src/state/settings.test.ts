@@ -16,6 +16,7 @@ function config(change: Partial<Resolved>): Resolved {
     audio_retention_days: 7,
     transcript_retention_days: 30,
     seed_pace: 1,
+    require_consent: false,
     origins: {},
     locked: [],
     system_file: "/etc/consult-recorder/config.toml",
