@@ -23,6 +23,7 @@ use consult_recorder::auth::memory_vault::MemoryVault;
 use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, Secret, TokenManager};
 use consult_recorder::crypto::{DataKey, DataKeySource};
 use consult_recorder::events::{Event, Status};
+use consult_recorder::server_profile::{FieldPath, StreamProfile, TranscriptFields};
 use consult_recorder::session::{SenderOptions, Session, SessionSetup};
 use consult_recorder::store::{Profile, Store};
 use e2e_tests::audio::{unique_pcm, write_wav};
@@ -88,7 +89,7 @@ struct Shown {
     ended: Option<Status>,
 }
 
-async fn record_against(shape: &'static str) -> Shown {
+async fn record_against(shape: &'static str, transcript: Option<TranscriptFields>) -> Shown {
     const SPEED: f64 = 4.0;
     let mut options = SeedOptions::new(Architecture::Pipeline);
     options.time_scale = SPEED;
@@ -122,6 +123,10 @@ async fn record_against(shape: &'static str) -> Shown {
         tokens,
         options: SenderOptions {
             seed_pace: SPEED,
+            stream: StreamProfile {
+                transcript,
+                ..StreamProfile::default()
+            },
             ..SenderOptions::default()
         },
     };
@@ -166,7 +171,7 @@ async fn record_against(shape: &'static str) -> Shown {
 #[ignore = "needs Python; run scripts/test.sh"]
 async fn transcripts_in_the_shapes_real_backends_send_appear() {
     for shape in ["seed", "camel", "typed", "google"] {
-        let shown = record_against(shape).await;
+        let shown = record_against(shape, None).await;
         assert!(
             shown.finals.len() >= 2 && shown.finals.iter().all(|f| f.starts_with("heard ")),
             "{shape}: the finals appear: {:?}",
@@ -185,7 +190,7 @@ async fn transcripts_in_the_shapes_real_backends_send_appear() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Python; run scripts/test.sh"]
 async fn a_backend_sending_an_unknown_shape_is_named_to_the_doctor_and_loses_no_audio() {
-    let shown = record_against("unknown").await;
+    let shown = record_against("unknown", None).await;
     assert!(
         shown.finals.is_empty(),
         "nothing is guessed: {:?}",
@@ -209,5 +214,27 @@ async fn a_backend_sending_an_unknown_shape_is_named_to_the_doctor_and_loses_no_
         told[0]
     );
     assert_eq!(shown.lost, 0, "the audio is complete all the same");
+    assert_eq!(shown.ended, Some(Status::Sent));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python; run scripts/test.sh"]
+async fn a_shape_named_in_the_server_profile_is_read() {
+    let fields = TranscriptFields {
+        text: FieldPath::new("payload.words"),
+        is_final: FieldPath::new("payload.done"),
+    };
+    let shown = record_against("unknown", Some(fields)).await;
+    assert!(
+        shown.finals.len() >= 2 && shown.finals.iter().all(|f| f.starts_with("heard ")),
+        "the configured shape's finals appear: {:?}",
+        shown.finals
+    );
+    assert!(
+        !shown.warnings.iter().any(|w| w.contains("cannot read")),
+        "{:?}",
+        shown.warnings
+    );
+    assert_eq!(shown.lost, 0);
     assert_eq!(shown.ended, Some(Status::Sent));
 }

@@ -106,6 +106,31 @@ pub struct StreamProfile {
     pub origin: Option<String>,
     /// `None`: the server says nothing first; the upgrade is the welcome.
     pub greeting: Option<Greeting>,
+    /// Where the text and its finality are in a transcript message of a
+    /// shape the recorder does not recognise by itself.
+    pub transcript: Option<TranscriptFields>,
+}
+
+/// A configured transcript shape: `{"payload": {"words": …, "done": …}}` is
+/// text `payload.words`, final `payload.done`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptFields {
+    pub text: FieldPath,
+    /// A boolean; a message without it is provisional.
+    pub is_final: FieldPath,
+}
+
+impl TranscriptFields {
+    /// The text and finality of `message`, if it has this shape.
+    pub fn read(&self, message: &serde_json::Value) -> Option<(String, bool)> {
+        let text = self.text.find(message)?.as_str()?.to_owned();
+        let is_final = self
+            .is_final
+            .find(message)
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        Some((text, is_final))
+    }
 }
 
 impl Default for StreamProfile {
@@ -124,6 +149,7 @@ impl Default for StreamProfile {
                 field: "status".into(),
                 value: seed::STATUS_CONNECTED.into(),
             }),
+            transcript: None,
         }
     }
 }
@@ -231,6 +257,24 @@ mod tests {
         );
         assert_eq!(FieldPath::new("data.missing").find(&answer), None);
         assert_eq!(FieldPath::new("access_token.x").find(&answer), None);
+    }
+
+    #[test]
+    fn a_configured_transcript_shape_is_read_and_others_are_not() {
+        let fields = TranscriptFields {
+            text: FieldPath::new("payload.words"),
+            is_final: FieldPath::new("payload.done"),
+        };
+        assert_eq!(
+            fields.read(&json!({"kind": "asr", "payload": {"words": "heard 3", "done": true}})),
+            Some(("heard 3".to_owned(), true))
+        );
+        assert_eq!(
+            fields.read(&json!({"payload": {"words": "heard"}})),
+            Some(("heard".to_owned(), false)),
+            "no flag: provisional"
+        );
+        assert_eq!(fields.read(&json!({"status": "connected"})), None);
     }
 
     #[test]

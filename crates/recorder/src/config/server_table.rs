@@ -8,14 +8,15 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 
 use crate::server_profile::{
-    FieldPath, Greeting, ServerProfile, TokenTransport, check_name, check_origin, check_path,
+    FieldPath, Greeting, ServerProfile, TokenTransport, TranscriptFields, check_name, check_origin,
+    check_path,
 };
 
 /// The table's name in the file.
 pub const TABLE: &str = "server_profile";
 
 /// Every key of the table, as documented in deployment.md.
-pub const KEYS: [&str; 19] = [
+pub const KEYS: [&str; 21] = [
     "login_path",
     "refresh_path",
     "login_email_field",
@@ -35,6 +36,8 @@ pub const KEYS: [&str; 19] = [
     "origin",
     "greeting_field",
     "greeting_value",
+    "transcript_text_field",
+    "transcript_final_field",
 ];
 
 type Table = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
@@ -52,10 +55,22 @@ pub fn read(table: &Table) -> (ServerProfile, Vec<TableProblem>) {
     let mut problems = Vec::new();
     let mut greeting_field = profile.stream.greeting.as_ref().map(|g| g.field.clone());
     let mut greeting_value = profile.stream.greeting.as_ref().map(|g| g.value.clone());
+    let mut transcript_text: Option<(usize, String)> = None;
+    let mut transcript_final: Option<(usize, String)> = None;
     for (name, value) in table {
         let key = name.get_ref().as_str();
         let result = if key == "extra_query" {
             read_extra_query(value.get_ref()).map(|pairs| profile.stream.extra_query = pairs)
+        } else if let ("transcript_text_field" | "transcript_final_field", Some(text)) =
+            (key, value.get_ref().as_str())
+        {
+            let slot = if key == "transcript_text_field" {
+                &mut transcript_text
+            } else {
+                &mut transcript_final
+            };
+            check_name(text.trim())
+                .map(|()| *slot = Some((value.span().start, text.trim().to_owned())))
         } else {
             match value.get_ref() {
                 toml::Value::String(text) => set(
@@ -75,6 +90,22 @@ pub fn read(table: &Table) -> (ServerProfile, Vec<TableProblem>) {
                 message: format!("{message}; the default is used"),
             });
         }
+    }
+    match (transcript_text, transcript_final) {
+        (Some((_, text)), Some((_, is_final))) => {
+            profile.stream.transcript = Some(TranscriptFields {
+                text: FieldPath::new(&text),
+                is_final: FieldPath::new(&is_final),
+            });
+        }
+        (Some((offset, _)), None) | (None, Some((offset, _))) => problems.push(TableProblem {
+            offset,
+            key: format!("{TABLE}.transcript_text_field"),
+            message:
+                "transcript_text_field and transcript_final_field go together; both are ignored"
+                    .into(),
+        }),
+        (None, None) => {}
     }
     profile.stream.greeting = match (greeting_field, greeting_value) {
         (Some(field), Some(value)) => Some(Greeting { field, value }),

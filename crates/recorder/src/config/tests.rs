@@ -266,7 +266,9 @@ fn the_server_profile_table_names_the_clinics_backend_over_the_seed_defaults() {
          language_query_param = \"language_code\"\n\
          extra_query = { model = \"medical\" }\n\
          origin = \"https://emr.clinic.example\"\n\
-         greeting_field = \"\"\n",
+         greeting_field = \"\"\n\
+         transcript_text_field = \"payload.words\"\n\
+         transcript_final_field = \"payload.done\"\n",
     )
     .resolve(&UserSettings::default());
     assert!(resolved.problems.is_empty(), "{:?}", resolved.problems);
@@ -309,7 +311,8 @@ fn a_bad_server_profile_key_is_named_by_line_and_the_default_kept() {
         "[server_profile]\n\
          stream_path = \"ws/no-slash\"\n\
          token_transport = \"carrier pigeon\"\n\
-         colour = \"blue\"\n",
+         colour = \"blue\"\n\
+         transcript_text_field = \"payload.words\"\n",
     )
     .resolve(&UserSettings::default());
     let profile = &resolved.server_profile;
@@ -329,6 +332,7 @@ fn a_bad_server_profile_key_is_named_by_line_and_the_default_kept() {
             (Some(2), "server_profile.stream_path".to_owned()),
             (Some(3), "server_profile.token_transport".to_owned()),
             (Some(4), "server_profile.colour".to_owned()),
+            (Some(5), "server_profile.transcript_text_field".to_owned()),
         ]
     );
     assert!(resolved.problems[1].message.contains("first_message"));

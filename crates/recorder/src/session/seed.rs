@@ -636,8 +636,26 @@ impl Seed<'_> {
         }
     }
 
+    /// A transcript in the shape the server profile names; false for any
+    /// other message, which the built-in shapes then read.
+    fn configured_transcript(&mut self, live: &mut Live, text: &str) -> bool {
+        let Some(fields) = &self.link.options.stream.transcript else {
+            return false;
+        };
+        let Some((text, is_final)) = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|message| fields.read(&message))
+        else {
+            return false;
+        };
+        self.unreadable.transcripts_read = true;
+        self.on_transcript(live, text, is_final);
+        true
+    }
+
     fn on_message(&mut self, live: &mut Live, message: Message) {
         match message {
+            Message::Text(text) if self.configured_transcript(live, &text) => {}
             Message::Text(text) => match seed::parse_server_message(&text) {
                 Ok(Incoming::Transcript { text, is_final }) => {
                     self.unreadable.transcripts_read = true;
