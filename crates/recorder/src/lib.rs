@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod config;
 pub mod consultation;
 pub mod crypto;
+pub mod deep_link;
 pub mod diagnose;
 pub mod events;
 pub mod logging;
