@@ -320,6 +320,21 @@ pub fn cli_path() -> PathBuf {
     crate::desktop::built_binary("consult-cli")
 }
 
+/// The CLI with every folder under `home`, the keyutils keychain and no
+/// server from the environment: a person of its own, never the user's.
+pub fn isolated_cli(home: &Path) -> Command {
+    let mut command = Command::new(cli_path());
+    command
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("CONSULT_KEYCHAIN", "keyutils")
+        .env_remove("CONSULT_SERVER")
+        .kill_on_drop(true);
+    command
+}
+
 /// One line the CLI printed, with when it arrived.
 struct Line {
     at: Instant,
@@ -350,20 +365,12 @@ struct Harness {
 
 impl Harness {
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(cli_path());
-        let home = self.home.path();
+        let mut command = isolated_cli(self.home.path());
         command
             .args(args)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("XDG_STATE_HOME", home.join("state"))
-            .env("CONSULT_KEYCHAIN", "keyutils")
             // Time is compressed by `speed`: so is the pace the seed server's
             // recogniser accepts (real time, `speed` times faster).
-            .env("CONSULT_SEED_PACE", self.plan.speed.to_string())
-            .env_remove("CONSULT_SERVER")
-            .kill_on_drop(true);
+            .env("CONSULT_SEED_PACE", self.plan.speed.to_string());
         command
     }
 

@@ -12,10 +12,9 @@ use std::time::Duration;
 
 use consult_recorder::store::Profile;
 use e2e_tests::audio::{unique_pcm, write_wav};
-use e2e_tests::reliability::{cli_path, lost_and_duplicated};
+use e2e_tests::reliability::{isolated_cli, lost_and_duplicated};
 use e2e_tests::seed_backend::{Architecture, SeedBackend, SeedOptions};
 use e2e_tests::server::{EMAIL, PASSWORD};
-use tokio::process::Command;
 
 /// Time runs this much faster than real time for the backend's recogniser
 /// and for the recorder's pace alike.
@@ -71,21 +70,13 @@ impl Clinic {
     /// The CLI with only the administrator's file to go by: no server,
     /// profile or pace from the environment.
     async fn cli(&self, args: &[&str]) -> Output {
-        let home = self.home.path();
-        let run = Command::new(cli_path())
+        let run = isolated_cli(self.home.path())
             .args(args)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("XDG_STATE_HOME", home.join("state"))
-            .env("CONSULT_KEYCHAIN", "keyutils")
             .env("CONSULT_SYSTEM_CONFIG", &self.system)
             .env("CONSULT_PASSWORD", PASSWORD)
-            .env_remove("CONSULT_SERVER")
             .env_remove("CONSULT_PROFILE")
             .env_remove("CONSULT_SEED_PACE")
             .env_remove("CONSULT_LANGUAGE")
-            .kill_on_drop(true)
             .output();
         // A guard, not a synchronisation: an 8 s recording at 4x takes
         // seconds; a recorder retrying a refused connection would run on.

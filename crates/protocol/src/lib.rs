@@ -32,10 +32,12 @@ pub const MAX_SESSION_ID_LEN: usize = 128;
 /// consultation numbers; the id becomes a file and folder name on both ends,
 /// so nothing else is allowed.
 pub fn is_valid_session_id(id: &str) -> bool {
-    (1..=MAX_SESSION_ID_LEN).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=MAX_SESSION_ID_LEN).contains(&id.len()) && id.chars().all(is_session_id_char)
+}
+
+/// A character a session id may hold.
+pub fn is_session_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
 pub fn samples_to_secs(samples: u64) -> f64 {

@@ -20,7 +20,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use e2e_tests::audio::{unique_pcm, write_wav};
-use e2e_tests::desktop::built_binary;
 use e2e_tests::procfs::{context_switches, sample};
 use e2e_tests::proxy::FaultProxy;
 use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
@@ -249,16 +248,8 @@ fn record_in_real_time(home: &Path, wav: &Path, extra: &[&str]) -> Command {
 }
 
 fn cli(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(built_binary("consult-cli"));
-    command
-        .args(args)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("CONSULT_KEYCHAIN", "keyutils")
-        .env_remove("CONSULT_SERVER")
-        .kill_on_drop(true);
+    let mut command = e2e_tests::reliability::isolated_cli(home);
+    command.args(args);
     command
 }
 
