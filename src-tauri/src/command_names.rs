@@ -16,4 +16,6 @@ pub const NAMES: &[&str] = &[
     "delete_session",
     "resend_session",
     "diagnostics",
+    "accept_link",
+    "dismiss_link",
 ];

@@ -75,8 +75,24 @@ pub async fn start_recording(
         reference,
         session_id,
         consent_confirmed: consent_confirmed.unwrap_or(false),
+        language: None,
     };
     app.start_recording(&request).await
+}
+
+/// The doctor confirmed the link from the clinic's system that the app
+/// offered: what is recorded comes from the link the app read, not the page.
+#[tauri::command]
+pub async fn accept_link(
+    app: State<'_, App>,
+    consent_confirmed: Option<bool>,
+) -> Result<RecordingView, AppError> {
+    app.accept_link(consent_confirmed.unwrap_or(false)).await
+}
+
+#[tauri::command]
+pub fn dismiss_link(app: State<'_, App>) {
+    app.dismiss_link();
 }
 
 #[tauri::command]

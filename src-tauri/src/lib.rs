@@ -7,6 +7,7 @@
 
 pub mod command_names;
 pub mod commands;
+pub mod deep_links;
 pub mod shortcuts;
 mod tray;
 
@@ -33,6 +34,8 @@ pub fn with_app<R: Runtime>(builder: tauri::Builder<R>, app: App) -> tauri::Buil
         commands::delete_session,
         commands::resend_session,
         commands::diagnostics,
+        commands::accept_link,
+        commands::dismiss_link,
     ])
 }
 

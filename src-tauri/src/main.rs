@@ -10,8 +10,12 @@ use consult_recorder::session::SenderOptions;
 use consult_recorder::{logging, settings};
 use tauri::Manager;
 
-const USAGE: &str = "usage: consult-recorder [--version | diagnose [--json] [--listen SECONDS]]
+const USAGE: &str =
+    "usage: consult-recorder [--version | diagnose [--json] [--listen SECONDS] | LINK]
   (no arguments)  open the recorder window
+  LINK            open it ready to record a consultation from the clinic's
+                  system (consult-recorder://record?session_id=…; the doctor
+                  confirms first)
   --version       print the version
   diagnose        check configuration, storage, keychain, server, sign-in and
                   microphone; exit code 0 when nothing failed (see the deployment guide)";
@@ -21,6 +25,7 @@ fn main() {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let diagnose = match words.as_slice() {
         [] => None,
+        [link] if consult_recorder_app::deep_links::is_link_argument(link) => None,
         ["--version"] => {
             println!("consult-recorder {}", consult_recorder::VERSION);
             return;
@@ -78,10 +83,12 @@ fn main() {
         std::process::exit(run_diagnose(&app, json, listen));
     }
     let builder = tauri::Builder::default()
-        // First: a second launch only focuses the first (one recorder per mic and spool).
+        // First: a second launch only focuses the first (one recorder per mic
+        // and spool); a link it carries reaches the first through the deep-link plugin.
         .plugin(tauri_plugin_single_instance::init(|handle, _args, _cwd| {
             consult_recorder_app::focus_main(handle);
         }))
+        .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(consult_recorder_app::shortcuts::plugin())
         .setup(|tauri_app| {
@@ -90,6 +97,7 @@ fn main() {
             handle.manage(consult_recorder_app::commands::GlobalShortcutInUse);
             consult_recorder_app::shortcuts::register(&handle);
             consult_recorder_app::forward_events(handle.clone());
+            consult_recorder_app::deep_links::install(&handle);
             let app = handle.state::<App>().inner().clone();
             tauri::async_runtime::spawn(async move {
                 app.start_up().await;

@@ -351,3 +351,91 @@ async fn an_unplugged_microphone_is_reported_and_recording_carries_on() {
     wait_status(&app, "Uploaded", SPEECH).await;
     app.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, tauri-driver, a Secret Service and PulseAudio; run scripts/test.sh"]
+async fn a_link_from_the_clinic_system_opens_the_consultation_and_records_after_the_doctor_confirms()
+ {
+    let _mic = MICROPHONE.lock().await;
+    let work = tempfile::tempdir().unwrap();
+    let server = server(work.path(), |_| {}).await;
+    let url = server.http();
+    let desktop = Desktop::start("deep-link", &format!("server = \"{url}\"\n")).await;
+    let app = desktop.launch().await;
+    sign_in(&app).await;
+    app.wait_shown("#view-recorder", SHORT).await;
+    app.quit().await;
+
+    // The clinic system opens a link: the app starts with it, signed in,
+    // and asks before recording anything.
+    let id = "ENC-2026-0077";
+    let link = format!(
+        "consult-recorder://record?session_id={id}&reference=Room%205%2C%20Mrs%20Patel&language=en-GB"
+    );
+    let app = desktop.launch_with(&[&link]).await;
+    app.wait_shown("#link-offer", SHORT).await;
+    let offer = app
+        .raw_text("#link-offer-details")
+        .await
+        .unwrap_or_default();
+    for part in [id, "Room 5, Mrs Patel", "en-GB"] {
+        assert!(offer.contains(part), "{part} in {offer:?}");
+    }
+    app.shot("01-link-offered").await;
+    assert_eq!(
+        app.text("#record").await.as_deref(),
+        Some("Start recording")
+    );
+    assert!(
+        !server.session_dir(id).exists(),
+        "nothing reached the server before the doctor confirmed"
+    );
+
+    app.session.click("#link-offer-start").await.unwrap();
+    wait_status(&app, "Connected", SHORT).await;
+    assert_eq!(app.text("#link-offer").await, None, "the offer is gone");
+    assert_eq!(
+        app.session
+            .execute("return document.activeElement.id;", json!([]))
+            .await
+            .unwrap(),
+        json!("record"),
+        "the Stop button has the focus"
+    );
+    say(work.path(), PHRASES[1]).await;
+    wait_for_finals(&app, &PHRASES[1..2]).await;
+    app.shot("02-recording-from-link").await;
+
+    // A link while recording: the desktop starts a second copy, which hands
+    // the link over and exits; the running one refuses it, naming it.
+    let busy = desktop
+        .launch_again(&["consult-recorder://record?session_id=ENC-2026-0078"])
+        .await;
+    assert!(busy.success(), "the second launch handed over: {busy}");
+    let refused = app.wait_text("#link-refused", "ENC-2026-0078", SHORT).await;
+    assert!(refused.contains("already running"), "{refused}");
+    assert_eq!(app.text("#record").await.as_deref(), Some("Stop recording"));
+    app.shot("03-second-link-refused").await;
+
+    app.session.click("#record").await.unwrap();
+    wait_status(&app, "Uploaded", SPEECH).await;
+    assert!(
+        server.session_dir(id).is_dir(),
+        "the server filed it under the link's id"
+    );
+
+    // A malformed link is refused with its reason and starts nothing.
+    let malformed = desktop
+        .launch_again(&["consult-recorder://record?reference=Room%206"])
+        .await;
+    assert!(malformed.success(), "{malformed}");
+    app.wait_text("#link-refused", "session_id is missing", SHORT)
+        .await;
+    assert_eq!(app.text("#link-offer").await, None);
+    assert_eq!(
+        app.text("#record").await.as_deref(),
+        Some("Start recording")
+    );
+    app.shot("04-malformed-link-refused").await;
+    app.quit().await;
+}

@@ -40,6 +40,8 @@ export const api = {
   saveSettings: (settings: UserSettings) => call<Snapshot>("save_settings", { settings }),
   startRecording: (reference: string, sessionId: string | null, consentConfirmed: boolean) =>
     call<RecordingView>("start_recording", { reference, sessionId, consentConfirmed }),
+  acceptLink: (consentConfirmed: boolean) => call<RecordingView>("accept_link", { consentConfirmed }),
+  dismissLink: () => call<null>("dismiss_link"),
   stopRecording: () => call<string | null>("stop_recording"),
   sessions: () => call<SessionView[]>("sessions"),
   transcript: (id: string) => call<Segment[]>("transcript", { id }),

@@ -4,12 +4,15 @@
 
 import type { Event } from "./bindings/Event";
 import type { InputDevice } from "./bindings/InputDevice";
+import type { RecordingView } from "./bindings/RecordingView";
+import type { RecordLink } from "./bindings/RecordLink";
 import type { SessionView } from "./bindings/SessionView";
 import type { Snapshot } from "./bindings/Snapshot";
 import type { Status } from "./bindings/Status";
 import { api, errorMessage } from "./ipc.js";
 import { clock, roughly } from "./state/format.js";
 import { type FieldName, configNote, retentionNote, settingsForm } from "./state/settings.js";
+import { offerAnnouncement, offerLines } from "./state/link.js";
 import { describeStatus } from "./state/status.js";
 import { Transcript } from "./state/transcript.js";
 import { TranscriptDom } from "./transcript-dom.js";
@@ -65,6 +68,8 @@ function applySnapshot(s: Snapshot): void {
   }
   // Required by the clinic's administrator: asked before every recording.
   $("consent-row").hidden = !s.config.require_consent;
+  $("link-offer-consent-row").hidden = !s.config.require_consent;
+  renderOffer(s.link_offer);
   renderBanner();
   renderRecordButton();
   $("account-line").textContent =
@@ -146,9 +151,7 @@ async function toggleRecording(): Promise<void> {
         consultationId || null,
         $<HTMLInputElement>("consent").checked,
       );
-      state.sessionId = view.id;
-      state.startedAt = view.started_at;
-      announce("Recording started.");
+      began(view);
     }
     applySnapshot(await api.snapshot());
   } catch (err) {
@@ -158,6 +161,72 @@ async function toggleRecording(): Promise<void> {
   } finally {
     button.disabled = false;
   }
+}
+
+/** A recording began (from the button or a confirmed link). */
+function began(view: RecordingView): void {
+  state.sessionId = view.id;
+  state.startedAt = view.started_at;
+  announce("Recording started.");
+}
+
+// ---- Links from the clinic's system ---------------------------------------------
+
+/** Shows the offered link (or hides the panel when there is none). */
+function renderOffer(link: RecordLink | null): void {
+  const panel = $("link-offer");
+  const wasHidden = panel.hidden;
+  panel.hidden = link === null;
+  if (link === null) return;
+  $("link-offer-details").replaceChildren(
+    ...offerLines(link).flatMap((line) => {
+      const dt = document.createElement("dt");
+      dt.textContent = line.label;
+      const dd = document.createElement("dd");
+      dd.textContent = line.value;
+      return [dt, dd];
+    }),
+  );
+  if (wasHidden) {
+    $("link-offer-error").hidden = true;
+    $("link-refused").hidden = true;
+    $<HTMLInputElement>("link-offer-consent").checked = false;
+  }
+}
+
+/** A new offer: bring the recorder forward and put the doctor on it. */
+function offerArrived(link: RecordLink): void {
+  renderOffer(link);
+  if (state.snapshot?.auth.state !== "signed_out") show("recorder");
+  $("link-offer-title").focus();
+  announce(offerAnnouncement(link));
+}
+
+async function acceptOffer(): Promise<void> {
+  const start = $<HTMLButtonElement>("link-offer-start");
+  start.disabled = true;
+  try {
+    const view = await api.acceptLink($<HTMLInputElement>("link-offer-consent").checked);
+    state.transcript.clear();
+    state.status = null;
+    renderTranscript();
+    $<HTMLInputElement>("reference").value = view.reference;
+    $<HTMLInputElement>("consultation-id").value = view.id;
+    began(view);
+    applySnapshot(await api.snapshot());
+    $("record").focus();
+  } catch (err) {
+    $("link-offer-error").hidden = false;
+    $("link-offer-error").textContent = errorMessage(err);
+  } finally {
+    start.disabled = false;
+  }
+}
+
+async function dismissOffer(): Promise<void> {
+  await api.dismissLink();
+  applySnapshot(await api.snapshot());
+  $("record").focus();
 }
 
 function tick(): void {
@@ -228,6 +297,13 @@ function onEvent(event: Event): void {
       void api.snapshot().then(applySnapshot);
       break;
     case "progress":
+      break;
+    case "link":
+      if (event.event === "offered") offerArrived(event.link);
+      else if (event.event === "refused") {
+        $("link-refused").hidden = false;
+        $("link-refused").textContent = event.message;
+      } else renderOffer(null);
       break;
   }
 }
@@ -452,6 +528,8 @@ async function start(): Promise<void> {
   $("settings-form").addEventListener("submit", (e) => void saveSettings(e as SubmitEvent));
   $("record").addEventListener("click", () => void toggleRecording());
   $("signout").addEventListener("click", () => void signOut());
+  $("link-offer-start").addEventListener("click", () => void acceptOffer());
+  $("link-offer-dismiss").addEventListener("click", () => void dismissOffer());
   $("run-diagnostics").addEventListener("click", () => void runDiagnostics());
   $<HTMLSelectElement>("microphone").addEventListener("change", (e) => void chooseMicrophone((e.target as HTMLSelectElement).value));
   $("status-pill").addEventListener("click", () => {

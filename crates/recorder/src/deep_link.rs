@@ -5,7 +5,7 @@
 //! it only fills in what the doctor then confirms. Anything unexpected (another
 //! scheme or action, a missing or malformed id, unknown or repeated
 //! parameters, overlong values) is refused with a reason a person can read.
-//! The desktop shell's registration of the scheme is not built yet.
+//! The desktop shell hands links to [`crate::app::App::offer_link`].
 
 use reqwest::Url;
 
@@ -20,7 +20,8 @@ const MAX_LINK_LEN: usize = 2048;
 const MAX_REFERENCE_CHARS: usize = 200;
 
 /// What a valid link asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct RecordLink {
     pub session_id: String,
     /// The patient/encounter reference (may be empty).

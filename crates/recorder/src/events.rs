@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::audio::MicChange;
 use crate::audio::dsp::Level;
 use crate::auth::AuthEvent;
+use crate::deep_link::RecordLink;
 
 /// What the doctor sees about the connection and upload.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,4 +108,19 @@ pub enum Event {
         session_id: String,
         message: String,
     },
+    /// A link from the clinic's system: waiting for the doctor, refused, or withdrawn.
+    Link(LinkEvent),
+}
+
+/// What happened to a `consult-recorder://record?…` link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum LinkEvent {
+    /// Ready to record once the doctor confirms.
+    Offered { link: RecordLink },
+    /// Not used, for this reason (one sentence).
+    Refused { message: String },
+    /// The offer was taken up or dismissed.
+    Cleared,
 }

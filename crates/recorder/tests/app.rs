@@ -446,3 +446,123 @@ async fn when_the_clinic_requires_consent_start_waits_for_it_and_the_export_reco
         "{txt}"
     );
 }
+
+/// Waits for the next link event.
+async fn next_link_event(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+) -> consult_recorder::events::LinkEvent {
+    match until(events, |e| matches!(e, Event::Link(_))).await {
+        Event::Link(link) => link,
+        _ => unreachable!("only link events pass the filter"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a keyutils session keyring; run scripts/test.sh"]
+async fn a_link_from_the_clinic_system_waits_for_the_doctor_and_records_that_consultation() {
+    use consult_recorder::events::LinkEvent;
+
+    let (server, _server_dir) = reference_server(|_| {}).await;
+    let url = server.http_url();
+    let home = tempfile::tempdir().unwrap();
+    let app = App::open(options(home.path(), &url)).unwrap();
+    let mut events = app.subscribe();
+    app.sign_in(&url, EMAIL, Secret::new(PASSWORD))
+        .await
+        .unwrap();
+    let wav = home.path().join("consultation.wav");
+    support::write_wav(&wav, &support::unique_pcm(2 * 16_000));
+    let link =
+        "consult-recorder://record?session_id=ENC-2026-0042&reference=Room%203&language=en-GB";
+
+    // A link is only offered: nothing records until the doctor confirms.
+    let offer = app.offer_link(link).unwrap();
+    assert_eq!(offer.session_id, "ENC-2026-0042");
+    assert_eq!(offer.reference, "Room 3");
+    assert_eq!(
+        next_link_event(&mut events).await,
+        LinkEvent::Offered {
+            link: offer.clone()
+        }
+    );
+    assert_eq!(app.snapshot().link_offer.as_ref(), Some(&offer));
+    assert!(app.snapshot().recording.is_none());
+    assert!(app.sessions().unwrap().is_empty());
+
+    // A hostile link is refused with a reason and leaves the offer alone.
+    for (hostile, reason) in [
+        (
+            "https://evil.example/record?session_id=x",
+            "not Consult Recorder",
+        ),
+        (
+            "consult-recorder://record?reference=Room%203",
+            "session_id is missing",
+        ),
+        (
+            "consult-recorder://record?session_id=..%2F..%2Fetc",
+            "consultation ID",
+        ),
+        (
+            "consult-recorder://delete?session_id=ENC-1",
+            "only \"record\"",
+        ),
+    ] {
+        let refused = app.offer_link(hostile).unwrap_err();
+        assert!(
+            refused.message.contains(reason),
+            "{hostile}: {}",
+            refused.message
+        );
+        assert_eq!(
+            next_link_event(&mut events).await,
+            LinkEvent::Refused {
+                message: refused.message.clone()
+            }
+        );
+    }
+    assert_eq!(app.snapshot().link_offer.as_ref(), Some(&offer));
+
+    let recording = app
+        .accept_link_from(WavSource::open(&wav, 4.0).unwrap(), false)
+        .unwrap();
+    assert_eq!(recording.id, "ENC-2026-0042");
+    assert_eq!(recording.reference, "Room 3");
+    assert_eq!(next_link_event(&mut events).await, LinkEvent::Cleared);
+    assert!(app.snapshot().link_offer.is_none());
+
+    // Another link while recording is refused, naming its consultation.
+    let busy = app
+        .offer_link("consult-recorder://record?session_id=ENC-2026-0043")
+        .unwrap_err();
+    assert_eq!(busy.kind, ErrorKind::AlreadyRecording);
+    assert!(busy.message.contains("ENC-2026-0043"), "{}", busy.message);
+
+    until(&mut events, |e| {
+        matches!(
+            e,
+            Event::Status {
+                status: Status::Complete,
+                ..
+            }
+        )
+    })
+    .await;
+    assert!(
+        transcribe_server::storage::session_dir(server.data_dir(), "ENC-2026-0042").is_dir(),
+        "the server stored the consultation under the clinic's id"
+    );
+    let history = app.sessions().unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].id, "ENC-2026-0042");
+
+    // The same link again: that consultation is already in History.
+    let again = app.offer_link(link).unwrap_err();
+    assert!(
+        again.message.contains("already has a recording"),
+        "{}",
+        again.message
+    );
+    app.dismiss_link();
+    assert!(app.snapshot().link_offer.is_none());
+}

@@ -88,6 +88,7 @@ pub struct Desktop {
     app: PathBuf,
     /// The laptop user's home (config, data, logs inside).
     pub home: tempfile::TempDir,
+    config: PathBuf,
     shots: PathBuf,
     display: Display,
 }
@@ -105,19 +106,12 @@ impl Desktop {
         let driver_path = std::env::var_os("TAURI_DRIVER")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("tauri-driver"));
-        let mut driver = Command::new(driver_path)
+        let mut driver = Command::new(driver_path);
+        driver
             .args(["--port", &port.to_string()])
-            .args(["--native-port", &native_port.to_string()])
-            .env("DISPLAY", &display.name)
-            .env("HOME", home.path())
-            .env("XDG_CONFIG_HOME", home.path().join("config"))
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env("XDG_STATE_HOME", home.path().join("state"))
-            .env("XDG_CACHE_HOME", home.path().join("cache"))
-            .env("CONSULT_SYSTEM_CONFIG", &config)
-            .env("CONSULT_LOG_LEVEL", "debug")
-            .env_remove("CONSULT_SERVER")
-            .env_remove("WAYLAND_DISPLAY")
+            .args(["--native-port", &native_port.to_string()]);
+        as_the_doctor(&mut driver, &display.name, home.path(), &config);
+        let mut driver = driver
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -151,6 +145,7 @@ impl Desktop {
             url,
             app: built_binary("consult-recorder"),
             home,
+            config,
             shots,
             display,
         }
@@ -158,7 +153,12 @@ impl Desktop {
 
     /// Opens the app (a new process).
     pub async fn launch(&self) -> App {
-        let session = Session::start(&self.url, &self.app.display().to_string())
+        self.launch_with(&[]).await
+    }
+
+    /// Opens the app with `args`, as the desktop does for a link.
+    pub async fn launch_with(&self, args: &[&str]) -> App {
+        let session = Session::start(&self.url, &self.app.display().to_string(), args)
             .await
             .expect("the app starts under the driver");
         App {
@@ -168,6 +168,48 @@ impl Desktop {
             display: self.display.name.clone(),
         }
     }
+}
+
+impl Desktop {
+    /// Runs the app a second time with `args` while the first runs (as the
+    /// desktop does when a link is opened) and waits for it to hand over and
+    /// exit.
+    pub async fn launch_again(&self, args: &[&str]) -> std::process::ExitStatus {
+        let mut again = Command::new(&self.app);
+        again.args(args);
+        as_the_doctor(
+            &mut again,
+            &self.display.name,
+            self.home.path(),
+            &self.config,
+        );
+        let mut child = again
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the app's binary starts");
+        tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("a second launch hands over and exits")
+            .expect("the second launch is waited for")
+    }
+}
+
+/// The laptop user's environment: their display, home and XDG folders, and
+/// the clinic's configuration file; no server from the test's own environment.
+fn as_the_doctor(command: &mut Command, display: &str, home: &Path, config: &Path) {
+    command
+        .env("DISPLAY", display)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("CONSULT_SYSTEM_CONFIG", config)
+        .env("CONSULT_LOG_LEVEL", "debug")
+        .env_remove("CONSULT_SERVER")
+        .env_remove("WAYLAND_DISPLAY");
 }
 
 impl Drop for Desktop {

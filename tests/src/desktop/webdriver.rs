@@ -28,8 +28,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts the app at `application` through the driver at `driver` (http://host:port).
-    pub async fn start(driver: &str, application: &str) -> Result<Self, WebDriverError> {
+    /// Starts the app at `application` with `args` through the driver at
+    /// `driver` (http://host:port).
+    pub async fn start(
+        driver: &str,
+        application: &str,
+        args: &[&str],
+    ) -> Result<Self, WebDriverError> {
         consult_recorder::auth::client::install_crypto_provider();
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -41,7 +46,7 @@ impl Session {
             reqwest::Method::POST,
             &format!("{driver}/session"),
             Some(json!({
-                "capabilities": { "alwaysMatch": { "tauri:options": { "application": application } } }
+                "capabilities": { "alwaysMatch": { "tauri:options": { "application": application, "args": args } } }
             })),
         )
         .await?;

@@ -8,6 +8,7 @@
 mod diagnostics;
 mod error;
 mod export;
+mod link;
 mod view;
 
 pub use error::{AppError, ErrorKind, clock_warning};
@@ -61,6 +62,8 @@ struct Inner {
     recording: Mutex<Option<Recording>>,
     /// Sessions with a sender running (recording or uploading a backlog).
     sending: Mutex<HashSet<String>>,
+    /// A link from the clinic's system waiting for the doctor's confirmation.
+    offer: Mutex<Option<crate::deep_link::RecordLink>>,
 }
 
 #[derive(Clone)]
@@ -91,6 +94,7 @@ impl App {
                 signed: Mutex::new(None),
                 recording: Mutex::new(None),
                 sending: Mutex::new(HashSet::new()),
+                offer: Mutex::new(None),
             }),
         })
     }
@@ -122,6 +126,7 @@ impl App {
             auth,
             clock_warning,
             recording: self.lock_recording().as_ref().map(|r| r.view.clone()),
+            link_offer: self.link_offer(),
             settings,
             config,
         }
@@ -314,7 +319,7 @@ impl App {
         })?;
         let config = self.config();
         let mut setup = self.setup(&id, reference, config.profile, &signed);
-        setup.options.language = config.language;
+        setup.options.language = request.language.clone().or(config.language);
         let session = Session::start(setup, Some(source)).map_err(AppError::storage)?;
         if request.consent_confirmed {
             let consent = Consent {
@@ -499,6 +504,9 @@ impl App {
                 ErrorKind::ConsentNeeded,
                 "Please confirm that the patient agreed to the recording, then start again.",
             ));
+        }
+        if let Some(language) = &request.language {
+            settings::check_language(language).map_err(AppError::invalid)?;
         }
         if reference.chars().count() > 200 || reference.chars().any(char::is_control) {
             return Err(AppError::invalid(
@@ -718,6 +726,9 @@ pub struct RecordingRequest {
     /// The doctor confirmed the patient's consent (required when the
     /// administrator set `require_consent`).
     pub consent_confirmed: bool,
+    /// The language for this consultation, over the configured one (a link
+    /// from the clinic's system may name it).
+    pub language: Option<String>,
 }
 
 impl RecordingRequest {

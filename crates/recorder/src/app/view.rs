@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::auth::AuthState;
 use crate::config::Resolved;
+use crate::deep_link::RecordLink;
 use crate::settings::UserSettings;
 use crate::store::{Profile, SessionRecord, SessionState};
 
@@ -20,6 +21,8 @@ pub struct Snapshot {
     /// "This computer's clock is 12 minutes behind the server's…"
     pub clock_warning: Option<String>,
     pub recording: Option<RecordingView>,
+    /// A link from the clinic's system waiting for the doctor to confirm it.
+    pub link_offer: Option<RecordLink>,
     /// The person's own choices.
     pub settings: UserSettings,
     /// What is in force (administrator, person, environment) and what was ignored.
