@@ -160,6 +160,13 @@ impl SeedBackend {
         *child = fresh;
     }
 
+    /// Kills it (as a crash or an outage would); it stays down.
+    pub async fn kill(&self) {
+        let mut child = self.child.lock().await;
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
+
     /// Revokes every refresh token (the doctor must sign in again).
     pub async fn revoke_refresh_tokens(&self) {
         let response = reqwest::Client::new()

@@ -252,3 +252,125 @@ async fn diagnose_names_a_wrong_path_and_a_missing_origin() {
     assert_eq!(socket.1, "failed", "{checks:?}");
     assert!(socket.2.contains("origin"), "{socket:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python; run scripts/test.sh"]
+async fn without_an_id_the_recorder_asks_the_clinics_backend_to_create_the_consultation() {
+    let create = r#"
+create_session_path = "/api/consultations"
+create_session_body = '{"patient_ref": "{reference}", "language_code": "{language}"}'
+create_session_id_field = "data.consultationId"
+"#;
+    let clinic = Clinic::start(&format!("{CLINIC_PROFILE}{create}")).await;
+    let checks = server_checks(&clinic).await;
+    let path = outcome_of(&checks, "consultation path");
+    assert_eq!(path.1, "ok", "{checks:?}");
+    assert!(path.2.contains("HTTP 401"), "refused unauthenticated: {path:?}");
+    let login = clinic.cli(&["login", "--email", EMAIL]).await;
+    assert!(login.status.success(), "{}", text(&login));
+    let source = unique_pcm(4 * 16_000, 0xC4EA);
+    let wav = clinic.wav(&source);
+    let record = clinic
+        .cli(&[
+            "record",
+            "--input",
+            wav.to_str().unwrap(),
+            "--speed",
+            &SPEED.to_string(),
+            "--reference",
+            "Room 3, \"Mr\" Jones",
+        ])
+        .await;
+    assert!(record.status.success(), "{}", text(&record));
+
+    let created: Vec<serde_json::Value> = clinic
+        .backend
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "consultation_created")
+        .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0]["patient_ref"], "Room 3, \"Mr\" Jones");
+    assert_eq!(created[0]["language_code"], "hi-IN");
+    let session = "CONS-0001";
+    let queries = connected_queries(&clinic.backend);
+    assert!(!queries.is_empty());
+    for query in &queries {
+        assert_eq!(query["consultation"], session, "every connection: {query}");
+    }
+    let (lost, _) = lost_and_duplicated(
+        &source,
+        &stored_session(&clinic.backend, session),
+        Profile::Seed,
+    );
+    assert_eq!(lost, 0);
+
+    // The backend down: nothing is recorded under a made-up id, and the
+    // doctor is told why.
+    clinic.backend.kill().await;
+    let refused = clinic
+        .cli(&["record", "--input", wav.to_str().unwrap(), "--speed", "4"])
+        .await;
+    assert_eq!(refused.status.code(), Some(4), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("no consultation was created"),
+        "{}",
+        text(&refused)
+    );
+    let sessions = clinic.cli(&["sessions", "--json"]).await;
+    let listed = String::from_utf8_lossy(&sessions.stdout).to_string();
+    assert_eq!(
+        listed.matches("\"id\"").count(),
+        1,
+        "only the first consultation is on this computer: {listed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python and a keyutils session keyring; run scripts/test.sh"]
+async fn the_app_asks_the_clinics_backend_for_the_id_only_when_the_doctor_gives_none() {
+    use consult_recorder::app::{App, AppOptions, RecordingRequest};
+    use consult_recorder::auth::{Keychain, KeychainBackend, Secret};
+    use consult_recorder::config::{ConfigSources, SystemFile};
+
+    let create = "create_session_path = \"/api/consultations\"\n\
+                  create_session_body = '{\"patient_ref\": \"{reference}\"}'\n\
+                  create_session_id_field = \"data.consultationId\"\n";
+    let clinic = Clinic::start(&format!("{CLINIC_PROFILE}{create}")).await;
+    let system = std::fs::read_to_string(&clinic.system).unwrap();
+    let app = App::open(AppOptions {
+        dirs: consult_recorder::paths::AppDirs::under(clinic.home.path()),
+        keychain: Keychain::start(KeychainBackend::Keyutils),
+        config: ConfigSources::from_system_file(SystemFile::parse(&clinic.system, &system)),
+        sender: Default::default(),
+    })
+    .unwrap();
+    let url = clinic.backend.http_url();
+    app.sign_in(&url, EMAIL, Secret::new(PASSWORD))
+        .await
+        .unwrap();
+
+    let asked = app
+        .with_clinic_id(&RecordingRequest::with_reference("Room 9"))
+        .await
+        .unwrap();
+    assert_eq!(asked.session_id.as_deref(), Some("CONS-0001"));
+    assert_eq!(asked.reference, "Room 9");
+    let given = RecordingRequest {
+        session_id: Some("ENC-7".into()),
+        ..RecordingRequest::with_reference("Room 9")
+    };
+    assert_eq!(app.with_clinic_id(&given).await.unwrap(), given);
+    let created: Vec<_> = clinic
+        .backend
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "consultation_created")
+        .collect();
+    assert_eq!(
+        created.len(),
+        1,
+        "asked once, for the request without an id"
+    );
+    assert_eq!(created[0]["patient_ref"], "Room 9");
+}

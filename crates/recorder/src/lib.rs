@@ -8,6 +8,7 @@ pub mod app;
 pub mod audio;
 pub mod auth;
 pub mod calendar;
+pub mod clinic_session;
 pub mod config;
 pub mod consultation;
 pub mod crypto;

@@ -1,6 +1,7 @@
 //! How the clinic's backend names things: its sign-in and refresh paths and
-//! JSON fields, and (seed profile) its streaming endpoint, how the token
-//! travels, its query parameters and its greeting.
+//! JSON fields, the optional call that creates a consultation, and (seed
+//! profile) its streaming endpoint, how the token travels, its query
+//! parameters and its greeting.
 //!
 //! A clinic's backend is configured, not programmed: these come from the
 //! `[server_profile]` table of the administrator's file, and the defaults are
@@ -15,6 +16,77 @@ use consult_protocol::{auth, seed};
 pub struct ServerProfile {
     pub auth: AuthProfile,
     pub stream: StreamProfile,
+    /// Asks the backend for a consultation id when the doctor gives none.
+    pub create_session: Option<CreateSession>,
+}
+
+/// A REST call that creates a consultation on the clinic's backend and
+/// answers its id: `POST /api/v1/sessions {"patient_ref": "{reference}"}`
+/// → `{"data": {"id": "ENC-42"}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateSession {
+    pub method: CreateMethod,
+    pub path: String,
+    /// A JSON object; `{reference}` and `{language}` inside its strings are
+    /// replaced by the consultation's reference and language.
+    pub body: serde_json::Value,
+    /// Where the new id is in the answer (a string or a number).
+    pub id_field: FieldPath,
+}
+
+impl CreateSession {
+    /// The body for one consultation.
+    pub fn body_for(&self, reference: &str, language: Option<&str>) -> serde_json::Value {
+        fill(&self.body, reference, language.unwrap_or(""))
+    }
+}
+
+fn fill(template: &serde_json::Value, reference: &str, language: &str) -> serde_json::Value {
+    use serde_json::Value;
+    match template {
+        Value::String(text) => Value::String(
+            text.replace("{reference}", reference)
+                .replace("{language}", language),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| fill(item, reference, language))
+                .collect(),
+        ),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(name, value)| (name.clone(), fill(value, reference, language)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The HTTP method of [`CreateSession`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CreateMethod {
+    #[default]
+    Post,
+    Put,
+}
+
+impl CreateMethod {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_uppercase().as_str() {
+            "POST" => Some(Self::Post),
+            "PUT" => Some(Self::Put),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Post => "POST",
+            Self::Put => "PUT",
+        }
+    }
 }
 
 /// The sign-in and refresh endpoints (both profiles).
@@ -243,6 +315,21 @@ pub fn check_origin(value: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_create_body_carries_the_reference_and_language_as_json_strings() {
+        let create = CreateSession {
+            method: CreateMethod::Post,
+            path: "/api/v1/sessions".into(),
+            body: json!({"patient": {"ref": "{reference}"}, "lang": "{language}", "tags": ["{reference}", 3]}),
+            id_field: FieldPath::new("data.id"),
+        };
+        assert_eq!(
+            create.body_for("Room 3, \"Mr\" Jones", Some("hi-IN")),
+            json!({"patient": {"ref": "Room 3, \"Mr\" Jones"}, "lang": "hi-IN", "tags": ["Room 3, \"Mr\" Jones", 3]})
+        );
+        assert_eq!(create.body_for("", None)["lang"], json!(""));
+    }
 
     #[test]
     fn field_paths_reach_into_nested_answers() {

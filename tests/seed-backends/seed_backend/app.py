@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, WebSocket
+import itertools
+from typing import Any
+
+from fastapi import Body, FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse
 
 from . import one_loop, pipeline
-from .auth import RefreshStore, TokenService, build_auth_router
+from .auth import AuthError, RefreshStore, TokenService, build_auth_router
 from .config import Settings
 from .connection import ServerContext
 from .events import EventLog
@@ -43,6 +47,33 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    if settings.api.create_path:
+        numbers = itertools.count(1)
+
+        @app.post(settings.api.create_path)
+        async def create_consultation(request: Request, body: Any = Body(None)) -> Any:
+            """Creates a consultation for a signed-in clinician, as the clinic's web app would."""
+            header = request.headers.get("authorization", "")
+            token = header[len("Bearer "):] if header.startswith("Bearer ") else None
+            try:
+                tokens.verify_access(token)
+            except AuthError:
+                return JSONResponse(status_code=401, content={"detail": "Could not validate credentials"})
+            patient = body.get("patient_ref") if isinstance(body, dict) else None
+            if not isinstance(patient, str):
+                return JSONResponse(
+                    status_code=422,
+                    content={"detail": [{"type": "missing", "loc": ["body", "patient_ref"], "msg": "Field required"}]},
+                )
+            consultation = f"CONS-{next(numbers):04d}"
+            ctx.events.emit(
+                "consultation_created",
+                session=consultation,
+                patient_ref=patient,
+                language_code=body.get("language_code"),
+            )
+            return {"data": {"consultationId": consultation}}
 
     @app.websocket(settings.api.stream_path)
     async def transcribe(websocket: WebSocket) -> None:

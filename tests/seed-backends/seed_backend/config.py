@@ -52,6 +52,8 @@ class Api:
     required_param: str
     #: The Origin header the WebSocket upgrade must carry (else HTTP 403), or "".
     required_origin: str
+    #: Where a signed-in client creates a consultation (answers its id), or "" for none.
+    create_path: str = ""
 
 
 APIS = {
@@ -88,6 +90,7 @@ APIS = {
         session_param="consultation",
         required_param="language_code",
         required_origin="https://emr.clinic.example",
+        create_path="/api/consultations",
     ),
 }
 

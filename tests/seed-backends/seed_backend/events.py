@@ -26,6 +26,7 @@ EVENT_NAMES = frozenset(
         "auth_failed",
         "dropped_on_disconnect",
         "origin_refused",
+        "consultation_created",
     }
 )
 

@@ -279,6 +279,7 @@ impl App {
     ) -> Result<RecordingView, AppError> {
         self.check_can_record(request)?;
         self.new_session_id(request.session_id.as_deref())?;
+        let request = &self.with_clinic_id(request).await?;
         let wanted = settings::load(&self.inner.options.dirs.config)
             .unwrap_or_default()
             .microphone;
@@ -303,6 +304,65 @@ impl App {
             });
         }
         Ok(view)
+    }
+
+    /// The request with the consultation id the clinic's server created,
+    /// when the server profile says to ask for one and the doctor gave none.
+    pub async fn with_clinic_id(
+        &self,
+        request: &RecordingRequest,
+    ) -> Result<RecordingRequest, AppError> {
+        let config = self.config();
+        let given = request
+            .session_id
+            .as_deref()
+            .is_some_and(|id| !id.trim().is_empty());
+        let Some(call) = config.server_profile.create_session.filter(|_| !given) else {
+            return Ok(request.clone());
+        };
+        let signed = self.signed().ok_or_else(|| {
+            AppError::new(ErrorKind::SignInNeeded, "Please sign in before recording.")
+        })?;
+        let token = signed.tokens.access_token().await.map_err(|e| {
+            let kind = match e {
+                crate::auth::TokenUnavailable::Offline(_) => ErrorKind::Unreachable,
+                _ => ErrorKind::SignInNeeded,
+            };
+            AppError::new(
+                kind,
+                format!(
+                    "No consultation could be created on the clinic server ({e}). \
+                     Nothing has been recorded yet; try again, or paste the consultation ID \
+                     from the clinic system."
+                ),
+            )
+        })?;
+        let language = request.language.clone().or(config.language);
+        let id = crate::clinic_session::create(
+            &signed.server,
+            &call,
+            &token,
+            &request.reference,
+            language.as_deref(),
+        )
+        .await
+        .map_err(|e| {
+            let kind = match e {
+                crate::clinic_session::CreateSessionError::Unreachable(_) => ErrorKind::Unreachable,
+                _ => ErrorKind::Other,
+            };
+            AppError::new(
+                kind,
+                format!(
+                    "No consultation was created: {e}. Nothing has been recorded yet; \
+                     try again, or paste the consultation ID from the clinic system."
+                ),
+            )
+        })?;
+        Ok(RecordingRequest {
+            session_id: Some(id),
+            ..request.clone()
+        })
     }
 
     /// Starts recording from any source (tests use a WAV file).

@@ -215,7 +215,7 @@ enum Unauthorized {
 
 /// A short, human summary of an error body: FastAPI's `detail`, or a hint that
 /// the server sent a web page (a proxy or captive portal) instead of JSON.
-fn detail(bytes: &[u8]) -> String {
+pub(crate) fn detail(bytes: &[u8]) -> String {
     if let Ok(body) = serde_json::from_slice::<ErrorBody>(bytes) {
         return body.detail.chars().take(200).collect();
     }
@@ -231,7 +231,7 @@ fn detail(bytes: &[u8]) -> String {
     }
 }
 
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

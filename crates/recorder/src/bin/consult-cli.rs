@@ -16,7 +16,7 @@ use consult_recorder::audio::dsp::Level;
 use consult_recorder::audio::{AudioSource, MicSource, SourceNotice, WavSource};
 use consult_recorder::auth::{
     AuthClient, AuthError, AuthState, Keychain, KeychainBackend, KeychainVault, ManagerOptions,
-    Secret, SignInError, TokenManager,
+    Secret, SignInError, TokenManager, TokenUnavailable,
 };
 use consult_recorder::config::{ConfigSources, Key, Origin, Resolved};
 use consult_recorder::crypto::DataKeySource;
@@ -465,6 +465,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
             reference,
             ..
         } => {
+            let given_id = session_id.clone();
             let id =
                 match session_id {
                     Some(given) => consult_recorder::consultation::check_session_id(&given)
@@ -475,6 +476,19 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
                     None => uuid::Uuid::new_v4().to_string(),
                 };
             let (tokens, server) = signed_in_tokens(&dirs, &keychain, &config, server).await?;
+            let id = match &config.server_profile.create_session {
+                Some(call) if given_id.is_none() => {
+                    clinic_id(
+                        &server,
+                        call,
+                        &tokens,
+                        &reference,
+                        config.language.as_deref(),
+                    )
+                    .await?
+                }
+                _ => id,
+            };
             let setup = SessionSetup {
                 id,
                 reference,
@@ -918,4 +932,32 @@ fn print_event(event: &Event) {
         Event::Microphone { message, .. } => eprintln!("{message}"),
         _ => {}
     }
+}
+
+/// The consultation id the clinic's server creates (the server profile's
+/// `create_session_*` keys). Exit code 4 when it cannot be reached, as for
+/// sign-in; nothing is recorded without an id the server knows.
+async fn clinic_id(
+    server: &str,
+    call: &consult_recorder::server_profile::CreateSession,
+    tokens: &TokenManager,
+    reference: &str,
+    language: Option<&str>,
+) -> Result<String, Failure> {
+    let token = tokens.access_token().await.map_err(|e| Failure {
+        code: match e {
+            TokenUnavailable::Offline(_) => 4,
+            _ => 3,
+        },
+        message: format!("no consultation was created, nothing recorded: {e}"),
+    })?;
+    consult_recorder::clinic_session::create(server, call, &token, reference, language)
+        .await
+        .map_err(|e| Failure {
+            code: match e {
+                consult_recorder::clinic_session::CreateSessionError::Unreachable(_) => 4,
+                _ => 1,
+            },
+            message: format!("no consultation was created, nothing recorded: {e}"),
+        })
 }

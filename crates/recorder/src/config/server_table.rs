@@ -8,15 +8,15 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 
 use crate::server_profile::{
-    FieldPath, Greeting, ServerProfile, TokenTransport, TranscriptFields, check_name, check_origin,
-    check_path,
+    CreateMethod, CreateSession, FieldPath, Greeting, ServerProfile, TokenTransport,
+    TranscriptFields, check_name, check_origin, check_path,
 };
 
 /// The table's name in the file.
 pub const TABLE: &str = "server_profile";
 
 /// Every key of the table, as documented in deployment.md.
-pub const KEYS: [&str; 21] = [
+pub const KEYS: [&str; 25] = [
     "login_path",
     "refresh_path",
     "login_email_field",
@@ -38,6 +38,10 @@ pub const KEYS: [&str; 21] = [
     "greeting_value",
     "transcript_text_field",
     "transcript_final_field",
+    "create_session_path",
+    "create_session_method",
+    "create_session_body",
+    "create_session_id_field",
 ];
 
 type Table = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
@@ -57,9 +61,12 @@ pub fn read(table: &Table) -> (ServerProfile, Vec<TableProblem>) {
     let mut greeting_value = profile.stream.greeting.as_ref().map(|g| g.value.clone());
     let mut transcript_text: Option<(usize, String)> = None;
     let mut transcript_final: Option<(usize, String)> = None;
+    let mut create = CreateParts::default();
     for (name, value) in table {
         let key = name.get_ref().as_str();
-        let result = if key == "extra_query" {
+        let result = if let Some(part) = key.strip_prefix("create_session_") {
+            create.set(part, value)
+        } else if key == "extra_query" {
             read_extra_query(value.get_ref()).map(|pairs| profile.stream.extra_query = pairs)
         } else if let ("transcript_text_field" | "transcript_final_field", Some(text)) =
             (key, value.get_ref().as_str())
@@ -106,6 +113,14 @@ pub fn read(table: &Table) -> (ServerProfile, Vec<TableProblem>) {
                     .into(),
         }),
         (None, None) => {}
+    }
+    match create.build() {
+        Ok(built) => profile.create_session = built,
+        Err((offset, message)) => problems.push(TableProblem {
+            offset,
+            key: format!("{TABLE}.create_session_path"),
+            message,
+        }),
     }
     profile.stream.greeting = match (greeting_field, greeting_value) {
         (Some(field), Some(value)) => Some(Greeting { field, value }),
@@ -171,6 +186,67 @@ fn set(
             "unknown key (known keys: {})",
             KEYS.join(", ")
         )),
+    }
+}
+
+/// The `create_session_*` keys, read apart: they only make sense together.
+#[derive(Default)]
+struct CreateParts {
+    path: Option<String>,
+    method: Option<CreateMethod>,
+    body: Option<serde_json::Value>,
+    id_field: Option<FieldPath>,
+    /// Where the first of them is, for a problem about the set.
+    first: Option<usize>,
+}
+
+impl CreateParts {
+    fn set(&mut self, part: &str, value: &Spanned<toml::Value>) -> Result<(), String> {
+        let Some(text) = value.get_ref().as_str().map(str::trim) else {
+            return Err(format!(
+                "expected a string, found {}",
+                value.get_ref().type_str()
+            ));
+        };
+        match part {
+            "path" => check_path(text).map(|()| self.path = Some(text.to_owned())),
+            "method" => CreateMethod::parse(text)
+                .map(|m| self.method = Some(m))
+                .ok_or_else(|| format!("\"{text}\" is not a method for creating (POST or PUT)")),
+            "body" => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(body @ serde_json::Value::Object(_)) if text.len() <= 4096 => {
+                    self.body = Some(body);
+                    Ok(())
+                }
+                Ok(_) => Err("the body must be one JSON object of at most 4096 characters".into()),
+                Err(e) => Err(format!("the body is not JSON ({e})")),
+            },
+            "id_field" => check_name(text).map(|()| self.id_field = Some(FieldPath::new(text))),
+            _ => Err(format!("unknown key (known keys: {})", KEYS.join(", "))),
+        }?;
+        self.first = Some(
+            self.first
+                .unwrap_or(value.span().start)
+                .min(value.span().start),
+        );
+        Ok(())
+    }
+
+    /// The call, when a path was given; the other keys alone are a mistake.
+    fn build(self) -> Result<Option<CreateSession>, (usize, String)> {
+        match (self.path, self.first) {
+            (Some(path), _) => Ok(Some(CreateSession {
+                method: self.method.unwrap_or_default(),
+                path,
+                body: self.body.unwrap_or_else(|| serde_json::json!({})),
+                id_field: self.id_field.unwrap_or_else(|| FieldPath::new("session_id")),
+            })),
+            (None, Some(offset)) => Err((
+                offset,
+                "the create_session_* keys need create_session_path; no consultation is created on the server".into(),
+            )),
+            (None, None) => Ok(None),
+        }
     }
 }
 

@@ -357,3 +357,45 @@ fn the_documented_seed_example_reads_cleanly_and_is_the_default() {
         crate::server_profile::ServerProfile::default()
     );
 }
+
+#[test]
+fn the_create_session_call_is_read_whole_and_half_of_it_is_refused() {
+    let resolved = system(
+        "[server_profile]\n\
+         create_session_path = \"/api/v1/consultations\"\n\
+         create_session_method = \"put\"\n\
+         create_session_body = '{\"patient_ref\": \"{reference}\", \"language_code\": \"{language}\"}'\n\
+         create_session_id_field = \"data.consultationId\"\n",
+    )
+    .resolve(&UserSettings::default());
+    assert!(resolved.problems.is_empty(), "{:?}", resolved.problems);
+    let create = resolved
+        .server_profile
+        .create_session
+        .expect("the call is configured");
+    assert_eq!(create.path, "/api/v1/consultations");
+    assert_eq!(create.method, crate::server_profile::CreateMethod::Put);
+    assert_eq!(create.id_field.to_string(), "data.consultationId");
+    assert_eq!(
+        create.body_for("Room 3", Some("hi-IN")),
+        serde_json::json!({"patient_ref": "Room 3", "language_code": "hi-IN"})
+    );
+
+    let half = system(
+        "[server_profile]\n\
+         create_session_id_field = \"id\"\n\
+         create_session_body = 'not json'\n",
+    )
+    .resolve(&UserSettings::default());
+    assert_eq!(half.server_profile.create_session, None);
+    let said: Vec<_> = half
+        .problems
+        .iter()
+        .map(|p| (p.line, p.message.clone()))
+        .collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert_eq!(said[0].0, Some(2));
+    assert!(said[0].1.contains("need create_session_path"), "{said:?}");
+    assert_eq!(said[1].0, Some(3));
+    assert!(said[1].1.contains("not JSON"), "{said:?}");
+}

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::{Area, Check, Outcome, check};
 use crate::net::{self, ConnectError, proxy};
-use crate::server_profile::{AuthProfile, ServerProfile, StreamProfile, TokenTransport};
+use crate::server_profile::{CreateMethod, ServerProfile, StreamProfile, TokenTransport};
 use crate::store::Profile;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,7 +81,7 @@ pub(super) async fn checks(server: &str, profile: Profile, names: &ServerProfile
         ));
     }
     checks.extend(http(server).await);
-    checks.extend(auth_paths(server, &names.auth).await);
+    checks.extend(profile_paths(server, names).await);
     checks.push(websocket(&ws_base, profile, &names.stream).await);
     checks
 }
@@ -256,21 +256,44 @@ async fn http(server: &str) -> Vec<Check> {
     checks
 }
 
-/// Whether the sign-in and refresh paths exist: an empty body is refused by
-/// a real endpoint (400, 401, 422) and answered 404 or 405 by a wrong path.
-async fn auth_paths(server: &str, names: &AuthProfile) -> Vec<Check> {
+/// Whether the sign-in, refresh and (when configured) consultation-creating
+/// paths exist: an empty, unauthenticated body is refused by a real endpoint
+/// (400, 401, 403, 422) and answered 404 or 405 by a wrong path.
+async fn profile_paths(server: &str, names: &ServerProfile) -> Vec<Check> {
     let area = Area::Server;
     let Ok(client) = net::http_client(TIMEOUT) else {
         return Vec::new();
     };
     let mut checks = Vec::new();
-    for (what, key, path) in [
-        ("sign-in path", "login_path", &names.login_path),
-        ("refresh path", "refresh_path", &names.refresh_path),
-    ] {
+    let mut paths = vec![
+        (
+            "sign-in path",
+            "login_path",
+            &names.auth.login_path,
+            CreateMethod::Post,
+        ),
+        (
+            "refresh path",
+            "refresh_path",
+            &names.auth.refresh_path,
+            CreateMethod::Post,
+        ),
+    ];
+    if let Some(create) = &names.create_session {
+        paths.push((
+            "consultation path",
+            "create_session_path",
+            &create.path,
+            create.method,
+        ));
+    }
+    for (what, key, path, method) in paths {
         let url = format!("{}{path}", server.trim_end_matches('/'));
-        let answer = client
-            .post(&url)
+        let request = match method {
+            CreateMethod::Post => client.post(&url),
+            CreateMethod::Put => client.put(&url),
+        };
+        let answer = request
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body("{}")
             .send()
@@ -292,7 +315,10 @@ async fn auth_paths(server: &str, names: &AuthProfile) -> Vec<Check> {
                 area,
                 what,
                 Outcome::Failed,
-                format!("{path} does not take a POST (HTTP 405): check {key} in [server_profile]"),
+                format!(
+                    "{path} does not take a {} (HTTP 405): check {key} in [server_profile]",
+                    method.as_str()
+                ),
             ),
             Ok(status) if status >= 500 => check(
                 area,
