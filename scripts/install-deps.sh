@@ -26,6 +26,8 @@ packages=(
   python3-venv
   # tests: the app's window driven over WebDriver on a virtual display
   xvfb webkit2gtk-driver
+  # tests: the package test opens a link as a desktop does
+  xdg-utils desktop-file-utils
 )
 
 # the UI's TypeScript build and tests (skipped when Node.js is already there)
