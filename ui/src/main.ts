@@ -165,6 +165,7 @@ async function toggleRecording(): Promise<void> {
 
 /** A recording began (from the button or a confirmed link). */
 function began(view: RecordingView): void {
+  $("link-refused").hidden = true;
   state.sessionId = view.id;
   state.startedAt = view.started_at;
   announce("Recording started.");
