@@ -265,7 +265,10 @@ create_session_id_field = "data.consultationId"
     let checks = server_checks(&clinic).await;
     let path = outcome_of(&checks, "consultation path");
     assert_eq!(path.1, "ok", "{checks:?}");
-    assert!(path.2.contains("HTTP 401"), "refused unauthenticated: {path:?}");
+    assert!(
+        path.2.contains("HTTP 401"),
+        "refused unauthenticated: {path:?}"
+    );
     let login = clinic.cli(&["login", "--email", EMAIL]).await;
     assert!(login.status.success(), "{}", text(&login));
     let source = unique_pcm(4 * 16_000, 0xC4EA);
