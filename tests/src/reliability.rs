@@ -559,7 +559,7 @@ impl Watch {
 
 /// Runs the plan and returns its figures.
 pub async fn run(plan: Plan) -> Report {
-    consult_recorder::auth::client::install_crypto_provider();
+    consult_recorder::net::install_crypto_provider();
     let started = Instant::now();
     let scratch = tempfile::tempdir().expect("temp dir");
     let total_samples = (plan.minutes * 60.0 * 16_000.0) as usize;

@@ -91,7 +91,7 @@ async fn an_opaque_token_expires_after_the_lifetime_the_answer_gives() {
     ))
     .await;
     let client = AuthClient::new(&origin, AuthProfile::default(), Duration::from_secs(1)).unwrap();
-    let before = consult_recorder::auth::client::local_unix_now();
+    let before = consult_recorder::clock::unix_secs();
     let issued = client.refresh(&Secret::new("r0")).await.unwrap();
     let base = issued.server_date.unwrap_or(before);
     assert_eq!(

@@ -45,7 +45,7 @@ struct StubServer(Arc<StubState>);
 impl StubServer {
     fn new(ttl: u64) -> Self {
         Self(Arc::new(StubState {
-            epoch: consult_recorder::auth::client::local_unix_now(),
+            epoch: consult_recorder::clock::unix_secs(),
             started: Instant::now(),
             skew_secs: 0,
             slept_secs: AtomicU64::new(0),
@@ -363,7 +363,7 @@ static LAPTOP_SLEPT: AtomicU64 = AtomicU64::new(0);
 
 /// This machine's wall clock, which keeps counting while the laptop sleeps.
 fn laptop_wall_clock() -> u64 {
-    consult_recorder::auth::client::local_unix_now() + LAPTOP_SLEPT.load(Ordering::SeqCst)
+    consult_recorder::clock::unix_secs() + LAPTOP_SLEPT.load(Ordering::SeqCst)
 }
 
 #[tokio::test(start_paused = true)]

@@ -267,7 +267,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let plan = Plan::from_args();
-    consult_recorder::auth::client::install_crypto_provider();
+    consult_recorder::net::install_crypto_provider();
     let server = TestServer::start(Options::new()).await;
     let proxy = FaultProxy::start(server.server.addr()).await;
     let home = tempfile::tempdir().expect("a temporary folder");

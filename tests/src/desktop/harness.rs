@@ -120,7 +120,7 @@ impl Desktop {
         let url = format!("http://127.0.0.1:{port}");
         // Ready when our driver (still running: not one left over on the
         // port) answers its status.
-        consult_recorder::auth::client::install_crypto_provider();
+        consult_recorder::net::install_crypto_provider();
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {

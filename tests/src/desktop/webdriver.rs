@@ -35,7 +35,7 @@ impl Session {
         application: &str,
         args: &[&str],
     ) -> Result<Self, WebDriverError> {
-        consult_recorder::auth::client::install_crypto_provider();
+        consult_recorder::net::install_crypto_provider();
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(60))

@@ -88,42 +88,9 @@ impl From<SignInError> for AppError {
     }
 }
 
-/// "Your computer's clock is 12 minutes off" when it matters (over a minute).
-pub fn clock_warning(skew_secs: i64) -> Option<String> {
-    let off = skew_secs.unsigned_abs();
-    if off < 60 {
-        return None;
-    }
-    let amount = if off < 5_400 {
-        format!("{} minutes", (off + 30) / 60)
-    } else {
-        format!("{} hours", (off + 1_800) / 3_600)
-    };
-    let direction = if skew_secs > 0 { "behind" } else { "ahead of" };
-    Some(format!(
-        "This computer's clock is {amount} {direction} the server's. Signing in works, but please ask IT to correct the clock."
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clock_warnings_round_to_what_a_person_would_say() {
-        assert_eq!(clock_warning(59), None);
-        assert_eq!(clock_warning(-30), None);
-        let twelve_behind = clock_warning(12 * 60 + 10).unwrap();
-        assert!(
-            twelve_behind.contains("12 minutes behind"),
-            "{twelve_behind}"
-        );
-        let two_hours_ahead = clock_warning(-2 * 3_600).unwrap();
-        assert!(
-            two_hours_ahead.contains("2 hours ahead of"),
-            "{two_hours_ahead}"
-        );
-    }
 
     #[test]
     fn a_wrong_password_reads_as_such() {

@@ -29,7 +29,7 @@ fn consent_line(consent: &Consent) -> String {
     format!(
         "Patient consent to this recording confirmed by {} at {}.",
         consent.confirmed_by,
-        crate::calendar::utc_text(consent.confirmed_at / 1000)
+        crate::clock::utc_text(consent.confirmed_at / 1000)
     )
 }
 

@@ -11,7 +11,7 @@ mod export;
 mod link;
 mod view;
 
-pub use error::{AppError, ErrorKind, clock_warning};
+pub use error::{AppError, ErrorKind};
 pub use export::ExportFormat;
 pub use view::{RecordingView, SessionView, Snapshot};
 
@@ -114,7 +114,7 @@ impl App {
         let clock_warning = match &auth {
             AuthState::SignedIn {
                 clock_skew_secs, ..
-            } => clock_warning(*clock_skew_secs),
+            } => crate::clock::clock_warning(*clock_skew_secs),
             _ => None,
         };
         let settings = self.user_settings();
@@ -184,7 +184,7 @@ impl App {
             &self.inner.store,
             &self.spool_dir(),
             retention::Policy::from_config(&config),
-            session::unix_millis(),
+            crate::clock::unix_millis(),
         )
         .map_err(AppError::storage)
     }
@@ -384,7 +384,7 @@ impl App {
         if request.consent_confirmed {
             let consent = Consent {
                 confirmed_by: signed_account(&signed),
-                confirmed_at: session::unix_millis(),
+                confirmed_at: crate::clock::unix_millis(),
             };
             if let Err(err) = self.inner.store.set_consent(&id, &consent) {
                 session.stop();
@@ -394,7 +394,7 @@ impl App {
         let view = RecordingView {
             id: id.clone(),
             reference: reference.to_owned(),
-            started_at: session::unix_millis(),
+            started_at: crate::clock::unix_millis(),
         };
         {
             let mut recording = self.lock_recording();

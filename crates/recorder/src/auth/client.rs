@@ -1,8 +1,7 @@
 //! Talks to the sign-in and refresh endpoints over HTTPS (rustls, with the
 //! operating system's trust store so a clinic's own CA works).
 
-use std::sync::Once;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use consult_protocol::auth::ErrorBody;
 use tokio::time::Instant;
@@ -62,18 +61,9 @@ pub struct AuthClient {
     timeout: Duration,
 }
 
-/// Installs rustls' ring provider once per process (reqwest is built without one).
-pub fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 impl AuthClient {
     /// `base` is the server's origin, e.g. `https://transcribe.clinic.example`.
     pub fn new(base: &str, profile: AuthProfile, timeout: Duration) -> Result<Self, AuthError> {
-        install_crypto_provider();
         let http = crate::net::http_client(timeout).map_err(AuthError::Unreachable)?;
         Ok(Self {
             http,
@@ -123,7 +113,7 @@ impl AuthClient {
             .headers()
             .get(reqwest::header::DATE)
             .and_then(|v| v.to_str().ok())
-            .and_then(parse_http_date);
+            .and_then(crate::clock::parse_http_date);
         let bytes = response
             .bytes()
             .await
@@ -155,7 +145,7 @@ impl AuthClient {
                 .and_then(serde_json::Value::as_u64)
                 .filter(|seconds| *seconds > 0)
                 .map(|seconds| TokenTimes {
-                    exp: server_date.unwrap_or_else(local_unix_now) + seconds,
+                    exp: server_date.unwrap_or_else(crate::clock::unix_secs) + seconds,
                     iat: None,
                     subject: None,
                 })
@@ -242,70 +232,9 @@ pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-/// Parses an RFC 7231 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to Unix seconds.
-pub fn parse_http_date(value: &str) -> Option<u64> {
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let day: u64 = day.parse().ok()?;
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| m == month)? as u64
-        + 1;
-    let year: i64 = year.parse().ok()?;
-    let mut hms = time.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    // Days from the civil date (proleptic Gregorian), Howard Hinnant's algorithm.
-    let (y, mo) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * mo as i64 + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days)
-        .ok()
-        .map(|d| d * 86_400 + h * 3600 + m * 60 + s)
-}
-
-/// This machine's clock, Unix seconds.
-pub fn local_unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_http_dates() {
-        assert_eq!(
-            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(784_111_777)
-        );
-        assert_eq!(
-            parse_http_date("Sun, 22 Nov 2026 05:00:00 GMT"),
-            Some(1_795_323_600)
-        );
-        assert_eq!(
-            parse_http_date("Thu, 29 Feb 2024 23:59:59 GMT"),
-            Some(1_709_251_199)
-        );
-        assert_eq!(parse_http_date("yesterday"), None);
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 25:49:37 GMT"), None);
-    }
 
     #[test]
     fn error_bodies_become_short_human_text() {

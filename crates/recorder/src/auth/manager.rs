@@ -17,9 +17,10 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until};
 
 use super::Secret;
-use super::client::{AuthClient, AuthError, IssuedTokens, local_unix_now};
+use super::client::{AuthClient, AuthError, IssuedTokens};
 use super::keychain::{EntryKey, Keychain, KeychainError};
 use super::schedule::{ServerNow, plan};
+use crate::clock::unix_secs;
 
 /// Signs in and refreshes; [`AuthClient`] in the product, a stub in timing tests.
 pub trait AuthBackend: Send + Sync + 'static {
@@ -194,7 +195,7 @@ impl Default for ManagerOptions {
             min_validity: Duration::from_secs(5),
             first_retry: Duration::from_secs(1),
             max_retry: Duration::from_secs(30),
-            local_clock: local_unix_now,
+            local_clock: unix_secs,
         }
     }
 }

@@ -6,8 +6,8 @@ pub mod client;
 pub mod keychain;
 pub mod manager;
 pub mod schedule;
-mod secret;
 
+pub use crate::secret::Secret;
 pub use crate::server_profile::AuthProfile;
 pub use client::{AuthClient, AuthError, IssuedTokens};
 pub use keychain::{Backend as KeychainBackend, EntryKey, Keychain, KeychainError};
@@ -15,7 +15,6 @@ pub use manager::{
     AuthBackend, AuthEvent, AuthState, KeychainVault, ManagerOptions, RefreshTokenVault,
     SignInError, TokenManager, TokenUnavailable,
 };
-pub use secret::Secret;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory_vault;

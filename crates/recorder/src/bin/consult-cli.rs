@@ -332,7 +332,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
             .map_err(|e| Failure::other(e.to_string()))?;
             println!(
                 "signed in as {account} at {server}; access token valid until {}",
-                consult_recorder::calendar::utc_text(access_expires_at)
+                consult_recorder::clock::utc_text(access_expires_at)
             );
             Ok(())
         }
@@ -404,7 +404,7 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
                 println!("server: {}", remembered.server);
                 println!(
                     "access token valid until: {}",
-                    consult_recorder::calendar::utc_text(access_expires_at)
+                    consult_recorder::clock::utc_text(access_expires_at)
                 );
                 println!("clock skew against the server: {clock_skew_secs} s");
             }

@@ -264,7 +264,7 @@ async fn keychain(keychain: &Keychain) -> Vec<Check> {
 
 async fn sign_in(facts: &SignInFacts, keychain: &Keychain) -> Vec<Check> {
     let area = Area::SignIn;
-    let now = crate::auth::client::local_unix_now();
+    let now = crate::clock::unix_secs();
     vec![match facts {
         SignInFacts::Live(AuthState::SignedIn {
             account,

@@ -232,11 +232,11 @@ async fn http(server: &str) -> Vec<Check> {
         .headers()
         .get(reqwest::header::DATE)
         .and_then(|v| v.to_str().ok())
-        .and_then(crate::auth::client::parse_http_date);
+        .and_then(crate::clock::parse_http_date);
     checks.push(match server_time {
         Some(server_time) => {
-            let skew = server_time as i64 - crate::auth::client::local_unix_now() as i64;
-            match crate::app::clock_warning(skew) {
+            let skew = server_time as i64 - crate::clock::unix_secs() as i64;
+            match crate::clock::clock_warning(skew) {
                 Some(warning) => check(area, "clock", Outcome::Warning, warning),
                 None => check(
                     area,

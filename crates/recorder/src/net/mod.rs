@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
-use crate::auth::Secret;
+use crate::secret::Secret;
 
 /// A client WebSocket.
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -100,9 +100,19 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Installs rustls' ring provider once per process (reqwest and
+/// tokio-tungstenite are built without one). Every TLS user in the crate
+/// goes through this module, which calls it first.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// An HTTP client with the same TLS trust and proxy rules as the WebSocket.
 pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
-    crate::auth::client::install_crypto_provider();
+    install_crypto_provider();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
@@ -121,7 +131,7 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
 /// TLS with the operating system's trust store (a clinic's own CA included).
 pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, ConnectError> {
     static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
-    crate::auth::client::install_crypto_provider();
+    install_crypto_provider();
     CONFIG
         .get_or_init(|| {
             use rustls_platform_verifier::ConfigVerifierExt;

@@ -23,7 +23,6 @@ pub use report::Reporter;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -122,7 +121,7 @@ impl Session {
             None => setup.store.create(&SessionRecord {
                 id: setup.id.clone(),
                 reference: setup.reference.clone(),
-                started_at: unix_millis(),
+                started_at: crate::clock::unix_millis(),
                 profile: setup.profile,
                 server: setup.server.clone(),
                 state: SessionState::Recording,
@@ -288,13 +287,6 @@ impl Session {
             )))
         })
     }
-}
-
-pub fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Sessions whose audio the server has not fully confirmed (for `upload` and

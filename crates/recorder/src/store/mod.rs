@@ -400,7 +400,12 @@ impl Store {
                     completed_at = CASE WHEN ?2 IN ('complete', 'sent')
                         THEN COALESCE(completed_at, ?4) ELSE completed_at END
                  WHERE id = ?1",
-                params![id, state.as_str(), failure, now_millis() as i64],
+                params![
+                    id,
+                    state.as_str(),
+                    failure,
+                    crate::clock::unix_millis() as i64
+                ],
             )
             .map(drop)
         })
@@ -502,12 +507,6 @@ impl Store {
                 .map(|n| n > 0)
         })
     }
-}
-
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 const SELECT: &str = "SELECT id, sealed_reference, started_at, profile, server, state, failure, samples_recorded, samples_confirmed FROM sessions";
