@@ -58,7 +58,7 @@ struct Inner {
     options: AppOptions,
     store: Store,
     events: broadcast::Sender<Event>,
-    signed: Mutex<Option<Signed>>,
+    signed: Mutex<Option<SignedInServer>>,
     recording: Mutex<Option<Recording>>,
     /// Sessions with a sender running (recording or uploading a backlog).
     sending: Mutex<HashSet<String>>,
@@ -66,8 +66,9 @@ struct Inner {
     offer: Mutex<Option<crate::deep_link::RecordLink>>,
 }
 
+/// The server the doctor signed in to, with the token manager of that sign-in.
 #[derive(Clone)]
-struct Signed {
+struct SignedInServer {
     server: String,
     tokens: TokenManager,
 }
@@ -613,7 +614,13 @@ impl App {
             .ok_or_else(|| AppError::new(ErrorKind::NotFound, "That session no longer exists."))
     }
 
-    fn setup(&self, id: &str, reference: &str, profile: Profile, signed: &Signed) -> SessionSetup {
+    fn setup(
+        &self,
+        id: &str,
+        reference: &str,
+        profile: Profile,
+        signed: &SignedInServer,
+    ) -> SessionSetup {
         let mut options = self.inner.options.sender.clone();
         let config = self.config();
         options.seed_pace = config.seed_pace.as_f64();
@@ -693,7 +700,7 @@ impl App {
 
     /// The token manager for `server`, reusing the current one when it is
     /// the same server (a running session keeps its manager).
-    fn signed_for(&self, server: &str) -> Signed {
+    fn signed_for(&self, server: &str) -> SignedInServer {
         let server = server.trim_end_matches('/').to_owned();
         let mut signed = self.inner.signed.lock().expect("sign-in lock poisoned");
         if let Some(current) = signed.as_ref()
@@ -719,7 +726,7 @@ impl App {
                 }
             }
         });
-        let new = Signed { server, tokens };
+        let new = SignedInServer { server, tokens };
         *signed = Some(new.clone());
         new
     }
@@ -746,7 +753,7 @@ impl App {
         self.inner.options.config.resolve(&self.user_settings())
     }
 
-    fn signed(&self) -> Option<Signed> {
+    fn signed(&self) -> Option<SignedInServer> {
         self.inner
             .signed
             .lock()
@@ -802,7 +809,7 @@ impl RecordingRequest {
 }
 
 /// The signed-in account, for the consent record.
-fn signed_account(signed: &Signed) -> String {
+fn signed_account(signed: &SignedInServer) -> String {
     match signed.tokens.state() {
         AuthState::SignedIn { account, .. } | AuthState::SignInRequired { account, .. } => account,
         AuthState::SignedOut => String::new(),

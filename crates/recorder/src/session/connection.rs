@@ -78,7 +78,7 @@ impl Pump {
 /// Waits until `at` (see [`Pump::send_at`]); ready at once for `None`.
 /// A timer set for "now" would still wait for the next millisecond tick and
 /// wake the runtime a second time, for every live chunk.
-pub async fn until(at: Option<Instant>) {
+pub async fn wait_until_due(at: Option<Instant>) {
     if let Some(at) = at {
         tokio::time::sleep_until(at).await;
     }
@@ -137,22 +137,21 @@ impl BadMessages {
 /// The message, or how the connection ended.
 pub fn message_or_end(
     incoming: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-    finishing: bool,
 ) -> Result<Message, Outcome> {
     match incoming {
         None => Err(Outcome::Retry("the connection closed".into())),
         Some(Err(err)) => Err(Outcome::Retry(format!("the connection failed: {err}"))),
-        Some(Ok(Message::Close(frame))) => Err(close_outcome(frame, finishing)),
+        Some(Ok(Message::Close(frame))) => Err(close_outcome(frame)),
         Some(Ok(message)) => Ok(message),
     }
 }
 
 /// How a close frame from the server ends the connection.
-pub fn close_outcome(frame: Option<CloseFrame>, finishing: bool) -> Outcome {
+pub fn close_outcome(frame: Option<CloseFrame>) -> Outcome {
     let (code, reason) = frame.map_or((1005, String::new()), |f| {
         (u16::from(f.code), f.reason.to_string())
     });
-    Outcome::from_close(code, &reason, finishing)
+    Outcome::from_close(code, &reason)
 }
 
 /// Why a silent connection was given up.

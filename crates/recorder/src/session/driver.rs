@@ -7,13 +7,13 @@ use tokio::sync::watch;
 
 use super::backoff::Backoff;
 use super::link::{Link, Outcome};
-use super::retry;
+use super::retry::{self, NoToken};
 use crate::auth::Secret;
 use crate::events::Status;
 use crate::spool::WrittenEnd;
 
 /// One profile's way of running a connection.
-pub trait Protocol: Send {
+pub trait ProfileConnection: Send {
     /// Opens a connection with `token` and streams until it ends. Returns how
     /// it ended and whether the server got as far as greeting it.
     fn connect_and_stream(&mut self, token: Secret)
@@ -24,7 +24,7 @@ pub trait Protocol: Send {
 }
 
 /// Runs connections until the session is confirmed whole, or fails for good.
-pub async fn drive<P: Protocol>(
+pub async fn drive<P: ProfileConnection>(
     link: &Link,
     written: watch::Receiver<WrittenEnd>,
     protocol: &mut P,
@@ -34,9 +34,9 @@ pub async fn drive<P: Protocol>(
     loop {
         let token = match retry::token(link).await {
             Ok(token) => token,
-            Err(Outcome::Fatal(reason)) => return Err(reason),
-            Err(Outcome::Retry(reason)) if reason.is_empty() => continue,
-            Err(other) => {
+            Err(NoToken::SignedInAgain) => continue,
+            Err(NoToken::Unavailable(Outcome::Fatal(reason))) => return Err(reason),
+            Err(NoToken::Unavailable(other)) => {
                 retry::pause(
                     link,
                     &mut backoff,

@@ -83,14 +83,16 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn from_close(code: u16, reason: &str, finishing: bool) -> Self {
+    /// How a close frame ends a connection: what the close code asks of the
+    /// client. A "done" close before the session was finished is retried like
+    /// any other: only the profile's own evidence makes a session complete.
+    pub fn from_close(code: u16, reason: &str) -> Self {
         let described = if reason.is_empty() {
             format!("the server closed the connection ({code})")
         } else {
             format!("the server closed the connection: {reason} ({code})")
         };
         match CloseCode::from_code(code).map(CloseCode::client_action) {
-            Some(ClientAction::Done) if finishing => Outcome::Retry(described),
             Some(ClientAction::Done | ClientAction::Reconnect) | None => Outcome::Retry(described),
             Some(ClientAction::RefreshAndReconnect) => Outcome::Auth(described),
             Some(ClientAction::Fail) => Outcome::Fatal(described),

@@ -12,17 +12,27 @@ use crate::auth::{Secret, TokenUnavailable};
 use crate::events::Status;
 use crate::spool::WrittenEnd;
 
-/// A token to connect with. `Err(Retry(""))` means "signed in again: go on at once".
-pub async fn token(link: &Link) -> Result<Secret, Outcome> {
+/// Why there is no token to connect with.
+pub enum NoToken {
+    /// The doctor has just signed in again: connect at once.
+    SignedInAgain,
+    /// Offline (wait and retry) or the sign-in service stopped (give up).
+    Unavailable(Outcome),
+}
+
+/// A token to connect with; waits for the doctor when a sign-in is needed.
+pub async fn token(link: &Link) -> Result<Secret, NoToken> {
     match link.tokens.access_token().await {
         Ok(token) => Ok(token),
         Err(TokenUnavailable::SignInRequired(_) | TokenUnavailable::SignedOut) => {
             link.reporter.status(Status::SignInRequired);
             wait_for_sign_in(&link.tokens).await;
-            Err(Outcome::Retry(String::new()))
+            Err(NoToken::SignedInAgain)
         }
-        Err(TokenUnavailable::Offline(reason)) => Err(Outcome::Retry(reason)),
-        Err(TokenUnavailable::Stopped) => Err(Outcome::Fatal("the sign-in service stopped".into())),
+        Err(TokenUnavailable::Offline(reason)) => Err(NoToken::Unavailable(Outcome::Retry(reason))),
+        Err(TokenUnavailable::Stopped) => Err(NoToken::Unavailable(Outcome::Fatal(
+            "the sign-in service stopped".into(),
+        ))),
     }
 }
 

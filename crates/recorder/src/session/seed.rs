@@ -27,9 +27,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsClos
 
 use super::capture::CaptureDone;
 use super::connection::{
-    BadMessages, Pump, confirm, report_status, send_before, stalled_reason, until,
+    BadMessages, Pump, confirm, report_status, send_before, stalled_reason, wait_until_due,
 };
-use super::driver::{Protocol, drive};
+use super::driver::{ProfileConnection, drive};
 use super::evidence::Evidence;
 use super::link::{Link, Outcome};
 use super::pace::Pacer;
@@ -173,7 +173,7 @@ type Sink = futures_util::stream::SplitSink<WsStream, Message>;
 type Source = futures_util::stream::SplitStream<WsStream>;
 type Opening<'f> = Pin<Box<dyn Future<Output = Result<Box<WsStream>, NotGreeted>> + Send + 'f>>;
 
-impl Protocol for Seed<'_> {
+impl ProfileConnection for Seed<'_> {
     async fn connect_and_stream(&mut self, token: Secret) -> (Outcome, bool) {
         let mut ws = match open_greeted(self.link, token).await {
             Ok(ws) => ws,
@@ -306,7 +306,7 @@ fn close_outcome(frame: Option<CloseFrame>) -> Outcome {
              the server profile in the configuration"
         ));
     }
-    Outcome::from_close(code, &reason, false)
+    Outcome::from_close(code, &reason)
 }
 
 /// Whether a close says the recogniser refused audio as too fast.
@@ -512,7 +512,7 @@ impl Seed<'_> {
                 _ = sleep_until(silent_until) => {
                     return Step::Ended(Outcome::Retry(stalled_reason(options.stall_after)));
                 }
-                _ = until(live.pacer.send_at(chunk, now)), if chunk > 0 => {
+                _ = wait_until_due(live.pacer.send_at(chunk, now)), if chunk > 0 => {
                     if let Err(outcome) = self.send_chunk(live, &mut pump, chunk, silent_until).await {
                         return Step::Ended(outcome);
                     }

@@ -11,9 +11,9 @@ use tokio_tungstenite::tungstenite::Message;
 use super::capture::CaptureDone;
 use super::connection::{
     BadMessages, Pump, close_outcome, confirm, message_or_end, report_status, send_before,
-    stalled_reason, until,
+    stalled_reason, wait_until_due,
 };
-use super::driver::{Protocol, drive};
+use super::driver::{ProfileConnection, drive};
 use super::link::{Link, Outcome};
 use super::retry::wait_for_audio_past;
 use super::transcript::TranscriptAssembler;
@@ -50,7 +50,7 @@ struct V1<'a> {
     confirmed: u64,
 }
 
-impl Protocol for V1<'_> {
+impl ProfileConnection for V1<'_> {
     async fn connect_and_stream(&mut self, token: Secret) -> (Outcome, bool) {
         let link = self.link;
         let mut url = format!(
@@ -129,7 +129,7 @@ impl Connection<'_> {
                     );
                 }
             },
-            Ok(Some(Ok(Message::Close(frame)))) => return (close_outcome(frame, false), false),
+            Ok(Some(Ok(Message::Close(frame)))) => return (close_outcome(frame), false),
             Ok(other) => {
                 return (
                     Outcome::Retry(format!("the connection ended before `ready` ({other:?})")),
@@ -203,7 +203,7 @@ impl Connection<'_> {
                 biased;
                 incoming = source.next() => {
                     last_heard = Instant::now();
-                    match message_or_end(incoming, self.finishing) {
+                    match message_or_end(incoming) {
                         Ok(message) => if let Some(outcome) = self.on_message(message) {
                             return (outcome, true);
                         },
@@ -213,7 +213,7 @@ impl Connection<'_> {
                 _ = sleep_until(silent_until) => {
                     return (Outcome::Retry(stalled_reason(options.stall_after)), true);
                 }
-                _ = until(pump.send_at(lag)), if lag > 0 => {
+                _ = wait_until_due(pump.send_at(lag)), if lag > 0 => {
                     let max = lag.min(consult_protocol::audio::MAX_FRAME_SAMPLES as u64);
                     let samples = match pump.read(self.link, self.reader, self.sent, max) {
                         Ok(0) => continue,
