@@ -7,6 +7,7 @@ pub mod account;
 pub mod app;
 pub mod audio;
 pub mod auth;
+pub mod backoff;
 pub mod clinic_session;
 pub mod clock;
 pub mod config;

@@ -24,6 +24,7 @@ use cpal::{ErrorKind, FromSample, Sample, SampleFormat, SizedSample};
 use super::dsp::{Dsp, SampleBlock};
 use super::notice::{MicChange, NO_SIGNAL_AFTER_SECS, SourceNotice};
 use super::{AudioError, AudioSource, Frame};
+use crate::backoff::Backoff;
 
 /// An input device as the person sees it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -86,14 +87,11 @@ const POLL_EVERY: Duration = Duration::from_millis(20);
 pub const STALL_AFTER: Duration = Duration::from_secs(3);
 /// The first callback may take a while after `play()` (1–2 s seen with ALSA).
 const FIRST_DATA_WITHIN: Duration = Duration::from_secs(10);
-/// Pause between attempts to get a microphone back: doubles up to the last.
-const REBUILD_BACKOFF: [Duration; 5] = [
-    Duration::from_millis(250),
-    Duration::from_millis(500),
-    Duration::from_secs(1),
-    Duration::from_secs(2),
-    Duration::from_secs(4),
-];
+/// Pause between attempts to get a microphone back: 250 ms, doubling to 4 s
+/// (exact: one laptop, nothing to spread out).
+fn rebuild_backoff() -> Backoff {
+    Backoff::new(Duration::from_millis(250), Duration::from_secs(4)).with_jitter(0.0)
+}
 
 /// What the stream's error callback saw, read by the capture side.
 #[derive(Default)]
@@ -182,7 +180,7 @@ impl Drop for StreamThread {
 struct Rebuild {
     lost_device: InputDevice,
     since: Instant,
-    attempt: usize,
+    backoff: Backoff,
     next_try: Instant,
 }
 
@@ -289,7 +287,7 @@ impl MicSource {
         self.rebuild = Some(Rebuild {
             lost_device: live.device.clone(),
             since: self.last_data.unwrap_or(now),
-            attempt: 0,
+            backoff: rebuild_backoff(),
             next_try: now,
         });
         self.last_data = None;
@@ -338,7 +336,7 @@ impl MicSource {
                 }
             }
             Err(err) => {
-                if matches!(err, AudioError::PermissionDenied) && rebuild.attempt == 0 {
+                if matches!(err, AudioError::PermissionDenied) && rebuild.backoff.attempt() == 0 {
                     send_notice(
                         &self.notices,
                         SourceNotice::Mic(MicChange::PermissionDenied {
@@ -346,7 +344,7 @@ impl MicSource {
                         }),
                     );
                 }
-                tracing::debug!(error = %err, attempt = rebuild.attempt, "no microphone yet");
+                tracing::debug!(error = %err, attempt = rebuild.backoff.attempt(), "no microphone yet");
                 schedule_next(rebuild);
             }
         }
@@ -404,9 +402,7 @@ fn send_notice(notices: &mpsc::Sender<SourceNotice>, notice: SourceNotice) {
 }
 
 fn schedule_next(rebuild: &mut Rebuild) {
-    let pause = REBUILD_BACKOFF[rebuild.attempt.min(REBUILD_BACKOFF.len() - 1)];
-    rebuild.attempt += 1;
-    rebuild.next_try = Instant::now() + pause;
+    rebuild.next_try = Instant::now() + rebuild.backoff.next_delay();
 }
 
 fn ring_capacity(live: &Live) -> usize {

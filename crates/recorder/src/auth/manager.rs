@@ -20,6 +20,7 @@ use super::Secret;
 use super::client::{AuthClient, AuthError, IssuedTokens};
 use super::keychain::{EntryKey, Keychain, KeychainError};
 use super::schedule::{ServerNow, plan};
+use crate::backoff::Backoff;
 use crate::clock::unix_secs;
 
 /// Signs in and refreshes; [`AuthClient`] in the product, a stub in timing tests.
@@ -228,6 +229,9 @@ impl TokenManager {
         let (requests, inbox) = mpsc::channel(64);
         let (events, _) = broadcast::channel(64);
         let (state_tx, state) = watch::channel(AuthState::SignedOut);
+        // Refresh retries wait 80–100 % of each step: some spread for laptops
+        // whose tokens were issued together, close to the planned deadline.
+        let backoff = Backoff::new(options.first_retry, options.max_retry).with_jitter(0.2);
         let actor = Actor {
             backend: Arc::new(backend),
             vault: Arc::new(vault),
@@ -237,7 +241,7 @@ impl TokenManager {
             session: None,
             refreshing: None,
             retry_at: None,
-            attempt: 0,
+            backoff,
             last_failure: None,
             waiters: Vec::new(),
         };
@@ -356,7 +360,8 @@ struct Actor<B, V> {
     session: Option<Tokens>,
     refreshing: Option<RefreshFuture>,
     retry_at: Option<Instant>,
-    attempt: u32,
+    /// Refresh attempts that failed since the last success.
+    backoff: Backoff,
     last_failure: Option<String>,
     waiters: Vec<Reply<Result<Secret, TokenUnavailable>>>,
 }
@@ -499,7 +504,7 @@ impl<B: AuthBackend, V: RefreshTokenVault> Actor<B, V> {
                     });
                 }
                 self.adopt(account, issued);
-                self.attempt = 0;
+                self.backoff.reset();
                 self.last_failure = None;
                 let exp = self.session.as_ref().map_or(0, |t| t.exp);
                 tracing::info!(access_expires_at = exp, "access token refreshed");
@@ -510,13 +515,13 @@ impl<B: AuthBackend, V: RefreshTokenVault> Actor<B, V> {
             }
             Err(AuthError::SignInRequired(reason)) => self.require_sign_in(reason).await,
             Err(err) => {
-                self.attempt += 1;
                 let delay = self.retry_delay();
+                let attempt = self.backoff.attempt();
                 self.retry_at = Some(Instant::now() + delay);
                 self.last_failure = Some(err.to_string());
-                tracing::warn!(attempt = self.attempt, retry_in_ms = delay.as_millis() as u64, error = %err, "refresh failed; keeping the session");
+                tracing::warn!(attempt, retry_in_ms = delay.as_millis() as u64, error = %err, "refresh failed; keeping the session");
                 self.emit(AuthEvent::RefreshFailed {
-                    attempt: self.attempt,
+                    attempt,
                     retry_in_ms: delay.as_millis() as u64,
                     reason: err.to_string(),
                 });
@@ -525,25 +530,22 @@ impl<B: AuthBackend, V: RefreshTokenVault> Actor<B, V> {
         }
     }
 
-    /// Exponential backoff with jitter. While the token is still valid the delay
-    /// is kept under a quarter of its remaining life, so retries speed up as
-    /// expiry nears; once it has expired there is no deadline left to meet.
-    fn retry_delay(&self) -> Duration {
-        let exponent = self.attempt.saturating_sub(1).min(16);
-        let mut delay = self
-            .options
-            .first_retry
-            .saturating_mul(1 << exponent)
-            .min(self.options.max_retry);
+    /// The next step of the backoff (one more failed attempt). While the token
+    /// is still valid the delay is kept under a quarter of its remaining life,
+    /// so retries speed up as expiry nears; once it has expired there is no
+    /// deadline left to meet.
+    fn retry_delay(&mut self) -> Duration {
         let remaining = self
             .session
             .as_ref()
             .map(|t| t.expires_at.saturating_duration_since(Instant::now()))
             .unwrap_or_default();
-        if !remaining.is_zero() {
-            delay = delay.min((remaining / 4).max(self.options.first_retry));
-        }
-        delay.mul_f64(0.8 + 0.2 * rand::random::<f64>())
+        let limit = if remaining.is_zero() {
+            Duration::MAX
+        } else {
+            (remaining / 4).max(self.options.first_retry)
+        };
+        self.backoff.next_delay_within(limit)
     }
 
     fn answer_waiters(&mut self) {
@@ -648,7 +650,7 @@ impl<B: AuthBackend, V: RefreshTokenVault> Actor<B, V> {
             refresh_wall: 0,
             floor: Duration::ZERO,
         });
-        self.attempt = 1;
+        self.backoff.reset();
         self.last_failure = Some(err.to_string());
         self.retry_at = Some(now + self.retry_delay());
         let _ = self.state.send(AuthState::SignedIn {
@@ -668,7 +670,7 @@ impl<B: AuthBackend, V: RefreshTokenVault> Actor<B, V> {
     async fn require_sign_in(&mut self, reason: String) {
         let account = self.session.take().map(|t| t.account).unwrap_or_default();
         self.retry_at = None;
-        self.attempt = 0;
+        self.backoff.reset();
         self.last_failure = None;
         // The refresh token is dead; keeping it would only fail again at next start.
         if let Err(err) = self.vault.delete(&account).await {

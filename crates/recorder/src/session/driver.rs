@@ -5,10 +5,10 @@ use std::future::Future;
 
 use tokio::sync::watch;
 
-use super::backoff::Backoff;
 use super::link::{Link, Outcome};
 use super::retry::{self, NoToken};
 use crate::auth::Secret;
+use crate::backoff::Backoff;
 use crate::events::Status;
 use crate::spool::WrittenEnd;
 

@@ -4,7 +4,6 @@
 //! the protocol sender of the session's profile. Capture never waits for the
 //! network and the network never reads from capture: the spool sits between.
 
-mod backoff;
 pub mod capture;
 mod connection;
 mod driver;

@@ -6,9 +6,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep};
 
-use super::backoff::Backoff;
 use super::link::{Link, Outcome, wait_for_sign_in};
 use crate::auth::{Secret, TokenUnavailable};
+use crate::backoff::Backoff;
 use crate::events::Status;
 use crate::spool::WrittenEnd;
 
