@@ -60,7 +60,7 @@ pub fn write(
                 "reference": record.reference,
                 "started_at_unix_ms": record.started_at,
                 "duration_secs": record.duration_secs(),
-                "sample_rate": 16_000,
+                "sample_rate": consult_protocol::SAMPLE_RATE,
                 "segments": segments,
                 "consent": consent,
             });

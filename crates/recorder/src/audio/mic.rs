@@ -251,7 +251,7 @@ impl MicSource {
                 .live
                 .as_ref()
                 .map(|l| f64::from(l.rate) * f64::from(l.channels))
-                .unwrap_or(16_000.0);
+                .unwrap_or(f64::from(consult_protocol::SAMPLE_RATE));
             let secs = (overflowed - self.reported_overflow) as f64 / per_sec;
             self.reported_overflow = overflowed;
             self.note(MicChange::Overflow { secs });

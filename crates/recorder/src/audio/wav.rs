@@ -57,7 +57,7 @@ impl WavSource {
         };
         let reader = hound::WavReader::open(path).map_err(|e| fail(e.to_string()))?;
         let spec = reader.spec();
-        if spec.sample_rate != 16_000
+        if spec.sample_rate != consult_protocol::SAMPLE_RATE
             || spec.channels != 1
             || spec.bits_per_sample != 16
             || spec.sample_format != hound::SampleFormat::Int
@@ -94,7 +94,7 @@ impl WavSource {
 
     /// A frame is ready when its last sample would have been captured.
     fn due(&self, end: u64) -> Instant {
-        let played = (end - self.first_offset) as f64 / 16_000.0 / self.speed;
+        let played = consult_protocol::samples_to_secs(end - self.first_offset) / self.speed;
         self.started + Duration::from_secs_f64(played)
     }
 }
@@ -142,7 +142,7 @@ mod tests {
         let path = dir.join("paced.wav");
         let spec = hound::WavSpec {
             channels: 1,
-            sample_rate: 16_000,
+            sample_rate: consult_protocol::SAMPLE_RATE,
             bits_per_sample: 16,
             sample_format: hound::SampleFormat::Int,
         };

@@ -33,7 +33,7 @@ pub const SYNC_EVERY: Duration = Duration::from_millis(250);
 /// [`SYNC_EVERY`] later, and so is on disk as soon as it would have been.
 pub const HAND_OVER_EVERY: u64 = crate::spool::WAKE_READERS_EVERY;
 /// Audio kept in memory while the disk refuses writes: 10 minutes (19 MB).
-pub const MAX_HELD_SAMPLES: u64 = 10 * 60 * 16_000;
+pub const MAX_HELD_SAMPLES: u64 = 10 * 60 * consult_protocol::SAMPLE_RATE as u64;
 
 /// What woke the capture task.
 enum Step {
@@ -203,7 +203,7 @@ fn spawn_spool_thread(
                         if unsaved > 0 {
                             let reason = format!(
                                 "{:.1} s of audio could not be written to {} (the disk is full or refuses writes)",
-                                unsaved as f64 / 16_000.0,
+                                consult_protocol::samples_to_secs(unsaved),
                                 writer.path().display()
                             );
                             tracing::error!(%reason, "capture ended with unsaved audio");

@@ -69,7 +69,7 @@ impl Pump {
     /// After `samples` went out while `lag` behind: pace the backlog.
     pub fn sent(&mut self, samples: u64, lag: u64, speed: f64) {
         if lag > LIVE_LAG {
-            let pace = Duration::from_secs_f64(samples as f64 / 16_000.0 / speed);
+            let pace = Duration::from_secs_f64(samples_to_secs(samples) / speed);
             self.next_backlog_send = self.next_backlog_send.max(Instant::now() - pace) + pace;
         }
     }

@@ -87,4 +87,4 @@ pub struct IndexEntry {
 }
 
 /// Samples between two index entries (about one second).
-pub const INDEX_EVERY_SAMPLES: u64 = 16_000;
+pub const INDEX_EVERY_SAMPLES: u64 = consult_protocol::SAMPLE_RATE as u64;

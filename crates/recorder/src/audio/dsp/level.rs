@@ -58,7 +58,7 @@ impl LevelMeter {
         let reading = Level {
             rms_dbfs: dbfs(rms),
             peak_dbfs: dbfs(self.peak),
-            silent_secs: self.silent_samples as f32 / 16_000.0,
+            silent_secs: consult_protocol::samples_to_secs(self.silent_samples) as f32,
         };
         self.sum_squares = 0.0;
         self.peak = 0.0;

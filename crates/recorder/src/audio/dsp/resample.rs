@@ -34,13 +34,16 @@ impl Resampler16k {
     }
 }
 
+/// The rate the server wants.
+const TARGET: u32 = consult_protocol::SAMPLE_RATE;
+
 fn gcd(a: u32, b: u32) -> u32 {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
 impl Resampler16k {
     pub fn new(rate: u32) -> Result<Self, ResampleError> {
-        if rate == 16_000 {
+        if rate == TARGET {
             return Ok(Self {
                 fft: None,
                 input: Vec::new(),
@@ -55,13 +58,19 @@ impl Resampler16k {
             });
         }
         // Chunks of about 10 ms, a whole number of the rate pair's smallest block.
-        let block = rate / gcd(rate, 16_000);
+        let block = rate / gcd(rate, TARGET);
         let chunk = block * (rate / 100).div_ceil(block).max(1);
-        let fft = Fft::<f32>::new(rate as usize, 16_000, chunk as usize, 1, FixedSync::Input)
-            .map_err(|e| ResampleError {
-                rate,
-                reason: e.to_string(),
-            })?;
+        let fft = Fft::<f32>::new(
+            rate as usize,
+            TARGET as usize,
+            chunk as usize,
+            1,
+            FixedSync::Input,
+        )
+        .map_err(|e| ResampleError {
+            rate,
+            reason: e.to_string(),
+        })?;
         let delay_left = fft.output_delay();
         let output = vec![0.0; fft.output_frames_max()];
         Ok(Self {
