@@ -548,6 +548,11 @@ async fn a_link_from_the_clinic_system_waits_for_the_doctor_and_records_that_con
         )
     })
     .await;
+    // The app lets go of the recording just after the server's last word.
+    until(&mut events, |e| {
+        matches!(e, Event::Recording { session_id, active: false } if session_id == "ENC-2026-0042")
+    })
+    .await;
     assert!(
         transcribe_server::storage::session_dir(server.data_dir(), "ENC-2026-0042").is_dir(),
         "the server stored the consultation under the clinic's id"
