@@ -17,6 +17,7 @@ pub mod deep_link;
 pub mod diagnose;
 pub mod events;
 pub mod logging;
+pub mod model;
 pub mod net;
 pub mod paths;
 pub mod retention;

@@ -100,14 +100,14 @@ enum Command {
         /// Feed the file at this multiple of real time (0: as fast as possible).
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
-        /// The consultation's id from the clinic's system (letters, digits,
-        /// . _ : -); an id already in the history continues that session.
+        /// The consultation's id from the clinic's system (letters, digits, `-`
+        /// and `_`); an id already in the history continues that session.
         /// A new id by default.
         #[arg(long)]
         session_id: Option<String>,
         /// The server's protocol (default: the configured one, else v1).
         #[arg(long, value_enum)]
-        profile: Option<Profile>,
+        profile: Option<ProfileArg>,
         /// The server (default: the one signed in to).
         #[arg(long)]
         server: Option<String>,
@@ -203,7 +203,7 @@ fn prepare(cli: &Cli) -> Result<Context, Failure> {
     }
     if let Some(profile) = profile {
         sources
-            .set_from_flag(Key::Profile, "--profile", profile.as_str())
+            .set_from_flag(Key::Profile, "--profile", Profile::from(profile).as_str())
             .map_err(usage)?;
     }
     let config = sources.resolve(&settings::load(&dirs.config).unwrap_or_default());
@@ -224,6 +224,22 @@ fn prepare(cli: &Cli) -> Result<Context, Failure> {
         sources,
         config,
     })
+}
+
+/// `--profile`, as typed (the model's `Profile` knows nothing of clap).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    Seed,
+    V1,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(arg: ProfileArg) -> Self {
+        match arg {
+            ProfileArg::Seed => Profile::Seed,
+            ProfileArg::V1 => Profile::V1,
+        }
+    }
 }
 
 struct Failure {
