@@ -158,6 +158,10 @@ impl Desktop {
 
     /// Opens the app with `args`, as the desktop does for a link.
     pub async fn launch_with(&self, args: &[&str]) -> App {
+        // A launch while the last app still holds the one-instance name
+        // would only hand over to it and exit, and the driver would wait
+        // for a window that never comes.
+        wait_for_single_instance_release().await;
         let session = Session::start(&self.url, &self.app.display().to_string(), args)
             .await
             .expect("the app starts under the driver");
@@ -193,6 +197,56 @@ impl Desktop {
             .await
             .expect("a second launch hands over and exits")
             .expect("the second launch is waited for")
+    }
+}
+
+/// The name the single-instance plugin holds on the session bus while an
+/// app runs: the app's identifier and `.SingleInstance`.
+fn single_instance_name() -> String {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../src-tauri/tauri.conf.json");
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).expect("tauri.conf.json is read"))
+            .expect("tauri.conf.json is JSON");
+    let identifier = config["identifier"]
+        .as_str()
+        .expect("tauri.conf.json names the identifier");
+    format!("{identifier}.SingleInstance")
+}
+
+/// Whether an app holds the one-instance name on this test's session bus.
+async fn single_instance_held(name: &str) -> bool {
+    let answer = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+        ])
+        .arg(format!("string:{name}"))
+        .output()
+        .await
+        .expect("dbus-send runs (dbus-bin, with dbus-daemon)");
+    assert!(
+        answer.status.success(),
+        "the session bus answers: {}",
+        String::from_utf8_lossy(&answer.stderr)
+    );
+    String::from_utf8_lossy(&answer.stdout).contains("boolean true")
+}
+
+/// Waits until no app holds the one-instance name. The bus lets go of it
+/// when it notices that the old app's connection closed, which on a busy
+/// machine can be well after the process has gone.
+async fn wait_for_single_instance_release() {
+    let name = single_instance_name();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while single_instance_held(&name).await {
+        assert!(
+            Instant::now() < deadline,
+            "{name} is still held on the session bus 20 s later: an app did not exit"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
