@@ -5,6 +5,8 @@
 //! the web UI, the tray and the shortcuts live here; everything else lives in
 //! the library, which tests drive without a window.
 
+#![deny(clippy::unwrap_used)]
+
 pub mod command_names;
 pub mod commands;
 pub mod deep_links;

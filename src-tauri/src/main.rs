@@ -1,6 +1,7 @@
 //! Consult Recorder desktop app: a thin Tauri shell over the `consult-recorder` library.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+#![deny(clippy::unwrap_used)]
 
 use consult_recorder::app::{App, AppOptions};
 use consult_recorder::auth::{Keychain, KeychainBackend};

@@ -9,6 +9,8 @@
 //! reference server and the fuzzers all parse messages the same way.
 //! `docs/protocol.md` is the prose version of this crate.
 
+#![deny(clippy::unwrap_used)]
+
 pub mod audio;
 pub mod auth;
 pub mod close;

@@ -526,6 +526,8 @@ fn uuid_like() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service; run scripts/test.sh"]
+// A file-size limit set in the child between fork and exec: the only way to fill the "disk" here.
+#[allow(unsafe_code)]
 async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
     let (server, _server_dir) = reference_server(|_| {}).await;
     let url = server.http_url();
@@ -620,6 +622,8 @@ async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service and the PulseAudio null sink; run scripts/test.sh"]
+// Ctrl-C is a signal; libc::kill is how a test sends one.
+#[allow(unsafe_code)]
 async fn microphone_speech_comes_back_as_exact_words_across_an_unplugged_microphone() {
     let _pulse = PULSE.lock().await;
     use support::pulse::{Replug, play, plug_in, speech_wav, unplug};

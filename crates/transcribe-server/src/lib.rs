@@ -4,6 +4,8 @@
 //! profile, the sign-in and refresh endpoints, and loopback-only test knobs.
 //! It exists for development, demos and tests; see `docs/protocol.md`.
 
+#![deny(clippy::unwrap_used)]
+
 pub mod admin;
 pub mod auth;
 pub mod config;

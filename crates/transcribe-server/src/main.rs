@@ -1,5 +1,7 @@
 //! `transcribe-server`: the reference backend, for development, demos and tests.
 
+#![deny(clippy::unwrap_used)]
+
 use clap::Parser;
 use transcribe_server::{ServerConfig, auth::users};
 

@@ -5,6 +5,8 @@
 //! 4 server unreachable or failing; 5 keychain problem; `diagnose` adds
 //! 6 microphone, 7 configuration, 8 storage.
 
+#![deny(clippy::unwrap_used)]
+
 use std::io::BufRead;
 use std::process::ExitCode;
 use std::time::Duration;

@@ -132,7 +132,7 @@ fn storage(dirs: &AppDirs, store: &Store) -> Vec<Check> {
             format!("{}: {e}", spool.display()),
         ),
     });
-    if let Some(free) = free_bytes(&dirs.data) {
+    if let Some(free) = crate::os::free_bytes(&dirs.data) {
         {
             // One hour of audio is 115 MB; below that, warn.
             let hours = free as f64 / (consult_protocol::SAMPLE_RATE as f64 * 2.0 * 3600.0);
@@ -194,28 +194,6 @@ fn probe_write(dir: &Path) -> std::io::Result<()> {
     let probe = dir.join(format!(".diagnose-{}", std::process::id()));
     std::fs::write(&probe, b"probe")?;
     std::fs::remove_file(&probe)
-}
-
-#[cfg(unix)]
-fn free_bytes(dir: &Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let existing = dir.ancestors().find(|d| d.exists())?;
-    let path = std::ffi::CString::new(existing.as_os_str().as_bytes()).ok()?;
-    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `path` is NUL-terminated and `stats` is written by the call.
-    let status = unsafe { libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) };
-    if status != 0 {
-        return None;
-    }
-    // SAFETY: statvfs returned 0, so it filled `stats`.
-    let stats = unsafe { stats.assume_init() };
-    #[allow(clippy::unnecessary_cast)] // the field widths differ between platforms
-    Some(stats.f_bavail as u64 * stats.f_frsize as u64)
-}
-
-#[cfg(not(unix))]
-fn free_bytes(_dir: &Path) -> Option<u64> {
-    None
 }
 
 async fn keychain(keychain: &Keychain) -> Vec<Check> {

@@ -1,0 +1,29 @@
+//! The recorder's only calls into the C library, in one module so that the
+//! workspace can refuse unsafe code everywhere else.
+
+use std::path::Path;
+
+/// Bytes free for this user on the file system holding `dir` (or its
+/// nearest existing ancestor); `None` when the system cannot say.
+#[cfg(unix)]
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let existing = dir.ancestors().find(|d| d.exists())?;
+    let path = std::ffi::CString::new(existing.as_os_str().as_bytes()).ok()?;
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is NUL-terminated and `stats` is written by the call.
+    let status = unsafe { libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) };
+    if status != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it filled `stats`.
+    let stats = unsafe { stats.assume_init() };
+    #[allow(clippy::unnecessary_cast)] // the field widths differ between platforms
+    Some(stats.f_bavail as u64 * stats.f_frsize as u64)
+}
+
+/// Not asked on this system.
+#[cfg(not(unix))]
+pub fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
+}
