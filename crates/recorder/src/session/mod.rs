@@ -8,17 +8,20 @@ pub mod capture;
 mod connection;
 mod driver;
 mod evidence;
-mod link;
+mod handover;
 mod pace;
 mod report;
 mod retry;
 mod seed;
 mod seed_url;
+mod sender;
+mod socket;
 pub mod transcript;
+mod upload;
 mod v1;
 
-pub use link::{DEFAULT_SEED_PACE, SenderOptions};
 pub use report::Reporter;
+pub use sender::{DEFAULT_SEED_PACE, SenderOptions};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,10 +34,15 @@ use crate::audio::AudioSource;
 use crate::auth::TokenManager;
 use crate::events::{Event, Status, TranscriptUpdate};
 use crate::net::{self, ConnectError};
-use crate::spool::{SpoolError, SpoolWriter};
+use crate::spool::{Recovered, SpoolError, SpoolReader, SpoolWriter};
 use crate::store::{Profile, SessionRecord, SessionState, Store, StoreError};
-use link::Link;
+use capture::CaptureDone;
+use driver::drive;
+use seed::Seed;
+use sender::SenderContext;
 use transcript::TranscriptAssembler;
+use upload::Upload;
+use v1::V1;
 
 /// Why a session could not start or could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -111,41 +119,12 @@ impl Session {
         let (writer, recovered) = SpoolWriter::open(&setup.spool_path(), &key)?;
         let (events, _) = broadcast::channel(1024);
         let reporter = Reporter::new(&setup.id, events);
-        let existing = setup.store.get(&setup.id)?;
-        match &existing {
-            Some(record) if matches!(record.state, SessionState::Complete | SessionState::Sent) => {
-                return Err(SessionError::AlreadyComplete(setup.id));
-            }
-            Some(_) => {}
-            None => setup.store.create(&SessionRecord {
-                id: setup.id.clone(),
-                reference: setup.reference.clone(),
-                started_at: crate::clock::unix_millis(),
-                profile: setup.profile,
-                server: setup.server.clone(),
-                state: SessionState::Recording,
-                failure: None,
-                samples_recorded: recovered.end,
-                samples_confirmed: 0,
-            })?,
-        }
-        if !recovered.lost.is_empty() {
-            let lost: u64 = recovered.lost.iter().map(|r| r.end - r.start).sum();
-            let how = if recovered.unauthentic_records > 0 {
-                "was altered on disk, or sealed under another computer's key"
-            } else {
-                "was damaged on disk"
-            };
-            reporter.warning(format!(
-                "{:.2} s of this session's audio {how} ({}); it is sent as silence",
-                consult_protocol::samples_to_secs(lost),
-                setup.spool_path().display()
-            ));
-        }
-        let mut reader = writer.reader()?;
+        open_record(&setup, recovered.end)?;
+        warn_of_lost_audio(&reporter, &recovered, &setup.spool_path());
+        let reader = writer.reader()?;
         let (stop, stop_rx) = watch::channel(false);
         let capture_failure = capture::CaptureFailure::default();
-        let mut capture = match source {
+        let capture = match source {
             Some(mut source) => {
                 source.start_at(recovered.end);
                 setup
@@ -167,19 +146,8 @@ impl Session {
                 watch::channel(Some(writer.end())).1
             }
         };
-        let stored: Vec<TranscriptUpdate> = setup
-            .store
-            .segments(&setup.id)?
-            .into_iter()
-            .map(|s| TranscriptUpdate {
-                text: s.text,
-                is_final: true,
-                start: s.start,
-                end: s.end,
-            })
-            .collect();
-        let mut transcript = TranscriptAssembler::with_finals(stored);
-        let link = Link {
+        let transcript = stored_transcript(&setup.store, &setup.id)?;
+        let sender = SenderContext {
             session_id: setup.id.clone(),
             reference: setup.reference.clone(),
             ws_base,
@@ -191,58 +159,14 @@ impl Session {
         let span = tracing::info_span!("session", id = %setup.id, profile = setup.profile.as_str());
         let profile = setup.profile;
         let task = tokio::spawn(
-            async move {
-                let store = link.store.clone();
-                let id = link.session_id.clone();
-                let mut watch_capture = capture.clone();
-                let marker = tokio::spawn({
-                    let store = store.clone();
-                    let id = id.clone();
-                    async move {
-                        if watch_capture.wait_for(Option::is_some).await.is_ok() {
-                            let _ = store.set_state(&id, SessionState::Uploading, None);
-                        }
-                    }
-                });
-                let result = match profile {
-                    Profile::V1 => v1::run(&link, &mut reader, &mut capture, &mut transcript).await,
-                    Profile::Seed => {
-                        seed::run(&link, &mut reader, &mut capture, &mut transcript).await
-                    }
-                };
-                marker.abort();
-                // Everything that reached the spool was delivered, but audio that
-                // never reached the disk means the session is not whole.
-                let unsaved = capture_failure
-                    .lock()
-                    .expect("failure lock poisoned")
-                    .clone();
-                let result = match (result, unsaved) {
-                    (Ok(()), Some(reason)) => Err(reason),
-                    (other, _) => other,
-                };
-                match result {
-                    // Only a v1 server confirms storage; a seed server's
-                    // silence after the last frame proves nothing more.
-                    Ok(()) if profile == Profile::Seed => {
-                        store.set_state(&id, SessionState::Sent, None)?;
-                        link.reporter.status(Status::Sent);
-                        Ok(())
-                    }
-                    Ok(()) => {
-                        store.set_state(&id, SessionState::Complete, None)?;
-                        link.reporter.status(Status::Complete);
-                        Ok(())
-                    }
-                    Err(reason) => {
-                        store.set_state(&id, SessionState::Failed, Some(&reason))?;
-                        link.reporter.status(Status::Failed {
-                            reason: reason.clone(),
-                        });
-                        Err(SessionError::Failed(reason))
-                    }
-                }
-            }
+            send_all(
+                sender,
+                profile,
+                reader,
+                capture,
+                transcript,
+                capture_failure,
+            )
             .instrument(span),
         );
         Ok(Self {
@@ -292,4 +216,110 @@ impl Session {
 /// for resuming at start-up).
 pub fn pending(store: &Store) -> Result<Vec<SessionRecord>, StoreError> {
     store.pending()
+}
+
+/// The session's record: created for a new session; a finished one is refused.
+fn open_record(setup: &SessionSetup, recorded: u64) -> Result<(), SessionError> {
+    match setup.store.get(&setup.id)? {
+        Some(record) if matches!(record.state, SessionState::Complete | SessionState::Sent) => {
+            Err(SessionError::AlreadyComplete(setup.id.clone()))
+        }
+        Some(_) => Ok(()),
+        None => Ok(setup.store.create(&SessionRecord {
+            id: setup.id.clone(),
+            reference: setup.reference.clone(),
+            started_at: crate::clock::unix_millis(),
+            profile: setup.profile,
+            server: setup.server.clone(),
+            state: SessionState::Recording,
+            failure: None,
+            samples_recorded: recorded,
+            samples_confirmed: 0,
+        })?),
+    }
+}
+
+/// Tells the person about audio the spool could not read back.
+fn warn_of_lost_audio(reporter: &Reporter, recovered: &Recovered, path: &Path) {
+    if recovered.lost.is_empty() {
+        return;
+    }
+    let lost: u64 = recovered.lost.iter().map(|r| r.end - r.start).sum();
+    let how = if recovered.unauthentic_records > 0 {
+        "was altered on disk, or sealed under another computer's key"
+    } else {
+        "was damaged on disk"
+    };
+    reporter.warning(format!(
+        "{:.2} s of this session's audio {how} ({}); it is sent as silence",
+        consult_protocol::samples_to_secs(lost),
+        path.display()
+    ));
+}
+
+/// The transcript so far, from the finals stored by earlier runs.
+fn stored_transcript(store: &Store, id: &str) -> Result<TranscriptAssembler, StoreError> {
+    let stored = store.segments(id)?.into_iter().map(|s| TranscriptUpdate {
+        text: s.text,
+        is_final: true,
+        start: s.start,
+        end: s.end,
+    });
+    Ok(TranscriptAssembler::with_finals(stored))
+}
+
+/// The session's task: sends until the profile's evidence covers every
+/// sample, then records how the session ended.
+async fn send_all(
+    sender: SenderContext,
+    profile: Profile,
+    mut reader: SpoolReader,
+    mut capture: CaptureDone,
+    mut transcript: TranscriptAssembler,
+    capture_failure: capture::CaptureFailure,
+) -> Result<(), SessionError> {
+    let store = sender.store.clone();
+    let id = sender.session_id.clone();
+    let mut watch_capture = capture.clone();
+    let marker = tokio::spawn({
+        let store = store.clone();
+        let id = id.clone();
+        async move {
+            if watch_capture.wait_for(Option::is_some).await.is_ok() {
+                let _ = store.set_state(&id, SessionState::Uploading, None);
+            }
+        }
+    });
+    let mut upload = Upload::new(&sender, &mut reader, &mut capture, &mut transcript);
+    let result = match profile {
+        Profile::V1 => drive(&mut upload, &mut V1::new(&sender.options)).await,
+        Profile::Seed => drive(&mut upload, &mut Seed::new(&sender.options)).await,
+    };
+    drop(upload);
+    marker.abort();
+    // Everything that reached the spool was delivered, but audio that
+    // never reached the disk means the session is not whole.
+    let unsaved = capture_failure
+        .lock()
+        .expect("failure lock poisoned")
+        .clone();
+    let result = match (result, unsaved) {
+        (Ok(()), Some(reason)) => Err(reason),
+        (other, _) => other,
+    };
+    let (state, status) = match &result {
+        // Only a v1 server confirms storage; a seed server's silence after
+        // the last frame proves nothing more.
+        Ok(()) if profile == Profile::Seed => (SessionState::Sent, Status::Sent),
+        Ok(()) => (SessionState::Complete, Status::Complete),
+        Err(reason) => (
+            SessionState::Failed,
+            Status::Failed {
+                reason: reason.clone(),
+            },
+        ),
+    };
+    store.set_state(&id, state, result.as_ref().err().map(String::as_str))?;
+    sender.reporter.status(status);
+    result.map_err(SessionError::Failed)
 }

@@ -1,6 +1,7 @@
-//! How fast audio may go to a seed server on one connection.
+//! How fast audio may go on one connection, per profile.
 //!
-//! The seed backend feeds a streaming recogniser (Google-style) that refuses
+//! A v1 server stores what it gets and takes a backlog as fast as we allow
+//! ([`BacklogPace`]). The seed backend feeds a streaming recogniser (Google-style) that refuses
 //! audio arriving faster than real time, beyond a few seconds of slack, and
 //! then drops what it had queued. So each connection has a budget: a small
 //! burst plus `pace` seconds of audio per second since the server greeted it.
@@ -10,13 +11,59 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use consult_protocol::SAMPLE_RATE;
+use consult_protocol::{SAMPLE_RATE, samples_to_secs};
+
+/// Audio behind the live edge that still counts as "live" (0.5 s).
+pub const LIVE_LAG: u64 = 8_000;
+
+/// When audio may go on a connection, and in what chunks.
+pub trait Pace: Send {
+    /// The most to send in one frame, being `lag` samples behind the live edge.
+    fn chunk(&self, lag: u64) -> u64;
+    /// When `chunk` samples may go: `None` for at once.
+    fn send_at(&self, chunk: u64, lag: u64, now: Instant) -> Option<Instant>;
+    /// Counts `samples` as sent while `lag` behind.
+    fn sent(&mut self, samples: u64, lag: u64);
+}
+
+/// The v1 pace: live audio at once, a backlog at `speed` times real time.
+#[derive(Debug, Clone)]
+pub struct BacklogPace {
+    speed: f64,
+    next_backlog_send: Instant,
+}
+
+impl BacklogPace {
+    pub fn new(speed: f64, now: Instant) -> Self {
+        Self {
+            speed,
+            next_backlog_send: now,
+        }
+    }
+}
+
+impl Pace for BacklogPace {
+    fn chunk(&self, lag: u64) -> u64 {
+        lag.min(consult_protocol::audio::MAX_FRAME_SAMPLES as u64)
+    }
+
+    fn send_at(&self, _chunk: u64, lag: u64, now: Instant) -> Option<Instant> {
+        (lag > LIVE_LAG && self.next_backlog_send > now).then_some(self.next_backlog_send)
+    }
+
+    fn sent(&mut self, samples: u64, lag: u64) {
+        if lag > LIVE_LAG {
+            let pace = Duration::from_secs_f64(samples_to_secs(samples) / self.speed);
+            self.next_backlog_send = self.next_backlog_send.max(Instant::now() - pace) + pace;
+        }
+    }
+}
 
 /// Audio a fresh connection may send at once (1 s): below the few seconds a
 /// Google-style recogniser tolerates ahead of real time.
 pub const BURST_SAMPLES: u64 = SAMPLE_RATE as u64;
 
-/// The send budget of one connection.
+/// The seed pace: the send budget of one connection.
 #[derive(Debug, Clone)]
 pub struct Pacer {
     started: Instant,
@@ -59,6 +106,20 @@ impl Pacer {
     /// A wall-clock span of `audio_secs` seconds of audio at this pace.
     pub fn wall(&self, audio_secs: f64) -> Duration {
         Duration::from_secs_f64(audio_secs / self.pace)
+    }
+}
+
+impl Pace for Pacer {
+    fn chunk(&self, lag: u64) -> u64 {
+        lag.min(self.chunk_samples())
+    }
+
+    fn send_at(&self, chunk: u64, _lag: u64, now: Instant) -> Option<Instant> {
+        Pacer::send_at(self, chunk, now)
+    }
+
+    fn sent(&mut self, samples: u64, _lag: u64) {
+        Pacer::sent(self, samples);
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep};
 
-use super::link::{Link, Outcome, wait_for_sign_in};
+use super::sender::{Outcome, SenderContext, wait_for_sign_in};
 use crate::auth::{Secret, TokenUnavailable};
 use crate::backoff::Backoff;
 use crate::events::Status;
@@ -21,12 +21,12 @@ pub enum NoToken {
 }
 
 /// A token to connect with; waits for the doctor when a sign-in is needed.
-pub async fn token(link: &Link) -> Result<Secret, NoToken> {
-    match link.tokens.access_token().await {
+pub async fn token(sender: &SenderContext) -> Result<Secret, NoToken> {
+    match sender.tokens.access_token().await {
         Ok(token) => Ok(token),
         Err(TokenUnavailable::SignInRequired(_) | TokenUnavailable::SignedOut) => {
-            link.reporter.status(Status::SignInRequired);
-            wait_for_sign_in(&link.tokens).await;
+            sender.reporter.status(Status::SignInRequired);
+            wait_for_sign_in(&sender.tokens).await;
             Err(NoToken::SignedInAgain)
         }
         Err(TokenUnavailable::Offline(reason)) => Err(NoToken::Unavailable(Outcome::Retry(reason))),
@@ -39,7 +39,7 @@ pub async fn token(link: &Link) -> Result<Secret, NoToken> {
 /// Waits out the backoff, updating the status every second: "reconnecting" for
 /// the first tries, then "offline — N s recorded locally".
 pub async fn pause(
-    link: &Link,
+    sender: &SenderContext,
     backoff: &mut Backoff,
     why: &Outcome,
     written: watch::Receiver<WrittenEnd>,
@@ -69,7 +69,7 @@ pub async fn pause(
                 next_try_in_ms,
             }
         };
-        link.reporter.status(status);
+        sender.reporter.status(status);
         if left.is_zero() {
             return;
         }

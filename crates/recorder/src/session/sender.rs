@@ -58,7 +58,7 @@ pub const DEFAULT_SEED_PACE: f64 = 1.0;
 
 /// The shared context of one session's sender.
 #[derive(Clone)]
-pub struct Link {
+pub struct SenderContext {
     pub session_id: String,
     /// The patient/encounter reference, sent only where the server profile says.
     pub reference: String,
@@ -108,7 +108,7 @@ impl Outcome {
     }
 }
 
-impl Link {
+impl SenderContext {
     /// Samples the server confirmed in an earlier run (from the session store).
     pub fn stored_confirmed(&self) -> u64 {
         self.store
