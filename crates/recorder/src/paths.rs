@@ -46,4 +46,14 @@ impl AppDirs {
             logs: root.join("logs"),
         }
     }
+
+    /// The history database (sessions, sealed transcripts).
+    pub fn store_file(&self) -> PathBuf {
+        self.data.join("sessions.sqlite3")
+    }
+
+    /// The folder of the recordings' spool files.
+    pub fn spool(&self) -> PathBuf {
+        self.data.join("spool")
+    }
 }

@@ -82,7 +82,7 @@ impl App {
     /// Opens the history database; signs nobody in yet (see [`App::start_up`]).
     pub fn open(options: AppOptions) -> Result<Self, AppError> {
         let store = Store::open(
-            &options.dirs.data.join("sessions.sqlite3"),
+            &options.dirs.store_file(),
             DataKeySource::keychain(options.keychain.clone()),
         )
         .map_err(AppError::storage)?;
@@ -638,7 +638,7 @@ impl App {
     }
 
     fn spool_dir(&self) -> PathBuf {
-        self.inner.options.dirs.data.join("spool")
+        self.inner.options.dirs.spool()
     }
 
     /// Forwards a session's events until it ends, and keeps `sending` true.

@@ -117,7 +117,7 @@ fn configuration(config: &Resolved) -> Vec<Check> {
 fn storage(dirs: &AppDirs, store: &Store) -> Vec<Check> {
     let area = Area::Storage;
     let mut checks = Vec::new();
-    let spool = dirs.data.join("spool");
+    let spool = dirs.spool();
     checks.push(match probe_write(&spool) {
         Ok(()) => check(
             area,
