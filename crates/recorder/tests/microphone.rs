@@ -24,6 +24,45 @@ fn rms_dbfs(pcm: &[u8]) -> f64 {
     10.0 * (sum / n as f64).max(1e-12).log10()
 }
 
+#[tokio::test]
+#[ignore = "needs the PulseAudio null sink; run scripts/test.sh"]
+async fn the_device_list_offers_the_virtual_microphone_and_no_sound_plugins() {
+    let _pulse = PULSE.lock().await;
+    let devices = input_devices().unwrap();
+    let first = devices.first().expect("a microphone is listed");
+    assert!(first.is_default, "the default comes first: {devices:?}");
+    assert_eq!(first.id, "alsa:default", "{devices:?}");
+    // The machine's ALSA configuration lists these plugins as capture devices
+    // (`arecord -L`); none of them records a person.
+    for plugin in [
+        "null",
+        "lavrate",
+        "samplerate",
+        "speexrate",
+        "jack",
+        "oss",
+        "speex",
+        "upmix",
+        "vdownmix",
+    ] {
+        assert!(
+            devices.iter().all(|d| d.id != format!("alsa:{plugin}")),
+            "alsa:{plugin} is offered: {devices:?}"
+        );
+    }
+    assert!(
+        devices
+            .iter()
+            .all(|d| !d.name.contains("Plugin") && !d.name.contains("samples")),
+        "no plugin description reaches the person: {devices:?}"
+    );
+    // A remembered plugin is not opened: the default is, and the person is told.
+    let mic = MicSource::open(Some("alsa:null")).unwrap();
+    assert!(mic.device.is_default, "{:?}", mic.device);
+    let reason = mic.fallback_reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("not a microphone"), "{reason}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the PulseAudio null sink; run scripts/test.sh"]
 async fn speech_played_into_the_virtual_microphone_is_captured_whole() {

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{ErrorKind, FromSample, Sample, SampleFormat, SizedSample};
 
+use super::device_list::{human_name, is_choosable};
 use super::dsp::{Dsp, SampleBlock};
 use super::notice::{MicChange, NO_SIGNAL_AFTER_SECS, SourceNotice};
 use super::{AudioError, AudioSource, Frame};
@@ -36,7 +37,8 @@ pub struct InputDevice {
     pub is_default: bool,
 }
 
-/// Every input device of the default host.
+/// The input devices of the default host a person may choose (see
+/// [`super::device_list`]), the default first.
 pub fn input_devices() -> Result<Vec<InputDevice>, AudioError> {
     super::library_messages::quietly(list_input_devices)
 }
@@ -52,9 +54,10 @@ fn list_input_devices() -> Result<Vec<InputDevice>, AudioError> {
     if let Some(device) = host.default_input_device()
         && let Ok(id) = device.id()
     {
+        let id = id.to_string();
         listed.push(InputDevice {
-            id: id.to_string(),
-            name: device.to_string(),
+            name: human_name(&id, &device.to_string()),
+            id,
             is_default: true,
         });
     }
@@ -65,10 +68,10 @@ fn list_input_devices() -> Result<Vec<InputDevice>, AudioError> {
         let Ok(id) = device.id().map(|id| id.to_string()) else {
             continue;
         };
-        if default_id.as_deref() != Some(id.as_str()) {
+        if default_id.as_deref() != Some(id.as_str()) && is_choosable(&id) {
             listed.push(InputDevice {
+                name: human_name(&id, &device.to_string()),
                 id,
-                name: device.to_string(),
                 is_default: false,
             });
         }
@@ -438,6 +441,12 @@ fn find_and_open(
     let host = cpal::default_host();
     let mut fallback_reason = None;
     let chosen = match wanted {
+        Some(id) if !is_choosable(id) => {
+            fallback_reason = Some(format!(
+                "the chosen input ({id}) is not a microphone (a sound plugin); using the default one"
+            ));
+            None
+        }
         Some(id) => {
             let found = host
                 .input_devices()
@@ -464,9 +473,10 @@ fn find_and_open(
     })?;
     let rate = config.sample_rate();
     let channels = config.channels();
+    let id = device.id().map(|id| id.to_string()).unwrap_or_default();
     let info = InputDevice {
-        id: device.id().map(|id| id.to_string()).unwrap_or_default(),
-        name: device.to_string(),
+        name: human_name(&id, &device.to_string()),
+        id,
         is_default: wanted.is_none() || fallback_reason.is_some(),
     };
     let capacity = rate as usize * usize::from(channels) * RING_SECS;

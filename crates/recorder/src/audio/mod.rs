@@ -8,6 +8,7 @@ mod wav;
 
 pub use wav::WavSource;
 
+mod device_list;
 pub mod dsp;
 mod library_messages;
 mod mic;
