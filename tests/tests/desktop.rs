@@ -171,16 +171,36 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
         .type_into("#consultation-id", CONSULTATION_ID)
         .await
         .unwrap();
-    app.session.click("#record").await.unwrap();
+    // Space starts it; the button keeps the keyboard focus for the Stop.
+    app.session.send_keys("#record", " ").await.unwrap();
     wait_status(&app, "Connected", SHORT).await;
+    assert_eq!(app.session.focused_id().await.unwrap(), "record");
+    assert_eq!(
+        app.text("#recording-for").await.as_deref(),
+        Some("Recording: Room 4, 10:30"),
+        "whose consultation it is stays beside the timer"
+    );
     app.shot("03-recording-connected").await;
     say(work.path(), PHRASES[0]).await;
     wait_for_finals(&app, &PHRASES[..1]).await;
     app.shot("04-live-transcript").await;
 
-    // 6. Stop: the history lists it as uploaded; the export holds the text.
-    app.session.click("#record").await.unwrap();
+    // 6. Stop (Space again): the screen starts clean for the next patient;
+    // the history lists it as uploaded; the export holds the text.
+    app.session.send_keys("#record", " ").await.unwrap();
     wait_status(&app, "Uploaded", SPEECH).await;
+    assert_eq!(app.session.focused_id().await.unwrap(), "record");
+    assert_eq!(app.session.field_value("#reference").await.unwrap(), "");
+    assert_eq!(
+        app.session.field_value("#consultation-id").await.unwrap(),
+        ""
+    );
+    assert!(
+        finals(&app).await.is_empty(),
+        "the last patient's text is gone"
+    );
+    assert_eq!(app.text("#recording-for").await, None);
+    app.shot("05-ready-for-the-next-patient").await;
     app.session
         .click("nav button[data-view=history]")
         .await
@@ -221,6 +241,32 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
         "the export is the transcript"
     );
     app.shot("06-exported").await;
+
+    // 7. Sign out and in again (a shared clinic computer): nothing of the
+    // last consultation is on screen, not even a reference typed but unused.
+    app.session
+        .click("nav button[data-view=recorder]")
+        .await
+        .unwrap();
+    app.session
+        .type_into("#reference", "Room 9, Mrs Shah")
+        .await
+        .unwrap();
+    app.session
+        .click("nav button[data-view=settings]")
+        .await
+        .unwrap();
+    app.session.click("#signout").await.unwrap();
+    app.wait_shown("#view-signin", SHORT).await;
+    sign_in(&app).await;
+    app.wait_shown("#view-recorder", SHORT).await;
+    assert_eq!(app.session.field_value("#reference").await.unwrap(), "");
+    assert!(finals(&app).await.is_empty());
+    assert_eq!(
+        app.text("#history-detail").await,
+        None,
+        "no transcript left open"
+    );
     app.quit().await;
 }
 

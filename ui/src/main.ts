@@ -29,6 +29,8 @@ const state = {
   snapshot: null as Snapshot | null,
   status: null as Status | null,
   sessionId: null as string | null,
+  /** The consultation stopped last: its upload is still announced. */
+  stoppedId: null as string | null,
   startedAt: 0,
   transcript: new Transcript(),
   followLive: true,
@@ -65,6 +67,7 @@ function applySnapshot(s: Snapshot): void {
   if (s.recording) {
     state.sessionId = s.recording.id;
     state.startedAt = s.recording.started_at;
+    showRecordingFor(s.recording.reference);
   }
   // Required by the clinic's administrator: asked before every recording.
   $("consent-row").hidden = !s.config.require_consent;
@@ -110,6 +113,31 @@ function renderRecordButton(): void {
   $<HTMLInputElement>("consultation-id").readOnly = on;
   $<HTMLInputElement>("consent").disabled = on;
   $<HTMLSelectElement>("microphone").disabled = on;
+  if (!on) $("recording-for").hidden = true;
+}
+
+/** While recording, whose consultation it is stays in view beside the timer. */
+function showRecordingFor(reference: string): void {
+  const line = $("recording-for");
+  line.textContent = reference ? `Recording: ${reference}` : "Recording";
+  line.hidden = false;
+}
+
+/**
+ * The screen of a consultation that is over: nothing of it stays on screen
+ * for the next patient (or the next doctor on a shared computer). Its text
+ * and upload state stay in History.
+ */
+function startClean(): void {
+  for (const id of ["reference", "consultation-id"]) $<HTMLInputElement>(id).value = "";
+  $<HTMLInputElement>("consent").checked = false;
+  state.stoppedId = state.sessionId;
+  state.sessionId = null;
+  state.transcript.clear();
+  renderTranscript();
+  for (const id of ["mic-note", "link-refused", "status-detail"]) $(id).hidden = true;
+  $("recording-for").hidden = true;
+  $("elapsed").textContent = "0:00";
 }
 
 function renderStatus(): void {
@@ -137,10 +165,8 @@ async function toggleRecording(): Promise<void> {
   try {
     if (recording()) {
       await api.stopRecording();
-      // An ID names one consultation: the next recording needs its own.
-      $<HTMLInputElement>("consultation-id").value = "";
-      $<HTMLInputElement>("consent").checked = false;
-      announce("Recording stopped. The rest is being uploaded.");
+      startClean();
+      announce("Recording stopped. Its text is in History; the rest is being uploaded.");
     } else {
       state.transcript.clear();
       state.status = null;
@@ -160,6 +186,9 @@ async function toggleRecording(): Promise<void> {
     announce(errorMessage(err));
   } finally {
     button.disabled = false;
+    // Disabled during the call, the button lost the keyboard focus: give it
+    // back, so that Space stops what Space started.
+    button.focus();
   }
 }
 
@@ -168,6 +197,7 @@ function began(view: RecordingView): void {
   $("link-refused").hidden = true;
   state.sessionId = view.id;
   state.startedAt = view.started_at;
+  showRecordingFor(view.reference);
   announce("Recording started.");
 }
 
@@ -269,7 +299,9 @@ function onEvent(event: Event): void {
     case "status":
       state.status = event.status;
       renderStatus();
-      if (event.session_id === state.sessionId) announce(describeStatus(event.status).detail);
+      if ([state.sessionId, state.stoppedId].includes(event.session_id)) {
+        announce(describeStatus(event.status).detail);
+      }
       if (["complete", "sent", "failed"].includes(event.status.state)) refreshHistory();
       break;
     case "transcript":
@@ -516,6 +548,13 @@ async function signIn(e: SubmitEvent): Promise<void> {
 async function signOut(): Promise<void> {
   try {
     applySnapshot(await api.signOut());
+    if (!recording()) {
+      startClean();
+      // Nothing of the last doctor's history stays on screen either.
+      $("history-detail").hidden = true;
+      $("history-transcript").textContent = "";
+      $("history-rows").replaceChildren();
+    }
     show("signin");
   } catch (err) {
     $("account-line").textContent = errorMessage(err);

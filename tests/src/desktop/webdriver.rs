@@ -110,6 +110,40 @@ impl Session {
         .map(drop)
     }
 
+    /// Types `keys` into the element as a keyboard would (" " is Space),
+    /// without clearing it first.
+    pub async fn send_keys(&self, css: &str, keys: &str) -> Result<(), WebDriverError> {
+        let element = self.find(css).await?;
+        self.post(
+            &format!("/element/{element}/value"),
+            json!({ "text": keys }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The id of the element that has the keyboard focus ("" for none).
+    pub async fn focused_id(&self) -> Result<String, WebDriverError> {
+        let value = self
+            .execute(
+                "return document.activeElement ? document.activeElement.id : '';",
+                json!([]),
+            )
+            .await?;
+        Ok(value.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// A form field's current value ("" when missing).
+    pub async fn field_value(&self, css: &str) -> Result<String, WebDriverError> {
+        let value = self
+            .execute(
+                "const e = document.querySelector(arguments[0]); return e ? e.value : '';",
+                json!([css]),
+            )
+            .await?;
+        Ok(value.as_str().unwrap_or_default().to_owned())
+    }
+
     /// Runs `script` (a function body) in the page and returns its result.
     pub async fn execute(&self, script: &str, args: Value) -> Result<Value, WebDriverError> {
         self.post("/execute/sync", json!({ "script": script, "args": args }))
