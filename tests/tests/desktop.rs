@@ -295,7 +295,19 @@ async fn a_server_outage_and_a_revoked_sign_in_lose_no_word() {
 
     // 4. The server stops: reconnecting, then offline with the kept time
     // growing while the doctor goes on talking.
+    let stopped_at = std::time::Instant::now();
     let dir = server.stop().await;
+    // Said in the banner, without a click; the wait is printed, not timed.
+    app.wait_text(
+        "#banner",
+        "Connection lost — still recording safely on this computer; the text will catch up",
+        SHORT,
+    )
+    .await;
+    println!(
+        "outage banner shown {} ms after the server stopped",
+        stopped_at.elapsed().as_millis()
+    );
     wait_status(&app, "Reconnecting", SHORT).await;
     app.shot("01-reconnecting").await;
     wait_status(&app, "Offline", SHORT).await;
@@ -313,6 +325,10 @@ async fn a_server_outage_and_a_revoked_sign_in_lose_no_word() {
     app.session.click("#status-pill").await.unwrap(); // the detail, for the picture
     app.shot("02-offline-buffering").await;
     let server = TestServer::start_in(options().bind(addr), dir).await;
+    app.wait_for("the outage banner to go", SPEECH, async |_| {
+        app.text("#banner").await.is_none().then_some(())
+    })
+    .await;
     // Back: the backlog goes up, then live again; every phrase once, in order.
     app.wait_for("catching up or connected", SPEECH, async |_| {
         matches!(status(&app).await.as_str(), "Catching up" | "Connected").then_some(())

@@ -13,7 +13,7 @@ import { api, errorMessage } from "./ipc.js";
 import { clock, roughly } from "./state/format.js";
 import { type FieldName, configNote, retentionNote, settingsForm } from "./state/settings.js";
 import { offerAnnouncement, offerLines } from "./state/link.js";
-import { describeStatus } from "./state/status.js";
+import { describeStatus, isNewState, outageBanner } from "./state/status.js";
 import { Transcript } from "./state/transcript.js";
 import { TranscriptDom } from "./transcript-dom.js";
 
@@ -87,6 +87,8 @@ function renderBanner(): void {
     text = s?.recording
       ? "Please sign in again — recording continues and nothing is lost; the upload resumes after you sign in."
       : "Please sign in again.";
+  } else if (outageBanner(state.status, s?.recording != null)) {
+    text = outageBanner(state.status, s?.recording != null) ?? "";
   } else if (s?.clock_warning) {
     text = s.clock_warning;
   }
@@ -195,6 +197,7 @@ async function toggleRecording(): Promise<void> {
 /** A recording began (from the button or a confirmed link). */
 function began(view: RecordingView): void {
   $("link-refused").hidden = true;
+  $("mic-note").hidden = true;
   state.sessionId = view.id;
   state.startedAt = view.started_at;
   showRecordingFor(view.reference);
@@ -296,14 +299,18 @@ async function chooseMicrophone(id: string): Promise<void> {
 
 function onEvent(event: Event): void {
   switch (event.type) {
-    case "status":
+    case "status": {
+      const changed = isNewState(state.status, event.status);
       state.status = event.status;
       renderStatus();
-      if ([state.sessionId, state.stoppedId].includes(event.session_id)) {
+      // The banner (role=alert) speaks for an outage; retries are not news.
+      const outage = outageBanner(event.status, recording()) !== null;
+      if (changed && !outage && [state.sessionId, state.stoppedId].includes(event.session_id)) {
         announce(describeStatus(event.status).detail);
       }
       if (["complete", "sent", "failed"].includes(event.status.state)) refreshHistory();
       break;
+    }
     case "transcript":
       if (event.session_id === state.sessionId) {
         state.transcript.apply(event.update);
@@ -314,6 +321,11 @@ function onEvent(event: Event): void {
       $<HTMLMeterElement>("level").value = Math.max(-60, event.level.peak_dbfs);
       break;
     case "microphone":
+      if (event.change.kind === "signal_back") {
+        // Sound again: the silence notice has done its job.
+        $("mic-note").hidden = true;
+        break;
+      }
       $("mic-note").hidden = false;
       $("mic-note").textContent = event.message;
       announce(event.message);

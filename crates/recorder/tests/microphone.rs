@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use consult_recorder::audio::{AudioSource, MicChange, MicSource, SourceNotice, input_devices};
+use consult_recorder::audio::{
+    AudioSource, MicChange, MicSource, NO_SIGNAL_AFTER_SECS, SourceNotice, input_devices,
+};
 
 #[path = "support/pulse.rs"]
 mod pulse;
@@ -217,7 +219,7 @@ async fn a_silent_microphone_is_reported_and_sound_clears_the_warning() {
 
     // Nothing plays into the null sink: its monitor delivers digital zeros.
     let mut readings = 0;
-    let silent = tokio::time::timeout(Duration::from_secs(20), async {
+    let silent = tokio::time::timeout(Duration::from_secs(45), async {
         loop {
             match notices.recv().await.unwrap() {
                 SourceNotice::Level(_) => readings += 1,
@@ -233,7 +235,7 @@ async fn a_silent_microphone_is_reported_and_sound_clears_the_warning() {
         silent.describe()
     );
     assert!(
-        readings >= 45,
+        readings >= 10 * NO_SIGNAL_AFTER_SECS as usize - 5,
         "about ten level readings a second came before the warning: {readings}"
     );
 

@@ -1,13 +1,33 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeStatus } from "./status.js";
+import { describeStatus, isNewState, outageBanner } from "./status.js";
 import { clock, roughly } from "./format.js";
 
-test("reconnecting says which attempt and when the next one is", () => {
+test("reconnecting says when the next try is, without an attempt counter", () => {
   const s = describeStatus({ state: "reconnecting", attempt: 3, next_try_in_ms: 4000, reason: "connection reset" });
   assert.equal(s.label, "Reconnecting");
-  assert.match(s.detail, /attempt 3, next in 4 s/);
+  assert.match(s.detail, /next try in 4 s/);
+  assert.doesNotMatch(s.detail, /attempt/);
   assert.equal(s.tone, "warn");
+});
+
+test("an outage is stated in the banner in fixed words, while recording or after", () => {
+  const retry = (attempt: number) =>
+    outageBanner({ state: "reconnecting", attempt, next_try_in_ms: 1000 * attempt, reason: "refused" }, true);
+  assert.equal(retry(1), retry(7), "retries do not change the sentence");
+  assert.match(retry(1) ?? "", /^Connection lost — still recording safely on this computer; the text will catch up/);
+  const later = outageBanner({ state: "offline", buffered_secs: 40, attempt: 9, next_try_in_ms: 5000 }, false);
+  assert.match(later ?? "", /kept safely on this computer and will be sent/);
+  assert.equal(outageBanner({ state: "connected" }, true), null);
+  assert.equal(outageBanner({ state: "uploading_backlog", seconds_left: 3 }, true), null);
+  assert.equal(outageBanner(null, false), null);
+});
+
+test("only a change of state is said aloud, not each retry", () => {
+  const retry = { state: "reconnecting", attempt: 2, next_try_in_ms: 1000, reason: "x" } as const;
+  assert.equal(isNewState({ ...retry, attempt: 1 }, retry), false);
+  assert.equal(isNewState({ state: "connected" }, retry), true);
+  assert.equal(isNewState(null, { state: "connected" }), true);
 });
 
 test("offline reassures that the audio is safe", () => {

@@ -26,13 +26,13 @@ export function describeStatus(status: Status | null): StatusText {
     case "reconnecting":
       return {
         label: "Reconnecting",
-        detail: `Reconnecting — attempt ${status.attempt}, next in ${roughly(status.next_try_in_ms / 1000)}. Recording continues and is kept safely on this computer. (${status.reason})`,
+        detail: `Reconnecting — next try in ${roughly(status.next_try_in_ms / 1000)}. Recording continues and is kept safely on this computer. (${status.reason})`,
         tone: "warn",
       };
     case "offline":
       return {
         label: "Offline",
-        detail: `Offline — ${roughly(status.buffered_secs)} recorded on this computer, safe. Trying again in ${roughly(status.next_try_in_ms / 1000)} (attempt ${status.attempt}).`,
+        detail: `Offline — ${roughly(status.buffered_secs)} recorded on this computer, safe. Trying again in ${roughly(status.next_try_in_ms / 1000)}.`,
         tone: "warn",
       };
     case "uploading_backlog":
@@ -61,4 +61,21 @@ export function describeStatus(status: Status | null): StatusText {
     case "failed":
       return { label: "Problem", detail: status.reason, tone: "error" };
   }
+}
+
+/**
+ * The banner's sentence while the server cannot be reached, or `null`.
+ * Fixed words (no counters) so it never flickers, and it says the one
+ * thing that matters: nothing is lost.
+ */
+export function outageBanner(status: Status | null, recording: boolean): string | null {
+  if (status?.state !== "reconnecting" && status?.state !== "offline") return null;
+  return recording
+    ? "Connection lost — still recording safely on this computer; the text will catch up when the connection is back."
+    : "Connection lost — the recording is kept safely on this computer and will be sent when the connection is back.";
+}
+
+/** Whether a new status is worth saying aloud: a change of state, not every retry. */
+export function isNewState(previous: Status | null, next: Status): boolean {
+  return previous?.state !== next.state;
 }

@@ -7,7 +7,10 @@ use super::InputDevice;
 use super::dsp::Level;
 
 /// Digital silence for this long is worth a warning (a muted or dead input).
-pub const NO_SIGNAL_AFTER_SECS: f32 = 5.0;
+/// Long, because a consultation has pauses, and a noise-gated headset
+/// delivers zeros in every one of them: a warning at each pause teaches the
+/// doctor to ignore it.
+pub const NO_SIGNAL_AFTER_SECS: f32 = 30.0;
 
 /// A change to the microphone. Recording goes on through all of these.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,7 +48,7 @@ impl MicChange {
                 same_device: true,
                 missing_secs,
             } => format!(
-                "Microphone {} is back after {missing_secs:.0} s.",
+                "The microphone is back ({}) after {missing_secs:.0} s.",
                 device.name
             ),
             Self::Restored {
@@ -53,7 +56,7 @@ impl MicChange {
                 missing_secs,
                 ..
             } => format!(
-                "Switched to microphone {} after {missing_secs:.0} s without one.",
+                "Switched to another microphone ({}) after {missing_secs:.0} s without one.",
                 device.name
             ),
             Self::PermissionDenied { advice } => advice.clone(),
