@@ -240,7 +240,51 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
         format!("{}\n", PHRASES[0]),
         "the export is the transcript"
     );
+    let name = Path::new(path)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let today = consult_recorder::clock::utc_text(consult_recorder::clock::unix_secs());
+    assert!(
+        name.starts_with(&format!("consultation-{}-", &today[..10]))
+            && name.ends_with("-Room-4--10-30.txt"),
+        "the file is named by date and reference: {name}"
+    );
     app.shot("06-exported").await;
+
+    // Copy: to the clipboard, or selected for Ctrl+C where it is refused.
+    app.session.click("#history-copy").await.unwrap();
+    let copied = app.wait_text("#history-note", "ranscript", SHORT).await;
+    assert!(
+        copied == "Transcript copied." || copied.contains("press Ctrl+C"),
+        "{copied}"
+    );
+
+    // Delete asks in the app's own dialog, Cancel focused; Cancel keeps it.
+    let delete = "[...document.querySelectorAll('#history-rows button')].find(b => b.textContent === 'Delete').click();";
+    app.session.execute(delete, json!([])).await.unwrap();
+    app.wait_for("the delete dialog", SHORT, async |s| {
+        s.execute(
+            "return document.getElementById('confirm-delete').open;",
+            json!([]),
+        )
+        .await
+        .ok()
+        .and_then(|open| open.as_bool())
+        .filter(|open| *open)
+    })
+    .await;
+    assert_eq!(
+        app.session.focused_id().await.unwrap(),
+        "confirm-delete-cancel"
+    );
+    app.shot("07-delete-asks").await;
+    app.session.click("#confirm-delete-cancel").await.unwrap();
+    app.wait_text("#history-rows", "Room 4, 10:30", SHORT).await;
+    app.session.execute(delete, json!([])).await.unwrap();
+    app.session.click("#confirm-delete-confirm").await.unwrap();
+    app.wait_shown("#history-empty", SHORT).await;
 
     // 7. Sign out and in again (a shared clinic computer): nothing of the
     // last consultation is on screen, not even a reference typed but unused.

@@ -10,7 +10,8 @@ import type { SessionView } from "./bindings/SessionView";
 import type { Snapshot } from "./bindings/Snapshot";
 import type { Status } from "./bindings/Status";
 import { api, errorMessage } from "./ipc.js";
-import { clock, roughly } from "./state/format.js";
+import { clock, humanDate } from "./state/format.js";
+import { uploadText } from "./state/history.js";
 import { type FieldName, configNote, retentionNote, settingsForm } from "./state/settings.js";
 import { offerAnnouncement, offerLines } from "./state/link.js";
 import { describeStatus, isNewState, outageBanner } from "./state/status.js";
@@ -282,7 +283,7 @@ async function loadDevices(): Promise<void> {
       ...state.devices.map((d) => {
         const o = document.createElement("option");
         o.value = d.id;
-        o.textContent = d.is_default ? `${d.name} (system default)` : d.name;
+        o.textContent = d.is_default && !/default/i.test(d.name) ? `${d.name} (system default)` : d.name;
         o.selected = chosen ? d.id === chosen : d.is_default;
         return o;
       }),
@@ -308,7 +309,8 @@ function onEvent(event: Event): void {
       if (changed && !outage && [state.sessionId, state.stoppedId].includes(event.session_id)) {
         announce(describeStatus(event.status).detail);
       }
-      if (["complete", "sent", "failed"].includes(event.status.state)) refreshHistory();
+      // History's upload column follows the connection (offline: waiting).
+      if (changed || ["complete", "sent", "failed"].includes(event.status.state)) refreshHistory();
       break;
     }
     case "transcript":
@@ -360,14 +362,9 @@ function refreshHistory(): void {
   if (!$("view-history").hidden) void renderHistory();
 }
 
-function uploadText(s: SessionView): string {
-  // What the server confirmed wins over the app still winding the session down.
-  if (s.state === "complete") return "Uploaded";
-  if (s.state === "sent") return "Sent (this server does not confirm receipt)";
-  if (s.state === "failed") return `Problem: ${s.failure ?? "unknown"}`;
-  if (s.recording) return "Recording";
-  if (s.uploading) return `Uploading — ${roughly(s.pending_secs)} left`;
-  return `Waiting — ${roughly(s.pending_secs)} to send`;
+/** Whether the server cannot be reached now (History's uploads wait for it). */
+function offline(): boolean {
+  return outageBanner(state.status, false) !== null;
 }
 
 async function renderHistory(): Promise<void> {
@@ -385,12 +382,7 @@ async function renderHistory(): Promise<void> {
     ...sessions.map((s) => {
       const row = document.createElement("tr");
       row.dataset.session = s.id;
-      const cells = [
-        new Date(s.started_at).toLocaleString(),
-        s.reference || "—",
-        clock(s.duration_secs),
-        uploadText(s),
-      ];
+      const cells = [humanDate(s.started_at), s.reference || "—", clock(s.duration_secs), uploadText(s, offline())];
       for (const text of cells) {
         const td = document.createElement("td");
         td.textContent = text;
@@ -401,15 +393,17 @@ async function renderHistory(): Promise<void> {
         const b = document.createElement("button");
         b.type = "button";
         b.textContent = label;
-        b.setAttribute("aria-label", `${label}: ${s.reference || new Date(s.started_at).toLocaleString()}`);
+        b.setAttribute("aria-label", `${label}: ${s.reference || humanDate(s.started_at)}`);
         b.addEventListener("click", action);
         actions.append(b);
+        return b;
       };
       button("Open", () => void openTranscript(s));
       button("Export .txt", () => void exportTranscript(s, "txt"));
       button("Export .json", () => void exportTranscript(s, "json"));
       if (s.state === "sent") button("Send again", () => void resendSession(s));
-      button("Delete", () => void deleteSession(s));
+      // Apart from the rest, and unlike them: it cannot be undone.
+      button("Delete", () => void deleteSession(s)).classList.add("danger");
       row.append(actions);
       return row;
     }),
@@ -419,7 +413,7 @@ async function renderHistory(): Promise<void> {
 async function openTranscript(s: SessionView): Promise<void> {
   const segments = await api.transcript(s.id);
   $("history-detail").hidden = false;
-  $("history-detail-title").textContent = `Transcript — ${s.reference || new Date(s.started_at).toLocaleString()}`;
+  $("history-detail-title").textContent = `Transcript — ${s.reference || humanDate(s.started_at)}`;
   $("history-detail-id").textContent = `Consultation ID: ${s.id}`;
   $("history-transcript").textContent = segments.length ? segments.map((x) => x.text).join("\n") : "(no text yet)";
   $("history-note").textContent = "";
@@ -446,16 +440,50 @@ async function resendSession(s: SessionView): Promise<void> {
   await renderHistory();
 }
 
+/** Copies the open transcript; if the clipboard is refused, selects it for Ctrl+C. */
+async function copyTranscript(): Promise<void> {
+  const text = $("history-transcript");
+  try {
+    await navigator.clipboard.writeText(text.textContent ?? "");
+    $("history-note").textContent = "Transcript copied.";
+  } catch {
+    const range = document.createRange();
+    range.selectNodeContents(text);
+    window.getSelection()?.removeAllRanges();
+    window.getSelection()?.addRange(range);
+    $("history-note").textContent = "The transcript is selected: press Ctrl+C to copy it.";
+  }
+  announce($("history-note").textContent ?? "");
+}
+
+/** Asks in the app's own dialog, with Cancel focused: `true` to delete. */
+function confirmDelete(what: string): Promise<boolean> {
+  const dialog = $<HTMLDialogElement>("confirm-delete");
+  $("confirm-delete-what").textContent = what;
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "delete"), { once: true });
+    dialog.returnValue = "";
+    dialog.showModal();
+    $("confirm-delete-cancel").focus();
+  });
+}
+
 async function deleteSession(s: SessionView): Promise<void> {
-  const what = s.reference || new Date(s.started_at).toLocaleString();
-  if (!window.confirm(`Delete the recording and transcript of ${what} from this computer? This cannot be undone.`)) return;
+  const row = document.activeElement as HTMLElement | null;
+  const confirmed = await confirmDelete(s.reference || humanDate(s.started_at));
+  if (!confirmed) {
+    row?.focus();
+    return;
+  }
   try {
     await api.deleteSession(s.id);
+    $("history-detail").hidden = true;
     announce("Deleted.");
   } catch (err) {
     $("history-note").textContent = errorMessage(err);
   }
   await renderHistory();
+  $("history-title").focus();
 }
 
 // ---- Settings and about ---------------------------------------------------------
@@ -583,6 +611,7 @@ async function start(): Promise<void> {
   $("link-offer-start").addEventListener("click", () => void acceptOffer());
   $("link-offer-dismiss").addEventListener("click", () => void dismissOffer());
   $("run-diagnostics").addEventListener("click", () => void runDiagnostics());
+  $("history-copy").addEventListener("click", () => void copyTranscript());
   $<HTMLSelectElement>("microphone").addEventListener("change", (e) => void chooseMicrophone((e.target as HTMLSelectElement).value));
   $("status-pill").addEventListener("click", () => {
     const detail = $("status-detail");

@@ -21,3 +21,8 @@ export function roughly(totalSecs: number): string {
   const m = mins % 60;
   return m === 0 ? `${h} h` : `${h} h ${m} min`;
 }
+
+/** A date a person reads at a glance: `3 Dec 2026, 10:30` (in their locale). */
+export function humanDate(unixMs: number, locale?: string): string {
+  return new Date(unixMs).toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" });
+}

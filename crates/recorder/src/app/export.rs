@@ -100,8 +100,12 @@ pub fn write(
     )))
 }
 
-/// `consultation-<reference or id>`: only characters safe in any file system.
+/// `consultation-<UTC date>-<HHMM>-<reference or id>`: found by date and
+/// patient in a Downloads folder; only characters safe in any file system.
 fn file_stem(record: &SessionRecord) -> String {
+    let started = crate::clock::utc_text(record.started_at / 1000);
+    let date = started.get(..10).unwrap_or_default();
+    let time = started.get(11..16).unwrap_or_default().replace(':', "");
     let label = if record.reference.trim().is_empty() {
         record.id.chars().take(8).collect::<String>()
     } else {
@@ -118,7 +122,7 @@ fn file_stem(record: &SessionRecord) -> String {
         })
         .take(60)
         .collect();
-    format!("consultation-{safe}")
+    format!("consultation-{date}-{time}-{safe}")
 }
 
 #[cfg(test)]
@@ -174,9 +178,25 @@ mod tests {
         assert_eq!(first.parent().unwrap(), dir.path());
         assert_eq!(
             first.file_name().unwrap().to_str().unwrap(),
-            "consultation----etc-x-y.txt"
+            "consultation-1970-01-01-0000----etc-x-y.txt"
         );
         assert_ne!(first, second);
+        let dated = write(
+            dir.path(),
+            &SessionRecord {
+                started_at: 1_795_323_600_000,
+                ..record("Room 4, Mr Jones")
+            },
+            &segments,
+            None,
+            ExportFormat::Txt,
+        )
+        .unwrap();
+        assert_eq!(
+            dated.file_name().unwrap().to_str().unwrap(),
+            "consultation-2026-11-22-0500-Room-4--Mr-Jones.txt",
+            "the date and the reference name the file"
+        );
         assert_eq!(
             std::fs::read_to_string(&first).unwrap(),
             "blood pressure is normal\nthe patient reports chest pain\n"
