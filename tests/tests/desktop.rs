@@ -31,6 +31,25 @@ const PHRASES: [&str; 4] = [
     "no known drug allergies",
 ];
 
+/// "ok" when, in the window as it is, the tabs sit on one row and the record
+/// button, timer, status and the live transcript's last line are in view;
+/// otherwise what is not (the wait's last answer names it).
+const SMALL_WINDOW_CHECK: &str = r#"
+const inView = (e) => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; };
+if (window.innerWidth > 500) return "window still " + window.innerWidth + " wide";
+const tabs = [...document.querySelectorAll("nav button")].map((b) => b.offsetTop);
+if (new Set(tabs).size !== 1) return "tabs on " + new Set(tabs).size + " rows";
+for (const id of ["record", "elapsed", "status-pill", "recording-for"]) {
+  if (!inView(document.getElementById(id))) return id + " out of view";
+}
+const box = document.getElementById("transcript");
+const last = [...box.querySelectorAll("p")].pop();
+if (!last || !inView(box)) return "transcript out of view";
+const b = box.getBoundingClientRect(), l = last.getBoundingClientRect();
+if (l.top < b.top || l.bottom > b.bottom + 1) return "last line not in view";
+return "ok";
+"#;
+
 /// A consultation id as a clinic's system might show it.
 const CONSULTATION_ID: &str = "enc-2026-0042";
 
@@ -184,6 +203,19 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
     say(work.path(), PHRASES[0]).await;
     wait_for_finals(&app, &PHRASES[..1]).await;
     app.shot("04-live-transcript").await;
+
+    // 5. The smallest window: one row of tabs; the button, the timer, the
+    // status and the transcript's last line all in view while recording.
+    app.session.set_window_size(480, 560).await.unwrap();
+    app.wait_for("the small-window layout", SHORT, async |s| {
+        s.execute(SMALL_WINDOW_CHECK, json!([]))
+            .await
+            .ok()
+            .filter(|v| v.as_str() == Some("ok"))
+    })
+    .await;
+    app.shot("04b-small-window").await;
+    app.session.set_window_size(960, 720).await.unwrap();
 
     // 6. Stop (Space again): the screen starts clean for the next patient;
     // the history lists it as uploaded; the export holds the text.

@@ -54,6 +54,9 @@ function show(view: View): void {
   if (view === "history") void renderHistory();
   if (view === "settings") renderSettings();
   if (view === "about") $("about-version").textContent = `Version ${state.snapshot?.version ?? ""}`;
+  document.body.classList.toggle("is-recording", recording());
+  // Keyboard and screen-reader users land at the top of the new view, not nowhere.
+  if (view !== "loading") $(`${view}-title`).focus();
 }
 
 // ---- Snapshot and banner ----------------------------------------------------
@@ -116,6 +119,7 @@ function renderRecordButton(): void {
   $<HTMLInputElement>("consultation-id").readOnly = on;
   $<HTMLInputElement>("consent").disabled = on;
   $<HTMLSelectElement>("microphone").disabled = on;
+  document.body.classList.toggle("is-recording", on);
   if (!on) $("recording-for").hidden = true;
 }
 

@@ -122,6 +122,13 @@ impl Session {
         .map(drop)
     }
 
+    /// Resizes the window (its outer size, as a person drags it).
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result<(), WebDriverError> {
+        self.post("/window/rect", json!({ "width": width, "height": height }))
+            .await
+            .map(drop)
+    }
+
     /// The id of the element that has the keyboard focus ("" for none).
     pub async fn focused_id(&self) -> Result<String, WebDriverError> {
         let value = self
