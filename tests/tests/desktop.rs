@@ -577,3 +577,121 @@ async fn a_link_from_the_clinic_system_opens_the_consultation_and_records_after_
     app.shot("04-malformed-link-refused").await;
     app.quit().await;
 }
+
+/// axe-core's rules for WCAG 2.0–2.2 A and AA, run inside the app's WebKit.
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] } })
+  .then((r) => done(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")) }))))
+  .catch((e) => done("axe failed: " + e));
+"#;
+
+/// The violations axe-core finds in what the window shows now.
+async fn accessibility_violations(app: &App) -> Vec<serde_json::Value> {
+    let axe = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/node_modules/axe-core/axe.min.js"),
+    )
+    .expect("axe-core is installed with the UI's npm packages (scripts/build-ui.sh)");
+    app.session
+        .execute(&format!("{axe}\nreturn typeof axe;"), json!([]))
+        .await
+        .unwrap();
+    let found = app.session.execute_async(AXE_RUN, json!([])).await.unwrap();
+    match found {
+        serde_json::Value::Array(violations) => violations,
+        other => panic!("axe-core did not run: {other}"),
+    }
+}
+
+/// WCAG's contrast ratio of two `#rrggbb` colours.
+fn contrast(a: &str, b: &str) -> f64 {
+    let luminance = |hex: &str| {
+        let hex = hex.trim().trim_start_matches('#');
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
+            if c <= 0.039_28 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4)
+    };
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, tauri-driver, a Secret Service and PulseAudio; run scripts/test.sh"]
+async fn every_view_passes_an_automated_accessibility_check() {
+    let _mic = MICROPHONE.lock().await;
+    let work = tempfile::tempdir().unwrap();
+    let server = server(work.path(), |_| {}).await;
+    let url = server.http();
+    let desktop = Desktop::start("accessibility", &format!("server = \"{url}\"\n")).await;
+    let app = desktop.launch().await;
+    app.wait_shown("#view-signin", SHORT).await;
+    let mut report = Vec::new();
+    report.push(("sign-in", accessibility_violations(&app).await));
+    sign_in(&app).await;
+    app.wait_shown("#view-recorder", SHORT).await;
+    report.push(("record", accessibility_violations(&app).await));
+    for view in ["history", "settings", "about"] {
+        app.session
+            .click(&format!("nav button[data-view={view}]"))
+            .await
+            .unwrap();
+        app.wait_shown(&format!("#view-{view}"), SHORT).await;
+        assert_eq!(
+            app.session.focused_id().await.unwrap(),
+            format!("{view}-title"),
+            "the focus moves to the view's heading"
+        );
+        report.push((view, accessibility_violations(&app).await));
+    }
+    let mut serious = Vec::new();
+    for (view, violations) in &report {
+        println!(
+            "accessibility, {view}: {} kinds of violation",
+            violations.len()
+        );
+        for v in violations {
+            println!("  {view}: {v}");
+            if matches!(v["impact"].as_str(), Some("serious" | "critical")) {
+                serious.push(format!("{view}: {v}"));
+            }
+        }
+    }
+    assert!(serious.is_empty(), "serious or critical: {serious:#?}");
+
+    // What axe does not measure: the focus ring and the level bar against
+    // what they sit on (WCAG 2.2, 1.4.11: 3:1 for parts of the interface).
+    let colours = app
+        .session
+        .execute(
+            "const s = getComputedStyle(document.documentElement);\
+             return ['--focus', '--bg', '--panel', '--ok', '--warn', '--error'].map((v) => s.getPropertyValue(v).trim());",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    let colours: Vec<String> = serde_json::from_value(colours).unwrap();
+    let [focus, page, panel, ok, warn, error] = &colours[..] else {
+        panic!("{colours:?}");
+    };
+    for background in [page, panel] {
+        let ratio = contrast(focus, background);
+        assert!(
+            ratio >= 3.0,
+            "focus ring {focus} on {background}: {ratio:.2}:1"
+        );
+    }
+    for fill in [ok, warn, error] {
+        let ratio = contrast(fill, "#ffffff");
+        assert!(
+            ratio >= 3.0,
+            "level bar {fill} on its white track: {ratio:.2}:1"
+        );
+    }
+    app.quit().await;
+}

@@ -122,6 +122,13 @@ impl Session {
         .map(drop)
     }
 
+    /// Runs `script`, which ends by calling its last argument with the
+    /// result (for promises in the page), and returns that result.
+    pub async fn execute_async(&self, script: &str, args: Value) -> Result<Value, WebDriverError> {
+        self.post("/execute/async", json!({ "script": script, "args": args }))
+            .await
+    }
+
     /// Resizes the window (its outer size, as a person drags it).
     pub async fn set_window_size(&self, width: u32, height: u32) -> Result<(), WebDriverError> {
         self.post("/window/rect", json!({ "width": width, "height": height }))
