@@ -648,6 +648,34 @@ async fn every_view_passes_an_automated_accessibility_check() {
             "the focus moves to the view's heading"
         );
         report.push((view, accessibility_violations(&app).await));
+        if view == "settings" {
+            // A shortcut that cannot work is refused beside its field; a good one is "Saved".
+            app.session
+                .type_into("#settings-shortcut", "Ctrl+Banana")
+                .await
+                .unwrap();
+            app.session
+                .click("#settings-form button[type=submit]")
+                .await
+                .unwrap();
+            app.wait_text(
+                "#settings-global_shortcut-error",
+                "is not a shortcut",
+                SHORT,
+            )
+            .await;
+            assert_eq!(app.text("#settings-saved").await, None);
+            app.session
+                .type_into("#settings-shortcut", "CommandOrControl+Shift+R")
+                .await
+                .unwrap();
+            app.session
+                .click("#settings-form button[type=submit]")
+                .await
+                .unwrap();
+            app.wait_text("#settings-saved", "Saved.", SHORT).await;
+            assert_eq!(app.text("#settings-global_shortcut-error").await, None);
+        }
     }
     let mut serious = Vec::new();
     for (view, violations) in &report {

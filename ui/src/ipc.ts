@@ -30,6 +30,14 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
+/** The form field an error is about (as named in the settings file), if any. */
+export function errorField(err: unknown): string | null {
+  if (typeof err === "object" && err !== null && "field" in err) {
+    return String((err as AppError).field ?? "") || null;
+  }
+  return null;
+}
+
 const call = <T>(cmd: string, args?: Record<string, unknown>) => tauri().core.invoke<T>(cmd, args);
 
 export const api = {

@@ -9,7 +9,7 @@ import type { RecordLink } from "./bindings/RecordLink";
 import type { SessionView } from "./bindings/SessionView";
 import type { Snapshot } from "./bindings/Snapshot";
 import type { Status } from "./bindings/Status";
-import { api, errorMessage } from "./ipc.js";
+import { api, errorField, errorMessage } from "./ipc.js";
 import { clock, humanDate } from "./state/format.js";
 import { uploadText } from "./state/history.js";
 import { type FieldName, configNote, retentionNote, settingsForm } from "./state/settings.js";
@@ -520,10 +520,16 @@ function ownValue(id: string): string | null {
   return input.disabled ? null : input.value.trim() || null;
 }
 
+/** The per-field messages under the settings form's fields. */
+const SETTINGS_ERRORS = ["microphone", "language", "global_shortcut"];
+
 async function saveSettings(e: SubmitEvent): Promise<void> {
   e.preventDefault();
   const error = $("settings-error");
   const profile = ownValue("settings-profile");
+  for (const f of SETTINGS_ERRORS) $(`settings-${f}-error`).hidden = true;
+  error.hidden = true;
+  $("settings-saved").hidden = true;
   try {
     applySnapshot(
       await api.saveSettings({
@@ -533,12 +539,16 @@ async function saveSettings(e: SubmitEvent): Promise<void> {
         global_shortcut: ownValue("settings-shortcut"),
       }),
     );
-    error.hidden = true;
+    $("settings-saved").hidden = false;
     announce("Settings saved.");
     await loadDevices();
   } catch (err) {
-    error.hidden = false;
-    error.textContent = errorMessage(err);
+    // Beside the field it is about, when the app says which; else under the form.
+    const field = errorField(err);
+    const beside = field && SETTINGS_ERRORS.includes(field) ? $(`settings-${field}-error`) : error;
+    beside.hidden = false;
+    beside.textContent = errorMessage(err);
+    announce(errorMessage(err));
   }
 }
 
@@ -550,15 +560,17 @@ async function runDiagnostics(): Promise<void> {
   out.textContent = report;
   try {
     await navigator.clipboard.writeText(report);
-    announce("The report was copied; paste it into your message to IT.");
+    $("diagnostics-note").textContent = "The report was copied; paste it into your message to IT.";
   } catch {
-    // Clipboard refused: select the text so Ctrl+C copies it.
+    // Clipboard refused: select the text so Ctrl+C copies it, and say so on screen.
     const range = document.createRange();
     range.selectNodeContents(out);
     window.getSelection()?.removeAllRanges();
     window.getSelection()?.addRange(range);
-    announce("The report is selected; press Ctrl+C to copy it.");
+    $("diagnostics-note").textContent = "The report is selected: press Ctrl+C to copy it.";
   }
+  $("diagnostics-note").hidden = false;
+  announce($("diagnostics-note").textContent ?? "");
 }
 
 // ---- Sign-in ------------------------------------------------------------------

@@ -28,18 +28,25 @@ pub const DEFAULT_GLOBAL_SHORTCUT: &str = "CommandOrControl+Shift+R";
 impl UserSettings {
     /// Refuses values that cannot be right, with a sentence saying why.
     pub fn validate(&self) -> Result<(), String> {
+        self.invalid_field()
+            .map_or(Ok(()), |(_, reason)| Err(reason))
+    }
+
+    /// The first field with a value that cannot be right: its name (as in
+    /// the settings file) and why.
+    pub fn invalid_field(&self) -> Option<(&'static str, String)> {
         if let Some(id) = &self.microphone
             && (id.is_empty() || id.len() > 512 || id.chars().any(char::is_control))
         {
-            return Err("That microphone id is not valid.".into());
+            return Some(("microphone", "That microphone id is not valid.".into()));
         }
-        if let Some(language) = &self.language {
-            check_language(language)?;
+        if let Some(Err(reason)) = self.language.as_deref().map(check_language) {
+            return Some(("language", reason));
         }
-        if let Some(shortcut) = &self.global_shortcut {
-            check_shortcut(shortcut)?;
+        if let Some(Err(reason)) = self.global_shortcut.as_deref().map(check_shortcut) {
+            return Some(("global_shortcut", reason));
         }
-        Ok(())
+        None
     }
 }
 
@@ -58,13 +65,72 @@ pub fn check_language(language: &str) -> Result<(), String> {
     }
 }
 
-/// A shortcut the global-shortcut plugin can parse is short plain ASCII.
+/// Modifier names the global-shortcut plugin accepts.
+const MODIFIERS: [&str; 11] = [
+    "commandorcontrol",
+    "cmdorctrl",
+    "command",
+    "cmd",
+    "control",
+    "ctrl",
+    "alt",
+    "option",
+    "shift",
+    "super",
+    "meta",
+];
+
+/// Named keys it accepts besides letters, digits and F1–F24.
+const NAMED_KEYS: [&str; 18] = [
+    "space",
+    "enter",
+    "tab",
+    "escape",
+    "backspace",
+    "delete",
+    "insert",
+    "home",
+    "end",
+    "pageup",
+    "pagedown",
+    "up",
+    "down",
+    "left",
+    "right",
+    "arrowup",
+    "arrowdown",
+    "minus",
+];
+
+/// A shortcut of one or more modifiers and one key (`CommandOrControl+Shift+R`):
+/// a key alone would fire while the doctor types.
 pub fn check_shortcut(shortcut: &str) -> Result<(), String> {
-    if shortcut.is_empty() || shortcut.len() > 64 || !shortcut.is_ascii() {
-        Err("That shortcut is not valid (for example CommandOrControl+Shift+R).".into())
-    } else {
-        Ok(())
+    let invalid = || {
+        Err(format!(
+            "\"{shortcut}\" is not a shortcut: use modifiers and one key, for example \
+             CommandOrControl+Shift+R."
+        ))
+    };
+    let parts: Vec<String> = shortcut
+        .split('+')
+        .map(|p| p.trim().to_ascii_lowercase())
+        .collect();
+    let Some((key, modifiers)) = parts.split_last() else {
+        return invalid();
+    };
+    let key_ok = (key.len() == 1 && key.chars().all(|c| c.is_ascii_alphanumeric()))
+        || NAMED_KEYS.contains(&key.as_str())
+        || key
+            .strip_prefix('f')
+            .and_then(|n| n.parse::<u8>().ok())
+            .is_some_and(|n| (1..=24).contains(&n));
+    if shortcut.len() > 64 || modifiers.is_empty() || !key_ok {
+        return invalid();
     }
+    if modifiers.iter().any(|m| !MODIFIERS.contains(&m.as_str())) {
+        return invalid();
+    }
+    Ok(())
 }
 
 /// Why the settings could not be read or written.
@@ -120,6 +186,37 @@ pub fn save(config_dir: &Path, settings: &UserSettings) -> Result<(), SettingsEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shortcuts_need_modifiers_and_one_known_key() {
+        for good in [
+            "CommandOrControl+Shift+R",
+            "Ctrl+Alt+F9",
+            "Super+Space",
+            "alt+1",
+        ] {
+            assert_eq!(check_shortcut(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "R",
+            "Ctrl+Banana",
+            "Ctrl+",
+            "Hyper+R",
+            "Ctrl+Shift",
+            "",
+            "Ctrl+R+T",
+        ] {
+            assert!(check_shortcut(bad).is_err(), "{bad} was accepted");
+        }
+        let settings = UserSettings {
+            global_shortcut: Some("Ctrl+Banana".into()),
+            ..UserSettings::default()
+        };
+        assert_eq!(
+            settings.invalid_field().map(|(f, _)| f),
+            Some("global_shortcut")
+        );
+    }
 
     #[test]
     fn a_saved_choice_is_loaded_back_and_a_missing_file_is_the_default() {

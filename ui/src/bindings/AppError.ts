@@ -4,4 +4,8 @@ import type { ErrorKind } from "./ErrorKind";
 /**
  * An error for the UI: never carries a token, a password or patient text.
  */
-export type AppError = { kind: ErrorKind, message: string, };
+export type AppError = { kind: ErrorKind, message: string, 
+/**
+ * The form field the message is about, for the UI to show it beside.
+ */
+field?: string, };

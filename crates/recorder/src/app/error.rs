@@ -33,6 +33,10 @@ pub enum ErrorKind {
 pub struct AppError {
     pub kind: ErrorKind,
     pub message: String,
+    /// The form field the message is about, for the UI to show it beside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub field: Option<String>,
 }
 
 impl AppError {
@@ -40,11 +44,20 @@ impl AppError {
         Self {
             kind,
             message: message.into(),
+            field: None,
         }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    /// An invalid value of one form field (named as in the settings file).
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.to_owned()),
+            ..Self::invalid(message)
+        }
     }
 
     pub fn storage(err: impl std::fmt::Display) -> Self {
@@ -67,17 +80,23 @@ impl From<SignInError> for AppError {
                 format!("Please sign in again ({reason})."),
             ),
             SignInError::Auth(err @ (AuthError::Unreachable(_) | AuthError::Timeout(_))) => {
+                // The technical cause is for the log and the diagnostics
+                // report; the doctor gets what to do.
+                tracing::warn!(error = %err, "sign-in: the server cannot be reached");
                 Self::new(
                     ErrorKind::Unreachable,
-                    format!(
-                        "The server cannot be reached ({err}). Check the network; recordings are kept safely until it is back."
-                    ),
+                    "The server cannot be reached. Check the network connection, or ask IT \
+                     whether the server address is right (About → Run diagnostics shows the cause).",
                 )
             }
-            SignInError::Auth(err) => Self::new(
-                ErrorKind::Unreachable,
-                format!("The server could not sign you in: {err}."),
-            ),
+            SignInError::Auth(err) => {
+                tracing::warn!(error = %err, "sign-in: the server refused");
+                Self::new(
+                    ErrorKind::Unreachable,
+                    "The server could not sign you in just now. Please try again in a moment; if \
+                     it keeps happening, About → Run diagnostics shows the cause for IT.",
+                )
+            }
             SignInError::Keychain(err) => Self::new(
                 ErrorKind::Keychain,
                 format!("The system keychain could not keep the sign-in: {err}."),
@@ -91,6 +110,20 @@ impl From<SignInError> for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn technical_causes_stay_out_of_the_sentence() {
+        let err = AppError::from(SignInError::Auth(AuthError::Unreachable(
+            "tcp connect error: Connection refused (os error 111)".into(),
+        )));
+        assert_eq!(err.kind, ErrorKind::Unreachable);
+        assert!(
+            err.message.starts_with("The server cannot be reached."),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains("os error"), "{}", err.message);
+    }
 
     #[test]
     fn a_wrong_password_reads_as_such() {

@@ -212,7 +212,13 @@ impl App {
                 "The server address is set by your IT department and cannot be changed here.",
             ));
         }
-        crate::net::ws_base(&server).map_err(|e| AppError::invalid(e.to_string()))?;
+        crate::net::ws_base(&server).map_err(|e| {
+            tracing::info!(error = %e, "sign-in: a server address that is not a web address");
+            AppError::invalid(
+                "The server address is not a web address. It looks like \
+                 https://transcribe.clinic.example (ask IT for yours).",
+            )
+        })?;
         if let Some(current) = self.signed()
             && current.server != server
             && self.lock_recording().is_some()
@@ -266,7 +272,9 @@ impl App {
 
     /// Saves the person's settings (the chosen microphone, …).
     pub fn save_settings(&self, settings: &UserSettings) -> Result<Snapshot, AppError> {
-        settings.validate().map_err(AppError::invalid)?;
+        if let Some((field, reason)) = settings.invalid_field() {
+            return Err(AppError::invalid_field(field, reason));
+        }
         config::check_user_change(&self.config(), settings)
             .map_err(|message| AppError::new(ErrorKind::Locked, message))?;
         settings::save(&self.inner.options.dirs.config, settings).map_err(AppError::storage)?;
@@ -291,10 +299,14 @@ impl App {
                 crate::audio::AudioError::PermissionDenied => {
                     AppError::new(ErrorKind::Microphone, crate::audio::permission_advice())
                 }
-                other => AppError::new(
-                    ErrorKind::Microphone,
-                    format!("The microphone could not be opened: {other}."),
-                ),
+                other => {
+                    tracing::warn!(error = %other, "the microphone could not be opened");
+                    AppError::new(
+                        ErrorKind::Microphone,
+                        "The microphone could not be opened. Check that it is plugged in and \
+                         not used by another program, or choose another one below.",
+                    )
+                }
             })?;
         let fallback = mic.fallback_reason.clone();
         let view = self.start_recording_from(mic, request)?;
