@@ -86,13 +86,14 @@ function applySnapshot(s: Snapshot): void {
 function renderBanner(): void {
   const s = state.snapshot;
   const banner = $("banner");
+  const outage = outageBanner(state.status, s?.recording != null);
   let text = "";
   if (s?.auth.state === "sign_in_required" || state.status?.state === "sign_in_required") {
     text = s?.recording
       ? "Please sign in again — recording continues and nothing is lost; the upload resumes after you sign in."
       : "Please sign in again.";
-  } else if (outageBanner(state.status, s?.recording != null)) {
-    text = outageBanner(state.status, s?.recording != null) ?? "";
+  } else if (outage !== null) {
+    text = outage;
   } else if (s?.clock_warning) {
     text = s.clock_warning;
   }
@@ -445,19 +446,28 @@ async function resendSession(s: SessionView): Promise<void> {
 }
 
 /** Copies the open transcript; if the clipboard is refused, selects it for Ctrl+C. */
-async function copyTranscript(): Promise<void> {
-  const text = $("history-transcript");
+/**
+ * Copies what `element` shows to the clipboard; where the clipboard is
+ * refused, selects it so Ctrl+C copies it. Says which in `note`, on screen
+ * and to screen readers.
+ */
+async function copyOrSelect(element: HTMLElement, note: HTMLElement, copied: string, what: string): Promise<void> {
   try {
-    await navigator.clipboard.writeText(text.textContent ?? "");
-    $("history-note").textContent = "Transcript copied.";
+    await navigator.clipboard.writeText(element.textContent ?? "");
+    note.textContent = copied;
   } catch {
     const range = document.createRange();
-    range.selectNodeContents(text);
+    range.selectNodeContents(element);
     window.getSelection()?.removeAllRanges();
     window.getSelection()?.addRange(range);
-    $("history-note").textContent = "The transcript is selected: press Ctrl+C to copy it.";
+    note.textContent = `${what} is selected: press Ctrl+C to copy it.`;
   }
-  announce($("history-note").textContent ?? "");
+  note.hidden = false;
+  announce(note.textContent ?? "");
+}
+
+function copyTranscript(): Promise<void> {
+  return copyOrSelect($("history-transcript"), $("history-note"), "Transcript copied.", "The transcript");
 }
 
 /** Asks in the app's own dialog, with Cancel focused: `true` to delete. */
@@ -558,19 +568,12 @@ async function runDiagnostics(): Promise<void> {
   out.textContent = "Running…";
   const report = await api.diagnostics();
   out.textContent = report;
-  try {
-    await navigator.clipboard.writeText(report);
-    $("diagnostics-note").textContent = "The report was copied; paste it into your message to IT.";
-  } catch {
-    // Clipboard refused: select the text so Ctrl+C copies it, and say so on screen.
-    const range = document.createRange();
-    range.selectNodeContents(out);
-    window.getSelection()?.removeAllRanges();
-    window.getSelection()?.addRange(range);
-    $("diagnostics-note").textContent = "The report is selected: press Ctrl+C to copy it.";
-  }
-  $("diagnostics-note").hidden = false;
-  announce($("diagnostics-note").textContent ?? "");
+  await copyOrSelect(
+    out,
+    $("diagnostics-note"),
+    "The report was copied; paste it into your message to IT.",
+    "The report",
+  );
 }
 
 // ---- Sign-in ------------------------------------------------------------------
