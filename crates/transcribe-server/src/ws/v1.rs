@@ -191,13 +191,10 @@ impl Stream {
         end
     }
 
-    /// Runs until the connection ends; the error is how it ended.
-    async fn serve_inner(
-        &mut self,
-        transcripts_after: u64,
-    ) -> Result<std::convert::Infallible, End> {
-        // Anything a previous connection wrote but did not sync is made durable
-        // before it is promised to the client.
+    /// `ready` with what is durable (anything a previous connection wrote but
+    /// did not sync is made durable first), then the final transcripts the
+    /// client has not seen.
+    async fn greet(&mut self, transcripts_after: u64) -> Result<(), End> {
         let durable = self.media.audio.sync().await.map_err(|err| {
             tracing::error!(error = %err, "cannot sync audio");
             End::close(CloseCode::InternalError, "cannot store audio")
@@ -220,7 +217,47 @@ impl Stream {
         for transcript in replay {
             self.send(&ServerMessage::Transcript(transcript)).await?;
         }
+        Ok(())
+    }
 
+    /// Passes the recogniser's text on (finals stored first); once the
+    /// recogniser has flushed the finished session, `done` ends it.
+    async fn on_recognised(&mut self, event: WorkerEvent) -> Result<(), End> {
+        match event {
+            WorkerEvent::Text(text) => {
+                let transcript = Transcript {
+                    text: text.text,
+                    is_final: text.is_final,
+                    start: text.start,
+                    end: text.end,
+                };
+                if transcript.is_final
+                    && let Err(err) = self.media.finals.push(transcript.clone())
+                {
+                    tracing::error!(error = %err, "cannot store transcript");
+                }
+                self.send(&ServerMessage::Transcript(transcript)).await
+            }
+            WorkerEvent::Failed(reason) => {
+                tracing::error!(%reason, "recogniser failed");
+                Err(End::close(CloseCode::InternalError, "recogniser failed"))
+            }
+            WorkerEvent::Flushed { .. } => {
+                self.sync_and_ack().await?;
+                let durable_offset = self.media.audio.durable();
+                self.send(&ServerMessage::Done { durable_offset }).await?;
+                tracing::info!(durable_offset, "session finished");
+                Err(End::close(CloseCode::Normal, "done"))
+            }
+        }
+    }
+
+    /// Runs until the connection ends; the error is how it ended.
+    async fn serve_inner(
+        &mut self,
+        transcripts_after: u64,
+    ) -> Result<std::convert::Infallible, End> {
+        self.greet(transcripts_after).await?;
         let (feed, feed_rx) = watch::channel(FeedState {
             available: self.media.audio.received(),
             finished: false,
@@ -261,33 +298,7 @@ impl Stream {
                     }
                 }
                 _ = ack_tick.tick() => self.sync_and_ack().await?,
-                Some(event) = events.recv() => match event {
-                    WorkerEvent::Text(text) => {
-                        let transcript = Transcript {
-                            text: text.text,
-                            is_final: text.is_final,
-                            start: text.start,
-                            end: text.end,
-                        };
-                        if transcript.is_final
-                            && let Err(err) = self.media.finals.push(transcript.clone())
-                        {
-                            tracing::error!(error = %err, "cannot store transcript");
-                        }
-                        self.send(&ServerMessage::Transcript(transcript)).await?;
-                    }
-                    WorkerEvent::Failed(reason) => {
-                        tracing::error!(%reason, "recogniser failed");
-                        return Err(End::close(CloseCode::InternalError, "recogniser failed"));
-                    }
-                    WorkerEvent::Flushed { .. } => {
-                        self.sync_and_ack().await?;
-                        let durable_offset = self.media.audio.durable();
-                        self.send(&ServerMessage::Done { durable_offset }).await?;
-                        tracing::info!(durable_offset, "session finished");
-                        return Err(End::close(CloseCode::Normal, "done"));
-                    }
-                },
+                Some(event) = events.recv() => self.on_recognised(event).await?,
                 incoming = self.socket.recv() => {
                     timers.touch();
                     let Some(Ok(message)) = incoming else { return Err(End::Gone) };
