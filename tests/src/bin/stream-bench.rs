@@ -85,9 +85,7 @@ fn usage() -> ! {
 }
 
 /// The state names of the CLI's status events, with when they arrived.
-fn follow_events(
-    child: &mut Child,
-) -> mpsc::UnboundedReceiver<(Instant, String, serde_json::Value)> {
+fn follow_events(child: &mut Child) -> Events {
     let (tx, rx) = mpsc::unbounded_channel();
     let stdout = child.stdout.take().expect("piped");
     tokio::spawn(async move {
@@ -264,6 +262,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// The recorder's status lines: when each arrived, its state, the whole event.
+type Events = mpsc::UnboundedReceiver<(Instant, String, serde_json::Value)>;
+
 #[tokio::main]
 async fn main() {
     let plan = Plan::from_args();
@@ -279,25 +280,7 @@ async fn main() {
     let wav = home.path().join("consultation.wav");
     write_wav(&wav, &unique_pcm(16_000 * total_secs as usize, 7));
     // 0. Latency, in a run of its own: its per-frame trace lines cost CPU.
-    let mut traced = record_in_real_time(home.path(), &wav, &[])
-        .env("CONSULT_LOG", "warn,consult_recorder::latency=trace")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("consult-cli record starts");
-    let trace = Trace::follow(&mut traced);
-    tokio::time::sleep(Duration::from_secs(plan.latency_secs)).await;
-    let (mut delays, _) = trace.stop();
-    let _ = traced.start_kill();
-    let _ = traced.wait().await;
-    delays.sort_by(f64::total_cmp);
-    println!(
-        "capture -> socket latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} live frames of 20 ms (after {WARM_UP_SECS:.0} s of warm-up)",
-        percentile(&delays, 0.5) * 1e3,
-        percentile(&delays, 0.99) * 1e3,
-        delays.last().copied().unwrap_or(f64::NAN) * 1e3,
-        delays.len()
-    );
+    latency(home.path(), &wav, plan.latency_secs).await;
 
     let mut child = record_in_real_time(home.path(), &wav, &[])
         .stdout(Stdio::piped())
@@ -311,8 +294,52 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::env::consts::ARCH
     );
-
     // 1. Steady streaming at real time.
+    let cpu_share = steady(pid, plan.steady_secs).await;
+    while events.try_recv().is_ok() {}
+    // 2. Recovery: the network goes for a moment and comes back.
+    recovery(&proxy, &mut events, plan.outages, plan.outage_secs).await;
+    // 3. Backlog: a long outage, then the kept audio goes up with live audio on top.
+    backlog(&proxy, &mut events, plan.backlog_secs).await;
+    let _ = child.start_kill();
+
+    // 4. The floor: websocat sending the same PCM at the same pace.
+    for chunk_ms in [20, 40] {
+        floor(&server, cpu_share, chunk_ms).await;
+    }
+
+    // 5. The stream across token refreshes, in both profiles.
+    for profile in ["seed", "v1"] {
+        refresh_gap(profile, plan.refresh_secs).await;
+    }
+}
+
+/// Capture to socket delay of each live frame, from the recorder's trace.
+async fn latency(home: &Path, wav: &Path, secs: u64) {
+    let mut traced = record_in_real_time(home, wav, &[])
+        .env("CONSULT_LOG", "warn,consult_recorder::latency=trace")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("consult-cli record starts");
+    let trace = Trace::follow(&mut traced);
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let (mut delays, _) = trace.stop();
+    let _ = traced.start_kill();
+    let _ = traced.wait().await;
+    delays.sort_by(f64::total_cmp);
+    println!(
+        "capture -> socket latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} live frames of 20 ms (after {WARM_UP_SECS:.0} s of warm-up)",
+        percentile(&delays, 0.5) * 1e3,
+        percentile(&delays, 0.99) * 1e3,
+        delays.last().copied().unwrap_or(f64::NAN) * 1e3,
+        delays.len()
+    );
+}
+
+/// CPU, wake-ups and memory of the recorder `pid` streaming at real time for
+/// `secs`; returns its CPU share of one core (for the floor's ratio).
+async fn steady(pid: u32, secs: u64) -> f64 {
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (cpu_start, rss_start) = sample(pid).expect("the recorder runs");
@@ -321,7 +348,7 @@ async fn main() {
     let mut rss_peak = rss_start;
     let mut rss_end = rss_start;
     let mut cpu_end = cpu_start;
-    while wall_start.elapsed() < Duration::from_secs(plan.steady_secs.saturating_sub(5).max(1)) {
+    while wall_start.elapsed() < Duration::from_secs(secs.saturating_sub(5).max(1)) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let (cpu, rss) = sample(pid).expect("the recorder runs");
         rss_peak = rss_peak.max(rss);
@@ -345,14 +372,17 @@ async fn main() {
         mb(rss_end),
         mb(rss_end) - mb(rss_start)
     );
-    while events.try_recv().is_ok() {}
+    cpu / wall
+}
 
-    // 2. Recovery: the network goes for a moment and comes back.
+/// `outages` short outages: how long after the network returns the
+/// recorder is sending again.
+async fn recovery(proxy: &FaultProxy, events: &mut Events, outages: u32, outage_secs: u64) {
     let mut recoveries = Vec::new();
-    for _ in 0..plan.outages {
+    for _ in 0..outages {
         proxy.set_refusing(true);
         proxy.cut_all();
-        tokio::time::sleep(Duration::from_secs(plan.outage_secs)).await;
+        tokio::time::sleep(Duration::from_secs(outage_secs)).await;
         while events.try_recv().is_ok() {}
         proxy.set_refusing(false);
         let back = Instant::now();
@@ -373,19 +403,22 @@ async fn main() {
         percentile(&recoveries, 0.5),
         recoveries.last().copied().unwrap_or(f64::NAN),
         recoveries.len(),
-        plan.outage_secs
+        outage_secs
     );
+}
 
-    // 3. Backlog: a long outage, then the kept audio goes up with live audio on top.
+/// One long outage: how fast the kept audio goes up once the network
+/// returns, with live audio continuing on top.
+async fn backlog(proxy: &FaultProxy, events: &mut Events, outage_secs: u64) {
     while events.try_recv().is_ok() {}
     proxy.set_refusing(true);
     proxy.cut_all();
-    tokio::time::sleep(Duration::from_secs(plan.backlog_secs)).await;
+    tokio::time::sleep(Duration::from_secs(outage_secs)).await;
     while events.try_recv().is_ok() {}
     proxy.set_refusing(false);
     let back = Instant::now();
     let mut backlog: Option<(Instant, f64)> = None;
-    let deadline = back + Duration::from_secs(plan.backlog_secs * 2 + 30);
+    let deadline = back + Duration::from_secs(outage_secs * 2 + 30);
     while let Ok(Some((at, state, status))) =
         tokio::time::timeout_at(deadline.into(), events.recv()).await
     {
@@ -401,8 +434,7 @@ async fn main() {
                 // wait is recovery, measured above) to live again.
                 let drain = at.duration_since(since).as_secs_f64();
                 println!(
-                    "backlog: {kept:.0} s kept during a {} s outage went up in {drain:.2} s once reconnected ({:.2} s after the network returned): {:.0}x real time, live audio continuing",
-                    plan.backlog_secs,
+                    "backlog: {kept:.0} s kept during a {outage_secs} s outage went up in {drain:.2} s once reconnected ({:.2} s after the network returned): {:.0}x real time, live audio continuing",
                     since.duration_since(back).as_secs_f64(),
                     kept / drain
                 );
@@ -410,17 +442,6 @@ async fn main() {
             }
             _ => {}
         }
-    }
-    let _ = child.start_kill();
-
-    // 4. The floor: websocat sending the same PCM at the same pace.
-    for chunk_ms in [20, 40] {
-        floor(&server, cpu / wall, chunk_ms).await;
-    }
-
-    // 5. The stream across token refreshes, in both profiles.
-    for profile in ["seed", "v1"] {
-        refresh_gap(profile, plan.refresh_secs).await;
     }
 }
 
