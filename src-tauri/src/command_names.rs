@@ -13,6 +13,7 @@ pub const NAMES: &[&str] = &[
     "sessions",
     "transcript",
     "export_transcript",
+    "show_export",
     "delete_session",
     "resend_session",
     "diagnostics",

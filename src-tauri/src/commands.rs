@@ -120,6 +120,12 @@ pub fn export_transcript(
         .map(|path| path.display().to_string())
 }
 
+/// Opens the file manager where an export is; only exports are accepted.
+#[tauri::command]
+pub fn show_export(app: State<'_, App>, path: String) -> Result<(), AppError> {
+    app.show_export(std::path::Path::new(&path))
+}
+
 #[tauri::command]
 pub fn delete_session(app: State<'_, App>, id: String) -> Result<(), AppError> {
     app.delete(session_id(&id)?)

@@ -33,6 +33,7 @@ pub fn with_app<R: Runtime>(builder: tauri::Builder<R>, app: App) -> tauri::Buil
         commands::sessions,
         commands::transcript,
         commands::export_transcript,
+        commands::show_export,
         commands::delete_session,
         commands::resend_session,
         commands::diagnostics,

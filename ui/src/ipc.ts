@@ -54,6 +54,7 @@ export const api = {
   sessions: () => call<SessionView[]>("sessions"),
   transcript: (id: string) => call<Segment[]>("transcript", { id }),
   exportTranscript: (id: string, format: ExportFormat) => call<string>("export_transcript", { id, format }),
+  showExport: (path: string) => call<null>("show_export", { path }),
   deleteSession: (id: string) => call<null>("delete_session", { id }),
   resendSession: (id: string) => call<null>("resend_session", { id }),
   diagnostics: () => call<string>("diagnostics"),

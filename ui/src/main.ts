@@ -36,6 +36,8 @@ const state = {
   transcript: new Transcript(),
   followLive: true,
   devices: [] as InputDevice[],
+  /** The file the last export wrote, for "Show in folder". */
+  exportedPath: null as string | null,
 };
 
 function announce(text: string): void {
@@ -422,6 +424,7 @@ async function openTranscript(s: SessionView): Promise<void> {
   $("history-detail-id").textContent = `Consultation ID: ${s.id}`;
   $("history-transcript").textContent = segments.length ? segments.map((x) => x.text).join("\n") : "(no text yet)";
   $("history-note").textContent = "";
+  $("history-show").hidden = true;
 }
 
 async function exportTranscript(s: SessionView, format: "txt" | "json"): Promise<void> {
@@ -429,7 +432,21 @@ async function exportTranscript(s: SessionView, format: "txt" | "json"): Promise
     const path = await api.exportTranscript(s.id, format);
     $("history-detail").hidden = false;
     $("history-note").textContent = `Saved to ${path}`;
+    state.exportedPath = path;
+    $("history-show").hidden = false;
     announce(`Transcript saved to ${path}`);
+  } catch (err) {
+    $("history-note").textContent = errorMessage(err);
+    $("history-show").hidden = true;
+  }
+}
+
+/** Opens the desktop's file manager where the last export is. */
+async function showExport(): Promise<void> {
+  if (!state.exportedPath) return;
+  try {
+    await api.showExport(state.exportedPath);
+    $("history-note").textContent = `Opened the folder of ${state.exportedPath}`;
   } catch (err) {
     $("history-note").textContent = errorMessage(err);
   }
@@ -445,7 +462,6 @@ async function resendSession(s: SessionView): Promise<void> {
   await renderHistory();
 }
 
-/** Copies the open transcript; if the clipboard is refused, selects it for Ctrl+C. */
 /**
  * Copies what `element` shows to the clipboard; where the clipboard is
  * refused, selects it so Ctrl+C copies it. Says which in `note`, on screen
@@ -612,6 +628,9 @@ async function signOut(): Promise<void> {
       // Nothing of the last doctor's history stays on screen either.
       $("history-detail").hidden = true;
       $("history-transcript").textContent = "";
+      $("history-note").textContent = "";
+      $("history-show").hidden = true;
+      state.exportedPath = null;
       $("history-rows").replaceChildren();
     }
     show("signin");
@@ -631,6 +650,7 @@ async function start(): Promise<void> {
   $("link-offer-dismiss").addEventListener("click", () => void dismissOffer());
   $("run-diagnostics").addEventListener("click", () => void runDiagnostics());
   $("history-copy").addEventListener("click", () => void copyTranscript());
+  $("history-show").addEventListener("click", () => void showExport());
   $<HTMLSelectElement>("microphone").addEventListener("change", (e) => void chooseMicrophone((e.target as HTMLSelectElement).value));
   $("status-pill").addEventListener("click", () => {
     const detail = $("status-detail");

@@ -9,6 +9,7 @@ mod diagnostics;
 mod error;
 mod export;
 mod link;
+mod show_in_folder;
 mod view;
 
 pub use error::{AppError, ErrorKind};
@@ -481,6 +482,17 @@ impl App {
         let consent = self.inner.store.consent(id).map_err(AppError::storage)?;
         let folder = folder.unwrap_or_else(|| export::default_folder(&self.inner.options.dirs));
         export::write(&folder, &record, &segments, consent.as_ref(), format)
+    }
+
+    /// Opens the desktop's file manager where `file`, an export of this
+    /// app, is; refuses any other path.
+    pub fn show_export(&self, file: &std::path::Path) -> Result<(), AppError> {
+        let folder = export::default_folder(&self.inner.options.dirs);
+        let file = show_in_folder::checked_export(&folder, file)?;
+        show_in_folder::show(&file).map_err(|err| {
+            tracing::warn!(error = %err, "show in folder");
+            AppError::from(err)
+        })
     }
 
     /// Deletes a session's audio and transcript from this computer.
