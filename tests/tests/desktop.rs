@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use consult_recorder::auth::{EntryKey, Keychain, KeychainBackend};
+use e2e_tests::desktop::webdriver::keys;
 use e2e_tests::desktop::{App, Desktop};
 use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
 use serde_json::json;
@@ -103,6 +104,74 @@ async fn say(dir: &Path, phrase: &str) {
     let (wav, _) = pulse::speech_wav(dir, phrase, 0.3, 1.5);
     let played = pulse::play(&wav).wait().await.unwrap();
     assert!(played.success(), "paplay played {phrase:?}");
+}
+
+/// Clicks the `label` button in History's row for `reference`.
+async fn click_in_row(app: &App, reference: &str, label: &str) {
+    let clicked = app
+        .session
+        .execute(
+            "const row = [...document.querySelectorAll('#history-rows tr')].find(r => r.textContent.includes(arguments[0]));\
+             const b = row && [...row.querySelectorAll('button')].find(b => b.textContent === arguments[1]);\
+             if (b) b.click();\
+             return !!b;",
+            json!([reference, label]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        clicked,
+        json!(true),
+        "no {label:?} button for {reference:?}"
+    );
+}
+
+/// What has the keyboard focus: its id, else its tag and text ("body" for
+/// nothing).
+async fn focused(app: &App) -> String {
+    let value = app
+        .session
+        .execute(
+            "const e = document.activeElement;\
+             return !e || e === document.body ? 'body' : (e.id || e.tagName.toLowerCase() + ' ' + e.textContent.trim());",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+/// Presses Tab (Shift+Tab when `backwards`) until `target` has the focus;
+/// after every press something must have it.
+async fn tab_to(app: &App, target: &str, backwards: bool) {
+    let mut path = Vec::new();
+    for _ in 0..30 {
+        if backwards {
+            app.session.chord(&[keys::SHIFT, keys::TAB]).await.unwrap();
+        } else {
+            app.session.press(&[keys::TAB]).await.unwrap();
+        }
+        let now = focused(app).await;
+        assert_ne!(now, "body", "the focus was lost after {path:?}");
+        path.push(now.clone());
+        if now == target {
+            return;
+        }
+    }
+    panic!("{target} was not reached with the keyboard: {path:?}");
+}
+
+/// Selects all of the focused field's text (Ctrl+A) and types `text` over it.
+async fn replace_field_text(app: &App, text: &str) {
+    app.session.chord(&[keys::CONTROL, "a"]).await.unwrap();
+    type_keys(app, text).await;
+}
+
+/// Types `text` with the keyboard into whatever has the focus.
+async fn type_keys(app: &App, text: &str) {
+    let chars: Vec<String> = text.chars().map(String::from).collect();
+    let chars: Vec<&str> = chars.iter().map(String::as_str).collect();
+    app.session.press(&chars).await.unwrap();
 }
 
 async fn sign_in(app: &App) {
@@ -233,37 +302,56 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
     );
     assert_eq!(app.text("#recording-for").await, None);
     app.shot("05-ready-for-the-next-patient").await;
+
+    // The next patient: only their words, under their reference.
+    app.session
+        .type_into("#reference", "Room 5, 11:00")
+        .await
+        .unwrap();
+    app.session.send_keys("#record", " ").await.unwrap();
+    wait_status(&app, "Connected", SHORT).await;
+    assert_eq!(
+        app.text("#recording-for").await.as_deref(),
+        Some("Recording: Room 5, 11:00")
+    );
+    say(work.path(), PHRASES[1]).await;
+    wait_for_finals(&app, &PHRASES[1..2]).await;
+    app.session.send_keys("#record", " ").await.unwrap();
+    wait_status(&app, "Uploaded", SPEECH).await;
+    assert!(finals(&app).await.is_empty());
+
     app.session
         .click("nav button[data-view=history]")
         .await
         .unwrap();
     app.wait_text("#history-rows", "Room 4, 10:30", SHORT).await;
-    app.wait_text("#history-rows", "Uploaded", SHORT).await;
+    app.wait_text("#history-rows", "Room 5, 11:00", SHORT).await;
+    app.wait_for("both uploaded", SHORT, async |_| {
+        let rows = app.raw_text("#history-rows").await.unwrap_or_default();
+        (rows.matches("Uploaded").count() == 2).then_some(())
+    })
+    .await;
     app.shot("05-history").await;
+    click_in_row(&app, "Room 5, 11:00", "Open").await;
+    app.wait_text("#history-transcript", PHRASES[1], SHORT)
+        .await;
+    assert_eq!(
+        app.raw_text("#history-transcript").await.as_deref(),
+        Some(PHRASES[1]),
+        "the second consultation holds only its own words"
+    );
     assert!(
         server.session_dir(CONSULTATION_ID).is_dir(),
         "the server filed it under the clinic's id"
     );
-    app.session
-        .execute(
-            "[...document.querySelectorAll('#history-rows button')].find(b => b.textContent === 'Open').click();",
-            json!([]),
-        )
-        .await
-        .unwrap();
+    click_in_row(&app, "Room 4, 10:30", "Open").await;
     app.wait_text(
         "#history-detail-id",
         &format!("Consultation ID: {CONSULTATION_ID}"),
         SHORT,
     )
     .await;
-    app.session
-        .execute(
-            "[...document.querySelectorAll('#history-rows button')].find(b => b.textContent === 'Export .txt').click();",
-            json!([]),
-        )
-        .await
-        .unwrap();
+    click_in_row(&app, "Room 4, 10:30", "Export .txt").await;
     let note = app.wait_text("#history-note", "Saved to ", SHORT).await;
     let path = note.trim_start_matches("Saved to ").trim();
     let exported = std::fs::read_to_string(path).unwrap();
@@ -285,6 +373,23 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
     );
     app.shot("06-exported").await;
 
+    // "Show in folder" opens the desktop's file manager on the export's
+    // folder (a stand-in here, which writes down what it was asked to open).
+    app.session.click("#history-show").await.unwrap();
+    let asked = app
+        .wait_for("the file manager", SHORT, async |_| {
+            std::fs::read_to_string(desktop.home.path().join(e2e_tests::desktop::OPENED_LOG))
+                .ok()
+                .filter(|text| !text.is_empty())
+        })
+        .await;
+    assert_eq!(
+        asked.trim(),
+        Path::new(path).parent().unwrap().display().to_string()
+    );
+    app.wait_text("#history-note", "Opened the folder of ", SHORT)
+        .await;
+
     // Copy: to the clipboard, or selected for Ctrl+C where it is refused.
     app.session.click("#history-copy").await.unwrap();
     let copied = app.wait_text("#history-note", "ranscript", SHORT).await;
@@ -293,9 +398,12 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
         "{copied}"
     );
 
+    // History with its rows, a transcript open: no serious accessibility
+    // fault either.
+    let mut report = vec![("history with rows", accessibility_violations(&app).await)];
+
     // Delete asks in the app's own dialog, Cancel focused; Cancel keeps it.
-    let delete = "[...document.querySelectorAll('#history-rows button')].find(b => b.textContent === 'Delete').click();";
-    app.session.execute(delete, json!([])).await.unwrap();
+    click_in_row(&app, "Room 4, 10:30", "Delete").await;
     app.wait_for("the delete dialog", SHORT, async |s| {
         s.execute(
             "return document.getElementById('confirm-delete').open;",
@@ -312,10 +420,19 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
         "confirm-delete-cancel"
     );
     app.shot("07-delete-asks").await;
+    report.push(("delete dialog", accessibility_violations(&app).await));
+    assert_no_serious_violations(&report);
     app.session.click("#confirm-delete-cancel").await.unwrap();
     app.wait_text("#history-rows", "Room 4, 10:30", SHORT).await;
-    app.session.execute(delete, json!([])).await.unwrap();
-    app.session.click("#confirm-delete-confirm").await.unwrap();
+    for reference in ["Room 4, 10:30", "Room 5, 11:00"] {
+        click_in_row(&app, reference, "Delete").await;
+        app.session.click("#confirm-delete-confirm").await.unwrap();
+        app.wait_for("the row gone", SHORT, async |_| {
+            let rows = app.raw_text("#history-rows").await.unwrap_or_default();
+            (!rows.contains(reference)).then_some(())
+        })
+        .await;
+    }
     app.wait_shown("#history-empty", SHORT).await;
 
     // 7. Sign out and in again (a shared clinic computer): nothing of the
@@ -603,6 +720,25 @@ async fn accessibility_violations(app: &App) -> Vec<serde_json::Value> {
     }
 }
 
+/// Prints what axe found in each view and fails on anything serious or
+/// critical.
+fn assert_no_serious_violations(report: &[(&str, Vec<serde_json::Value>)]) {
+    let mut serious = Vec::new();
+    for (view, violations) in report {
+        println!(
+            "accessibility, {view}: {} kinds of violation",
+            violations.len()
+        );
+        for v in violations {
+            println!("  {view}: {v}");
+            if matches!(v["impact"].as_str(), Some("serious" | "critical")) {
+                serious.push(format!("{view}: {v}"));
+            }
+        }
+    }
+    assert!(serious.is_empty(), "serious or critical: {serious:#?}");
+}
+
 /// WCAG's contrast ratio of two `#rrggbb` colours.
 fn contrast(a: &str, b: &str) -> f64 {
     let luminance = |hex: &str| {
@@ -633,14 +769,28 @@ async fn every_view_passes_an_automated_accessibility_check() {
     app.wait_shown("#view-signin", SHORT).await;
     let mut report = Vec::new();
     report.push(("sign-in", accessibility_violations(&app).await));
-    sign_in(&app).await;
+
+    // The keyboard alone: sign in, start, stop, change views; where the
+    // focus is is checked after every key.
+    assert_eq!(focused(&app).await, "signin-title");
+    tab_to(&app, "signin-email", false).await;
+    type_keys(&app, EMAIL).await;
+    tab_to(&app, "signin-password", false).await;
+    type_keys(&app, PASSWORD).await;
+    app.session.press(&[keys::ENTER]).await.unwrap();
     app.wait_shown("#view-recorder", SHORT).await;
+    assert_eq!(focused(&app).await, "recorder-title");
     report.push(("record", accessibility_violations(&app).await));
+    tab_to(&app, "record", false).await;
+    app.session.press(&[keys::SPACE]).await.unwrap();
+    wait_status(&app, "Connected", SHORT).await;
+    assert_eq!(focused(&app).await, "record");
+    app.session.press(&[keys::SPACE]).await.unwrap();
+    wait_status(&app, "Uploaded", SPEECH).await;
+    assert_eq!(focused(&app).await, "record");
     for view in ["history", "settings", "about"] {
-        app.session
-            .click(&format!("nav button[data-view={view}]"))
-            .await
-            .unwrap();
+        tab_to(&app, &format!("tab-{view}"), true).await;
+        app.session.press(&[keys::ENTER]).await.unwrap();
         app.wait_shown(&format!("#view-{view}"), SHORT).await;
         assert_eq!(
             app.session.focused_id().await.unwrap(),
@@ -649,15 +799,11 @@ async fn every_view_passes_an_automated_accessibility_check() {
         );
         report.push((view, accessibility_violations(&app).await));
         if view == "settings" {
-            // A shortcut that cannot work is refused beside its field; a good one is "Saved".
-            app.session
-                .type_into("#settings-shortcut", "Ctrl+Banana")
-                .await
-                .unwrap();
-            app.session
-                .click("#settings-form button[type=submit]")
-                .await
-                .unwrap();
+            // A shortcut that cannot work is refused beside its field; a good
+            // one is "Saved". Typed, and the form sent, with the keyboard.
+            tab_to(&app, "settings-shortcut", false).await;
+            replace_field_text(&app, "Ctrl+Banana").await;
+            app.session.press(&[keys::ENTER]).await.unwrap();
             app.wait_text(
                 "#settings-global_shortcut-error",
                 "is not a shortcut",
@@ -665,32 +811,15 @@ async fn every_view_passes_an_automated_accessibility_check() {
             )
             .await;
             assert_eq!(app.text("#settings-saved").await, None);
-            app.session
-                .type_into("#settings-shortcut", "CommandOrControl+Shift+R")
-                .await
-                .unwrap();
-            app.session
-                .click("#settings-form button[type=submit]")
-                .await
-                .unwrap();
+            assert_eq!(focused(&app).await, "settings-shortcut");
+            replace_field_text(&app, "CommandOrControl+Shift+R").await;
+            app.session.press(&[keys::ENTER]).await.unwrap();
             app.wait_text("#settings-saved", "Saved.", SHORT).await;
             assert_eq!(app.text("#settings-global_shortcut-error").await, None);
+            assert_eq!(focused(&app).await, "settings-shortcut");
         }
     }
-    let mut serious = Vec::new();
-    for (view, violations) in &report {
-        println!(
-            "accessibility, {view}: {} kinds of violation",
-            violations.len()
-        );
-        for v in violations {
-            println!("  {view}: {v}");
-            if matches!(v["impact"].as_str(), Some("serious" | "critical")) {
-                serious.push(format!("{view}: {v}"));
-            }
-        }
-    }
-    assert!(serious.is_empty(), "serious or critical: {serious:#?}");
+    assert_no_serious_violations(&report);
 
     // What axe does not measure: the focus ring and the level bar against
     // what they sit on (WCAG 2.2, 1.4.11: 3:1 for parts of the interface).

@@ -252,8 +252,36 @@ async fn wait_for_single_instance_release() {
 
 /// The laptop user's environment: their display, home and XDG folders, and
 /// the clinic's configuration file; no server from the test's own environment.
+/// The file, in the doctor's home, where the stand-in file manager writes
+/// each folder it is asked to open, a line each.
+pub const OPENED_LOG: &str = "opened-by-file-manager.txt";
+
+/// A stand-in for the desktop's `xdg-open` (Xvfb has no desktop, so no file
+/// manager): it writes down its argument and exits. Returns the folder to put
+/// first on `PATH`.
+fn stand_in_file_manager(home: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("xdg-open");
+    let log = home.join(OPENED_LOG);
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
 fn as_the_doctor(command: &mut Command, display: &str, home: &Path, config: &Path) {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::join_paths(
+        std::iter::once(stand_in_file_manager(home)).chain(std::env::split_paths(&path)),
+    )
+    .expect("PATH entries join");
     command
+        .env("PATH", path)
         .env("DISPLAY", display)
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))

@@ -3,4 +3,4 @@
 pub mod harness;
 pub mod webdriver;
 
-pub use harness::{App, Desktop, built_binary, free_port};
+pub use harness::{App, Desktop, OPENED_LOG, built_binary, free_port};

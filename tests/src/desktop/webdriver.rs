@@ -21,6 +21,15 @@ pub enum WebDriverError {
     Unexpected(String),
 }
 
+/// WebDriver's code points for keys that type no character.
+pub mod keys {
+    pub const TAB: &str = "\u{E004}";
+    pub const ENTER: &str = "\u{E007}";
+    pub const SPACE: &str = " ";
+    pub const SHIFT: &str = "\u{E008}";
+    pub const CONTROL: &str = "\u{E009}";
+}
+
 /// One browsing session, i.e. one running app.
 pub struct Session {
     http: reqwest::Client,
@@ -59,24 +68,26 @@ impl Session {
         })
     }
 
+    /// A command of this session: `path` is below the session's address.
+    async fn command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, WebDriverError> {
+        call(&self.http, method, &format!("{}{path}", self.base), body).await
+    }
+
     async fn post(&self, path: &str, body: Value) -> Result<Value, WebDriverError> {
-        call(
-            &self.http,
-            reqwest::Method::POST,
-            &format!("{}{path}", self.base),
-            Some(body),
-        )
-        .await
+        self.command(reqwest::Method::POST, path, Some(body)).await
     }
 
     async fn get(&self, path: &str) -> Result<Value, WebDriverError> {
-        call(
-            &self.http,
-            reqwest::Method::GET,
-            &format!("{}{path}", self.base),
-            None,
-        )
-        .await
+        self.command(reqwest::Method::GET, path, None).await
+    }
+
+    async fn delete(&self, path: &str) -> Result<Value, WebDriverError> {
+        self.command(reqwest::Method::DELETE, path, None).await
     }
 
     /// The element matching the CSS selector.
@@ -120,6 +131,44 @@ impl Session {
         )
         .await
         .map(drop)
+    }
+
+    /// Presses `keys` one after another on whatever has the focus, as a
+    /// person at the keyboard does (no element is chosen for them). Each key
+    /// is a character, or one of [`keys`]' names for keys without one.
+    pub async fn press(&self, keys: &[&str]) -> Result<(), WebDriverError> {
+        let strokes: Vec<Value> = keys
+            .iter()
+            .flat_map(|key| {
+                [
+                    json!({ "type": "keyDown", "value": key }),
+                    json!({ "type": "keyUp", "value": key }),
+                ]
+            })
+            .collect();
+        self.perform_keys(strokes).await
+    }
+
+    /// Presses `keys` together (held down in order, let go in reverse), as
+    /// Shift+Tab.
+    pub async fn chord(&self, keys: &[&str]) -> Result<(), WebDriverError> {
+        let down = keys
+            .iter()
+            .map(|key| json!({ "type": "keyDown", "value": key }));
+        let up = keys
+            .iter()
+            .rev()
+            .map(|key| json!({ "type": "keyUp", "value": key }));
+        self.perform_keys(down.chain(up).collect()).await
+    }
+
+    async fn perform_keys(&self, strokes: Vec<Value>) -> Result<(), WebDriverError> {
+        self.post(
+            "/actions",
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": strokes }] }),
+        )
+        .await?;
+        self.delete("/actions").await.map(drop)
     }
 
     /// Runs `script`, which ends by calling its last argument with the
@@ -191,9 +240,7 @@ impl Session {
 
     /// Ends the session: the driver closes the app.
     pub async fn end(self) -> Result<(), WebDriverError> {
-        call(&self.http, reqwest::Method::DELETE, &self.base, None)
-            .await
-            .map(drop)
+        self.delete("").await.map(drop)
     }
 }
 
