@@ -20,7 +20,7 @@ use super::pace::Pace;
 use super::retry::wait_for_audio_past;
 use super::sender::{Outcome, SenderContext, SenderOptions};
 use super::socket::{
-    self, WsSink, WsSource, close_reading, message_or_end, send_before, stalled_reason,
+    self, SendError, WsSink, WsSource, close_reading, message_or_end, send_before, stalled_reason,
     wait_until_due,
 };
 use super::upload::{BadMessages, Upload};
@@ -328,7 +328,7 @@ impl<P: Pace> Live<P> {
             &sender.options,
         )
         .await
-        .map_err(Outcome::Retry)
+        .map_err(Outcome::from)
     }
 
     /// A message from the server, or the end of the connection.
@@ -364,7 +364,7 @@ impl<P: Pace> Live<P> {
         }
         self.ping("the connection broke", options)
             .await
-            .map_err(Outcome::Retry)
+            .map_err(Outcome::from)
     }
 
     /// The next step of a token handover.
@@ -381,8 +381,7 @@ impl<P: Pace> Live<P> {
                     "the connection broke during a token handover",
                     &sender.options,
                 )
-                .await
-                .map_err(Outcome::Retry)?;
+                .await?;
                 handover.drain(next, self.sent);
             }
             HandoverTurn::OpenFailed => {
@@ -417,12 +416,11 @@ impl<P: Pace> Live<P> {
         let samples = match upload.read(self.sent, chunk) {
             Ok(0) => return Ok(()),
             Ok(samples) => samples,
-            Err(reason) => return Err(Outcome::Fatal(reason)),
+            Err(err) => return Err(Outcome::Fatal(err.to_string())),
         };
         let audio = dialect.frame(self.sent, upload.pcm());
         self.send(audio, "the connection broke while sending", options)
-            .await
-            .map_err(Outcome::Retry)?;
+            .await?;
         tracing::trace!(target: "consult_recorder::latency", offset = self.sent, samples, "sent");
         self.sent += samples;
         self.pace.sent(samples, lag);
@@ -431,8 +429,7 @@ impl<P: Pace> Live<P> {
             && self.sent - self.pinged_at >= every
         {
             self.ping("the connection broke while sending", options)
-                .await
-                .map_err(Outcome::Retry)?;
+                .await?;
         }
         Ok(())
     }
@@ -457,7 +454,7 @@ impl<P: Pace> Live<P> {
             Some(message) => self
                 .send(message, "the connection broke", &sender.options)
                 .await
-                .map_err(Outcome::Retry),
+                .map_err(Outcome::from),
             None => Ok(()),
         }
     }
@@ -466,23 +463,27 @@ impl<P: Pace> Live<P> {
     async fn send(
         &mut self,
         message: Message,
-        broken: &str,
+        during: &'static str,
         options: &SenderOptions,
-    ) -> Result<(), String> {
+    ) -> Result<(), SendError> {
         send_before(
             &mut self.sink,
             message,
             self.last_heard + options.stall_after,
-            broken,
+            during,
         )
         .await
     }
 
     /// A ping carrying the offset sent so far.
-    async fn ping(&mut self, broken: &str, options: &SenderOptions) -> Result<(), String> {
+    async fn ping(
+        &mut self,
+        during: &'static str,
+        options: &SenderOptions,
+    ) -> Result<(), SendError> {
         self.pinged_at = self.sent;
         let ping = Message::Ping(self.sent.to_le_bytes().to_vec().into());
-        self.send(ping, broken, options).await
+        self.send(ping, during, options).await
     }
 
     fn confirmed(&mut self, upload: &mut Upload<'_>, offset: u64) {

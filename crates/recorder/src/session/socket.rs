@@ -54,6 +54,25 @@ pub fn stalled_reason(stall_after: Duration) -> String {
     )
 }
 
+/// Why a message could not be sent; `during` says what was being sent, in
+/// the words the person and the log are shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The socket failed: the connection is gone.
+    #[error("{during}")]
+    Broken { during: &'static str },
+    /// The send waited past the deadline with nothing heard from the server.
+    #[error("no answer from the server while sending (stalled connection, {during})")]
+    Stalled { during: &'static str },
+}
+
+impl From<SendError> for Outcome {
+    /// A connection that cannot send is retried on a new one.
+    fn from(err: SendError) -> Self {
+        Outcome::Retry(err.to_string())
+    }
+}
+
 /// Sends one message, but gives up once `deadline` passes with nothing heard
 /// from the server: on a half-open connection the socket's buffers fill and a
 /// send would otherwise wait for as long as the stall lasts, hiding it.
@@ -61,18 +80,15 @@ pub async fn send_before<S>(
     sink: &mut S,
     message: Message,
     deadline: Instant,
-    broken: &str,
-) -> Result<(), String>
+    during: &'static str,
+) -> Result<(), SendError>
 where
     S: Sink<Message> + Unpin,
 {
     match tokio::time::timeout_at(deadline, sink.send(message)).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(broken.to_owned()),
-        Err(_) => Err(format!(
-            "no answer from the server while sending (stalled connection, {})",
-            broken
-        )),
+        Ok(Err(_)) => Err(SendError::Broken { during }),
+        Err(_) => Err(SendError::Stalled { during }),
     }
 }
 

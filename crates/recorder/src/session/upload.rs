@@ -8,7 +8,7 @@ use super::capture::CaptureDone;
 use super::sender::SenderContext;
 use super::transcript::TranscriptAssembler;
 use crate::events::{Status, TranscriptUpdate};
-use crate::spool::SpoolReader;
+use crate::spool::{SpoolError, SpoolReader};
 use crate::store::Segment;
 
 /// Behind by more than this (2 s), the status says "uploading backlog".
@@ -69,12 +69,9 @@ impl<'a> Upload<'a> {
     /// Reads up to `max` samples at `offset` into [`Upload::pcm`]; `Ok(0)`
     /// when there is nothing yet. Damaged audio (read as silence) is
     /// reported to the person.
-    pub fn read(&mut self, offset: u64, max: u64) -> Result<u64, String> {
+    pub fn read(&mut self, offset: u64, max: u64) -> Result<u64, SpoolError> {
         self.pcm.clear();
-        let read = self
-            .reader
-            .read(offset, max, &mut self.pcm)
-            .map_err(|e| e.to_string())?;
+        let read = self.reader.read(offset, max, &mut self.pcm)?;
         if read.damaged {
             self.sender.reporter.warning(format!(
                 "{:.2} s of audio was damaged on this computer's disk and is sent as silence",
