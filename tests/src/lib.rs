@@ -1,5 +1,7 @@
-//! Shared helpers for the end-to-end tests: a reference server per test, speech
-//! made with espeak-ng, and small HTTP and WebSocket clients for the wire protocol.
+//! Shared helpers for the end-to-end tests: a reference server per test, the
+//! desktop under WebDriver, fault proxies and seed-style backends, and small
+//! HTTP and WebSocket clients for the wire protocol. Audio, speech and the
+//! virtual microphone come from `consult-test-support`.
 
 pub mod audio;
 pub mod bad_server;
@@ -10,5 +12,5 @@ pub mod proxy;
 pub mod reliability;
 pub mod seed_backend;
 pub mod server;
-pub mod speech;
+pub use consult_test_support::speech;
 pub mod wire;

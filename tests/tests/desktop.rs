@@ -16,8 +16,7 @@ use e2e_tests::desktop::{App, Desktop};
 use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
 use serde_json::json;
 
-#[path = "../../crates/recorder/tests/support/pulse.rs"]
-mod pulse;
+use consult_test_support::pulse;
 
 /// One virtual microphone: the tests take turns.
 static MICROPHONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

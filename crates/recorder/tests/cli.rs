@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Output;
 
 use consult_recorder::auth::{EntryKey, Keychain, KeychainBackend};
+use consult_test_support::cli::in_home;
 use tokio::process::Command;
 
 mod support;
@@ -46,13 +47,8 @@ async fn cli_with_env(
 
 /// The CLI with its config, data and cache folders inside `home`.
 fn cli_command(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_consult-cli"));
-    command
-        .args(args)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("XDG_STATE_HOME", home.join("state"));
+    let mut command = in_home(Path::new(env!("CARGO_BIN_EXE_consult-cli")), home);
+    command.args(args);
     command
 }
 

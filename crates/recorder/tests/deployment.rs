@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
+use consult_test_support::cli::in_home;
 use tokio::process::Command;
 
 mod support;
@@ -23,13 +24,9 @@ async fn cli(
     env: &[(&str, &str)],
     stdin: Option<&str>,
 ) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_consult-cli"));
+    let mut command = in_home(Path::new(env!("CARGO_BIN_EXE_consult-cli")), home);
     command
         .args(args)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("XDG_STATE_HOME", home.join("state"))
         .env("CONSULT_KEYCHAIN", "keyutils")
         .env("CONSULT_SYSTEM_CONFIG", system)
         .env_remove("CONSULT_SERVER")

@@ -10,8 +10,7 @@ use consult_recorder::audio::{
     AudioSource, MicChange, MicSource, NO_SIGNAL_AFTER_SECS, SourceNotice, input_devices,
 };
 
-#[path = "support/pulse.rs"]
-mod pulse;
+use consult_test_support::pulse;
 use pulse::{Replug, play, plug_in, speech_wav, unplug};
 
 /// The tests share one PulseAudio server, and one of them unplugs its sink.

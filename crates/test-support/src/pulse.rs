@@ -1,7 +1,6 @@
 //! The virtual microphone of the test session: a PulseAudio null sink whose
 //! monitor is the default source (started by `scripts/test-session.sh`).
 
-#![allow(dead_code)] // each test binary uses a different subset
 use std::path::{Path, PathBuf};
 
 /// Runs `pactl`, asserting success; returns its output.
@@ -9,13 +8,13 @@ pub fn pactl(args: &[&str]) -> String {
     let out = std::process::Command::new("pactl")
         .args(args)
         .output()
-        .unwrap();
+        .expect("pactl is installed (scripts/install-deps.sh)");
     assert!(
         out.status.success(),
         "pactl {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Unplugs the virtual microphone: unloads the null sink whose monitor it is.
@@ -61,19 +60,20 @@ pub fn speech_wav(dir: &Path, phrase: &str, pad_before: f64, pad_after: f64) -> 
         .arg(&raw)
         .arg(phrase)
         .status()
-        .unwrap()
-        .success();
-    assert!(ok, "espeak-ng ran");
-    let speech_secs = hound::WavReader::open(&raw).unwrap().duration() as f64 / 22_050.0;
+        .is_ok_and(|s| s.success());
+    assert!(ok, "espeak-ng ran (scripts/install-deps.sh installs it)");
+    let speech_secs = hound::WavReader::open(&raw)
+        .expect("espeak-ng wrote a WAV file")
+        .duration() as f64
+        / 22_050.0;
     let ok = std::process::Command::new("sox")
         .arg(&raw)
         .args(["-r", "48000", "-c", "2"])
         .arg(&wav)
         .args(["pad", &pad_before.to_string(), &pad_after.to_string()])
         .status()
-        .unwrap()
-        .success();
-    assert!(ok, "sox ran");
+        .is_ok_and(|s| s.success());
+    assert!(ok, "sox ran (scripts/install-deps.sh installs it)");
     (wav, speech_secs)
 }
 
@@ -83,5 +83,5 @@ pub fn play(wav: &Path) -> tokio::process::Child {
         .arg("--device=vsink")
         .arg(wav)
         .spawn()
-        .unwrap()
+        .expect("paplay is installed (scripts/install-deps.sh)")
 }

@@ -20,8 +20,7 @@ use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
 use serde_json::json;
 use tokio::sync::watch;
 
-#[path = "../../../crates/recorder/tests/support/pulse.rs"]
-mod pulse;
+use consult_test_support::pulse;
 
 const PHRASES: [&str; 4] = [
     "blood pressure is normal",

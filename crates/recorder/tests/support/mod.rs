@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 
 pub use consult_recorder::auth::memory_vault::MemoryVault;
 
-pub mod pulse;
+pub use consult_test_support::pulse;
 
 /// What a canned HTTP server does with each request.
 #[derive(Clone)]
@@ -72,49 +72,10 @@ pub async fn reference_server(
     (server, dir)
 }
 
-/// Unique samples (a seeded xorshift), so any misplaced byte shows.
+pub use consult_test_support::audio::write_wav;
+pub use consult_test_support::cli::run_with_input;
+
+/// Unique samples, so any misplaced byte shows.
 pub fn unique_pcm(samples: usize) -> Vec<u8> {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    (0..samples)
-        .flat_map(|_| {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            ((state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 48) as i16).to_le_bytes()
-        })
-        .collect()
-}
-
-pub fn write_wav(path: &Path, pcm: &[u8]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    for pair in pcm.chunks_exact(2) {
-        writer
-            .write_sample(i16::from_le_bytes([pair[0], pair[1]]))
-            .unwrap();
-    }
-    writer.finalize().unwrap();
-}
-
-/// Runs `command` with piped output, writing `stdin` (if any) to it first.
-pub async fn run_with_input(
-    mut command: tokio::process::Command,
-    stdin: Option<&str>,
-) -> std::process::Output {
-    command
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = command.spawn().expect("the program starts");
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).await.unwrap();
-    }
-    drop(input);
-    child.wait_with_output().await.unwrap()
+    consult_test_support::audio::unique_pcm(samples, 7)
 }
