@@ -323,15 +323,10 @@ pub fn cli_path() -> PathBuf {
 /// The CLI with every folder under `home`, the keyutils keychain and no
 /// server from the environment: a person of its own, never the user's.
 pub fn isolated_cli(home: &Path) -> Command {
-    let mut command = Command::new(cli_path());
+    let mut command = consult_test_support::cli::in_home(&cli_path(), home);
     command
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("XDG_STATE_HOME", home.join("state"))
         .env("CONSULT_KEYCHAIN", "keyutils")
-        .env_remove("CONSULT_SERVER")
-        .kill_on_drop(true);
+        .env_remove("CONSULT_SERVER");
     command
 }
 
@@ -569,7 +564,7 @@ pub async fn run(plan: Plan) -> Report {
 
     let server = Arc::new(Backend::start(&plan).await);
     let proxy = Arc::new(FaultProxy::start(server.addr().await).await);
-    let (lines_tx, mut lines) = mpsc::unbounded_channel();
+    let (lines_tx, lines) = mpsc::unbounded_channel();
     let harness = Harness {
         plan: plan.clone(),
         home: tempfile::tempdir().expect("temp dir"),
@@ -579,7 +574,6 @@ pub async fn run(plan: Plan) -> Report {
         lines: lines_tx,
     };
     harness.log_in().await;
-    let mut sign_ins = 1;
 
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let capture_wall = plan.minutes * 60.0 / plan.speed;
@@ -603,178 +597,272 @@ pub async fn run(plan: Plan) -> Report {
         Arc::clone(&faults),
         Arc::clone(&fault_gate),
     ));
-    let mut stall = StallFault::due_at(stall_at);
-
-    let mut watch = Watch::default();
-    let mut runs = 0;
-    let mut recorder = harness.start_recorder(runs);
-    let mut crash_losses = Vec::new();
-    let mut signed_again = sign_in_at.is_none();
-    let mut revoked = false;
-    let mut next_crash = crash_at.into_iter().peekable();
-    let mut stalls_unnoticed = 0;
+    let recorder = harness.start_recorder(0);
+    let mut chaos = Chaos {
+        started,
+        total_samples,
+        harness,
+        server,
+        proxy,
+        lines,
+        faults,
+        fault_gate,
+        stall: StallFault::due_at(stall_at),
+        watch: Watch::default(),
+        recorder,
+        runs: 0,
+        sign_ins: 1,
+        crash_losses: Vec::new(),
+        next_crash: crash_at.into_iter().peekable(),
+        signed_again: sign_in_at.is_none(),
+        sign_in_at,
+        revoked: false,
+        stalls_unnoticed: 0,
+    };
     // A session that never ends is a failure to report, not a test to hang:
     // four times the capture's wall time, plus room for the outages.
-    let give_up_after = capture_wall * 4.0 + 180.0;
-    let exit = loop {
-        let elapsed = started.elapsed().as_secs_f64();
-        if elapsed > give_up_after {
-            let _ = writeln!(
-                std::io::stderr(),
-                "the recorder did not finish within {give_up_after:.0} s; stopping it"
-            );
-            recorder.child.start_kill().expect("stop the recorder");
-            break recorder.child.wait().await.expect("wait for the recorder");
-        }
-        // The stall measures how fast a silent connection in use is noticed:
-        // it begins only while the recorder streams and no other fault is
-        // under way, and nothing else happens until it is noticed or over.
-        if stall.may_begin(elapsed, watch.finishing, watch.streaming(recorder.run))
-            && let Ok(exclusive) = Arc::clone(&fault_gate).try_lock_owned()
-        {
-            proxy.stall_open_connections();
-            watch.stall_started = Some(Instant::now());
-            stall.begin(exclusive);
-            *faults.lock().await.entry("stall (half-open)").or_default() += 1;
-        }
-        if let Some(since) = stall.active_since() {
-            let noticed = watch.stall_started.is_none();
-            if noticed || since.elapsed() >= STALL_FOR {
-                proxy.set_stalled(false);
-                let reached = proxy.stats().held_back_from_clients.load(Ordering::SeqCst) > 0;
-                if noticed {
-                    stall.finish();
-                } else if reached {
-                    watch.stall_started = None;
-                    stalls_unnoticed += 1;
-                    stall.finish();
-                } else {
-                    // The recorder had already left that connection (a token
-                    // handover at that very moment): the stall tested nothing.
-                    watch.stall_started = None;
-                    stall.try_again(elapsed);
-                }
+    let exit = chaos
+        .until_the_recorder_exits(capture_wall * 4.0 + 180.0)
+        .await;
+    injector.abort();
+    chaos.report(exit, &source).await
+}
+
+/// One run under way: the recorder process of the moment, the faults and
+/// what the recorder's lines have shown so far.
+struct Chaos {
+    started: Instant,
+    total_samples: usize,
+    harness: Harness,
+    server: Arc<Backend>,
+    proxy: Arc<FaultProxy>,
+    lines: mpsc::UnboundedReceiver<Line>,
+    faults: Arc<Mutex<BTreeMap<&'static str, u32>>>,
+    fault_gate: Arc<Mutex<()>>,
+    stall: StallFault,
+    watch: Watch,
+    recorder: Recorder,
+    /// Recorder processes started after the first.
+    runs: u32,
+    sign_ins: u32,
+    crash_losses: Vec<f64>,
+    next_crash: std::iter::Peekable<std::vec::IntoIter<f64>>,
+    sign_in_at: Option<f64>,
+    revoked: bool,
+    signed_again: bool,
+    stalls_unnoticed: u32,
+}
+
+impl Chaos {
+    /// Applies the faults that fall due and follows the recorder's lines
+    /// until it exits (or is stopped after `give_up_after` seconds).
+    async fn until_the_recorder_exits(&mut self, give_up_after: f64) -> std::process::ExitStatus {
+        loop {
+            let elapsed = self.started.elapsed().as_secs_f64();
+            if elapsed > give_up_after {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "the recorder did not finish within {give_up_after:.0} s; stopping it"
+                );
+                self.recorder.child.start_kill().expect("stop the recorder");
+                return self
+                    .recorder
+                    .child
+                    .wait()
+                    .await
+                    .expect("wait for the recorder");
+            }
+            self.tend_stall(elapsed).await;
+            let stalled = self.stall.active_since().is_some();
+            if !stalled && (self.crash_if_due(elapsed).await || self.sign_in_if_due(elapsed).await)
+            {
+                continue;
+            }
+            tokio::select! {
+                Some(line) = self.lines.recv() => self.see(line),
+                status = self.recorder.child.wait() => return status.expect("wait for the recorder"),
+                _ = sleep(Duration::from_millis(100)) => {}
             }
         }
-        let stalled = stall.active_since().is_some();
-        // A crash that is due: kill -9, see what reached the disk, start again.
-        if !watch.finishing && !stalled && next_crash.peek().is_some_and(|at| elapsed >= *at) {
-            next_crash.next();
-            // Capture runs at a steady `speed`: from the last reported spool
-            // end (or the first event, printed as capture starts), where it
-            // had got to at the kill. A process killed before its first event
-            // was still starting (reading the file, opening the spool) and
-            // had captured nothing yet.
-            let captured_until = match recorder.last_progress {
-                Some((since, from)) => {
-                    from as f64 + since.elapsed().as_secs_f64() * plan.speed * 16_000.0
-                }
-                None => recorder.start_offset as f64,
-            };
-            recorder.child.start_kill().expect("kill -9");
-            let _ = recorder.child.wait().await;
-            let on_disk = harness.spool_end() as f64;
-            let lost_live_secs = (captured_until.min(total_samples as f64) - on_disk).max(0.0)
-                / 16_000.0
-                / plan.speed;
-            crash_losses.push(lost_live_secs);
-            runs += 1;
-            recorder = harness.start_recorder(runs);
-            continue;
+    }
+
+    /// The stall measures how fast a silent connection in use is noticed: it
+    /// begins only while the recorder streams and no other fault is under
+    /// way, and nothing else happens until it is noticed or over.
+    async fn tend_stall(&mut self, elapsed: f64) {
+        if self.stall.may_begin(
+            elapsed,
+            self.watch.finishing,
+            self.watch.streaming(self.recorder.run),
+        ) && let Ok(exclusive) = Arc::clone(&self.fault_gate).try_lock_owned()
+        {
+            self.proxy.stall_open_connections();
+            self.watch.stall_started = Some(Instant::now());
+            self.stall.begin(exclusive);
+            *self
+                .faults
+                .lock()
+                .await
+                .entry("stall (half-open)")
+                .or_default() += 1;
         }
-        // The forced sign-in: revoke, wait for the client to notice, stop it,
-        // sign in again from the CLI and carry on recording.
-        if !revoked && !stalled && sign_in_at.is_some_and(|at| elapsed >= at) && !watch.finishing {
-            revoked = true;
-            server.revoke_refresh_tokens().await;
-            *faults
+        let Some(since) = self.stall.active_since() else {
+            return;
+        };
+        let noticed = self.watch.stall_started.is_none();
+        if noticed || since.elapsed() >= STALL_FOR {
+            self.proxy.set_stalled(false);
+            let reached = self
+                .proxy
+                .stats()
+                .held_back_from_clients
+                .load(Ordering::SeqCst)
+                > 0;
+            if noticed {
+                self.stall.finish();
+            } else if reached {
+                self.watch.stall_started = None;
+                self.stalls_unnoticed += 1;
+                self.stall.finish();
+            } else {
+                // The recorder had already left that connection (a token
+                // handover at that very moment): the stall tested nothing.
+                self.watch.stall_started = None;
+                self.stall.try_again(elapsed);
+            }
+        }
+    }
+
+    /// A crash that is due: kill -9, see what reached the disk, start again.
+    /// True when it happened.
+    async fn crash_if_due(&mut self, elapsed: f64) -> bool {
+        if self.watch.finishing || !self.next_crash.peek().is_some_and(|at| elapsed >= *at) {
+            return false;
+        }
+        self.next_crash.next();
+        let speed = self.harness.plan.speed;
+        // Capture runs at a steady `speed`: from the last reported spool end
+        // (or the first event, printed as capture starts), where it had got
+        // to at the kill. A process killed before its first event was still
+        // starting (reading the file, opening the spool) and had captured
+        // nothing yet.
+        let captured_until = match self.recorder.last_progress {
+            Some((since, from)) => from as f64 + since.elapsed().as_secs_f64() * speed * 16_000.0,
+            None => self.recorder.start_offset as f64,
+        };
+        self.recorder.child.start_kill().expect("kill -9");
+        let _ = self.recorder.child.wait().await;
+        let on_disk = self.harness.spool_end() as f64;
+        let lost_live_secs =
+            (captured_until.min(self.total_samples as f64) - on_disk).max(0.0) / 16_000.0 / speed;
+        self.crash_losses.push(lost_live_secs);
+        self.restart_recorder();
+        true
+    }
+
+    /// The forced sign-in: revoke, wait for the client to notice, stop it,
+    /// sign in again from the CLI and carry on recording. True when the
+    /// recorder was restarted.
+    async fn sign_in_if_due(&mut self, elapsed: f64) -> bool {
+        if !self.revoked && self.sign_in_at.is_some_and(|at| elapsed >= at) && !self.watch.finishing
+        {
+            self.revoked = true;
+            self.server.revoke_refresh_tokens().await;
+            *self
+                .faults
                 .lock()
                 .await
                 .entry("refresh tokens revoked")
                 .or_default() += 1;
         }
-        if revoked && !signed_again && !stalled && watch.sign_in_required {
-            signed_again = true;
-            watch.sign_in_required = false;
-            recorder.child.start_kill().expect("stop the recorder");
-            let _ = recorder.child.wait().await;
-            harness.log_in().await;
-            sign_ins += 1;
-            runs += 1;
-            recorder = harness.start_recorder(runs);
-            continue;
+        if !(self.revoked && !self.signed_again && self.watch.sign_in_required) {
+            return false;
         }
-        tokio::select! {
-            Some(line) = lines.recv() => {
-                if line.run == recorder.run {
-                    match line.event["recorded"].as_u64() {
-                        Some(recorded) => recorder.last_progress = Some((line.at, recorded)),
-                        // The first event comes as capture starts.
-                        None => {
-                            recorder
-                                .last_progress
-                                .get_or_insert((line.at, recorder.start_offset));
-                        }
-                    }
-                }
-                watch.see(&line);
-            }
-            status = recorder.child.wait() => break status.expect("wait for the recorder"),
-            _ = sleep(Duration::from_millis(100)) => {}
-        }
-    };
-    // The process has exited, but its last lines (the "complete" status among
-    // them) may still be in the pipe: read it to the end before judging.
-    let _ = recorder.reader.await;
-    while let Ok(line) = lines.try_recv() {
-        watch.see(&line);
+        self.signed_again = true;
+        self.watch.sign_in_required = false;
+        self.recorder.child.start_kill().expect("stop the recorder");
+        let _ = self.recorder.child.wait().await;
+        self.harness.log_in().await;
+        self.sign_ins += 1;
+        self.restart_recorder();
+        true
     }
-    injector.abort();
-    proxy.set_stalled(false);
-    proxy.set_refusing(false);
-    proxy.set_throttle(None);
 
-    let (bytes_lost, bytes_duplicated) = lost_and_duplicated(
-        &source,
-        &server.session_dir(&harness.session_id).await,
-        plan.profile,
-    );
-    let faults = faults.lock().await.clone();
-    let (completed, claimed_complete) = match plan.profile {
-        Profile::V1 => (exit.success() && watch.complete, false),
-        Profile::Seed => (
-            exit.success() && watch.sent && !watch.complete,
-            watch.complete,
-        ),
-    };
-    Report {
-        profile: plan.profile.as_str(),
-        backend: plan.backend.name(),
-        audio_secs: plan.minutes * 60.0,
-        speed: plan.speed,
-        seed: plan.seed,
-        wall: started.elapsed(),
-        faults: {
-            let mut all = faults;
-            if !crash_losses.is_empty() {
-                all.insert("crash (kill -9)", crash_losses.len() as u32);
+    fn restart_recorder(&mut self) {
+        self.runs += 1;
+        self.recorder = self.harness.start_recorder(self.runs);
+    }
+
+    /// One line of the recorder's output.
+    fn see(&mut self, line: Line) {
+        if line.run == self.recorder.run {
+            match line.event["recorded"].as_u64() {
+                Some(recorded) => self.recorder.last_progress = Some((line.at, recorded)),
+                // The first event comes as capture starts.
+                None => {
+                    let start = self.recorder.start_offset;
+                    self.recorder.last_progress.get_or_insert((line.at, start));
+                }
             }
-            all
-        },
-        reconnects: watch.reconnects,
-        refreshes: watch.refreshes,
-        sign_ins,
-        bytes_lost,
-        bytes_duplicated,
-        recoveries: watch.recoveries,
-        stall_detections: watch.stall_detections,
-        stalls_unnoticed,
-        crash_losses,
-        spool_errors: watch.spool_errors,
-        completed,
-        claimed_complete,
-        too_fast_refusals: server.too_fast_refusals(),
-        text_delays: watch.text_delays,
+        }
+        self.watch.see(&line);
+    }
+
+    /// Compares what the server stored with the source and gathers the
+    /// figures.
+    async fn report(mut self, exit: std::process::ExitStatus, source: &[u8]) -> Report {
+        // The process has exited, but its last lines (the "complete" status
+        // among them) may still be in the pipe: read it to the end before
+        // judging.
+        let _ = (&mut self.recorder.reader).await;
+        while let Ok(line) = self.lines.try_recv() {
+            self.watch.see(&line);
+        }
+        self.proxy.set_stalled(false);
+        self.proxy.set_refusing(false);
+        self.proxy.set_throttle(None);
+
+        let plan = &self.harness.plan;
+        let (bytes_lost, bytes_duplicated) = lost_and_duplicated(
+            source,
+            &self.server.session_dir(&self.harness.session_id).await,
+            plan.profile,
+        );
+        let mut faults = self.faults.lock().await.clone();
+        if !self.crash_losses.is_empty() {
+            faults.insert("crash (kill -9)", self.crash_losses.len() as u32);
+        }
+        let watch = &self.watch;
+        let (completed, claimed_complete) = match plan.profile {
+            Profile::V1 => (exit.success() && watch.complete, false),
+            Profile::Seed => (
+                exit.success() && watch.sent && !watch.complete,
+                watch.complete,
+            ),
+        };
+        Report {
+            profile: plan.profile.as_str(),
+            backend: plan.backend.name(),
+            audio_secs: plan.minutes * 60.0,
+            speed: plan.speed,
+            seed: plan.seed,
+            wall: self.started.elapsed(),
+            faults,
+            reconnects: watch.reconnects,
+            refreshes: watch.refreshes,
+            sign_ins: self.sign_ins,
+            bytes_lost,
+            bytes_duplicated,
+            recoveries: watch.recoveries.clone(),
+            stall_detections: watch.stall_detections.clone(),
+            stalls_unnoticed: self.stalls_unnoticed,
+            crash_losses: self.crash_losses.clone(),
+            spool_errors: watch.spool_errors,
+            completed,
+            claimed_complete,
+            too_fast_refusals: self.server.too_fast_refusals(),
+            text_delays: watch.text_delays.clone(),
+        }
     }
 }
 
