@@ -90,7 +90,7 @@ pub fn parse(link: &str) -> Result<RecordLink, LinkRefused> {
         return Err(LinkRefused::BadReference);
     }
     if let Some(language) = &language {
-        check_language(language).map_err(LinkRefused::BadLanguage)?;
+        check_language(language).map_err(|e| LinkRefused::BadLanguage(e.to_string()))?;
     }
     Ok(RecordLink {
         session_id,

@@ -261,8 +261,42 @@ impl fmt::Display for FieldPath {
     }
 }
 
+/// A `[server_profile]` value that cannot be used, saying what could.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidProfileValue {
+    #[error("\"{0}\" is not a server path (it starts with / and has no spaces, ? or #)")]
+    Path(String),
+    #[error("\"{0}\" is not a field name (letters, digits, _ - and ., at most 64)")]
+    Name(String),
+    #[error("\"{0}\" is not an origin (https://host or https://host:port, no path)")]
+    Origin(String),
+    #[error("\"{0}\" is not a token transport (query, first_message or header)")]
+    TokenTransport(String),
+    #[error("\"{0}\" is not a method for creating (POST or PUT)")]
+    Method(String),
+    #[error(
+        "the greeting's value cannot be empty (set greeting_field = \"\" for a server that does not greet)"
+    )]
+    EmptyGreeting,
+    #[error("the body must be one JSON object of at most 4096 characters")]
+    BodyNotAnObject,
+    #[error("the body is not JSON ({0})")]
+    BodyNotJson(String),
+    #[error("expected {expected}, found {found}")]
+    WrongType {
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("unknown key (known keys: {0})")]
+    UnknownKey(String),
+    #[error("the value of \"{0}\" is too long")]
+    ParameterTooLong(String),
+    #[error("the value of \"{name}\" must be a string, found {found}")]
+    ParameterNotAString { name: String, found: &'static str },
+}
+
 /// A path on the server (`/api/v1/…`).
-pub fn check_path(value: &str) -> Result<(), String> {
+pub fn check_path(value: &str) -> Result<(), InvalidProfileValue> {
     if value.starts_with('/')
         && value.len() <= 200
         && !value.contains(['?', '#'])
@@ -270,14 +304,12 @@ pub fn check_path(value: &str) -> Result<(), String> {
     {
         Ok(())
     } else {
-        Err(format!(
-            "\"{value}\" is not a server path (it starts with / and has no spaces, ? or #)"
-        ))
+        Err(InvalidProfileValue::Path(value.to_owned()))
     }
 }
 
 /// A JSON field or query parameter name.
-pub fn check_name(value: &str) -> Result<(), String> {
+pub fn check_name(value: &str) -> Result<(), InvalidProfileValue> {
     if !value.is_empty()
         && value.len() <= 64
         && value
@@ -286,14 +318,12 @@ pub fn check_name(value: &str) -> Result<(), String> {
     {
         Ok(())
     } else {
-        Err(format!(
-            "\"{value}\" is not a field name (letters, digits, _ - and ., at most 64)"
-        ))
+        Err(InvalidProfileValue::Name(value.to_owned()))
     }
 }
 
 /// An `Origin` header value: a scheme and a host, nothing after.
-pub fn check_origin(value: &str) -> Result<(), String> {
+pub fn check_origin(value: &str) -> Result<(), InvalidProfileValue> {
     let ok = ["http://", "https://"].iter().any(|scheme| {
         value.strip_prefix(scheme).is_some_and(|rest| {
             !rest.is_empty()
@@ -305,9 +335,7 @@ pub fn check_origin(value: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "\"{value}\" is not an origin (https://host or https://host:port, no path)"
-        ))
+        Err(InvalidProfileValue::Origin(value.to_owned()))
     }
 }
 

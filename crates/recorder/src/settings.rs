@@ -25,33 +25,51 @@ pub struct UserSettings {
 /// The global shortcut when none is chosen.
 pub const DEFAULT_GLOBAL_SHORTCUT: &str = "CommandOrControl+Shift+R";
 
-impl UserSettings {
-    /// Refuses values that cannot be right, with a sentence saying why.
-    pub fn validate(&self) -> Result<(), String> {
-        self.invalid_field()
-            .map_or(Ok(()), |(_, reason)| Err(reason))
-    }
+/// A setting's value that cannot be right; the message is a sentence the
+/// person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidSetting {
+    #[error("That microphone id is not valid.")]
+    Microphone,
+    #[error("\"{0}\" is not a language tag (for example en-GB).")]
+    Language(String),
+    #[error(
+        "\"{0}\" is not a shortcut: use modifiers and one key, for example CommandOrControl+Shift+R."
+    )]
+    Shortcut(String),
+}
 
-    /// The first field with a value that cannot be right: its name (as in
-    /// the settings file) and why.
-    pub fn invalid_field(&self) -> Option<(&'static str, String)> {
+impl InvalidSetting {
+    /// The field's name as in the settings file (and the settings form).
+    pub fn field(&self) -> &'static str {
+        match self {
+            InvalidSetting::Microphone => "microphone",
+            InvalidSetting::Language(_) => "language",
+            InvalidSetting::Shortcut(_) => "global_shortcut",
+        }
+    }
+}
+
+impl UserSettings {
+    /// Refuses the first value that cannot be right, saying which and why.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
         if let Some(id) = &self.microphone
             && (id.is_empty() || id.len() > 512 || id.chars().any(char::is_control))
         {
-            return Some(("microphone", "That microphone id is not valid.".into()));
+            return Err(InvalidSetting::Microphone);
         }
-        if let Some(Err(reason)) = self.language.as_deref().map(check_language) {
-            return Some(("language", reason));
+        if let Some(language) = &self.language {
+            check_language(language)?;
         }
-        if let Some(Err(reason)) = self.global_shortcut.as_deref().map(check_shortcut) {
-            return Some(("global_shortcut", reason));
+        if let Some(shortcut) = &self.global_shortcut {
+            check_shortcut(shortcut)?;
         }
-        None
+        Ok(())
     }
 }
 
 /// A BCP 47-shaped language tag such as `en-GB`.
-pub fn check_language(language: &str) -> Result<(), String> {
+pub fn check_language(language: &str) -> Result<(), InvalidSetting> {
     let well_formed = (2..=35).contains(&language.len())
         && language.split('-').all(|part| {
             (1..=8).contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphanumeric())
@@ -59,9 +77,7 @@ pub fn check_language(language: &str) -> Result<(), String> {
     if well_formed {
         Ok(())
     } else {
-        Err(format!(
-            "\"{language}\" is not a language tag (for example en-GB)."
-        ))
+        Err(InvalidSetting::Language(language.to_owned()))
     }
 }
 
@@ -104,13 +120,8 @@ const NAMED_KEYS: [&str; 18] = [
 
 /// A shortcut of one or more modifiers and one key (`CommandOrControl+Shift+R`):
 /// a key alone would fire while the doctor types.
-pub fn check_shortcut(shortcut: &str) -> Result<(), String> {
-    let invalid = || {
-        Err(format!(
-            "\"{shortcut}\" is not a shortcut: use modifiers and one key, for example \
-             CommandOrControl+Shift+R."
-        ))
-    };
+pub fn check_shortcut(shortcut: &str) -> Result<(), InvalidSetting> {
+    let invalid = || Err(InvalidSetting::Shortcut(shortcut.to_owned()));
     let parts: Vec<String> = shortcut
         .split('+')
         .map(|p| p.trim().to_ascii_lowercase())
@@ -213,8 +224,13 @@ mod tests {
             ..UserSettings::default()
         };
         assert_eq!(
-            settings.invalid_field().map(|(f, _)| f),
-            Some("global_shortcut")
+            settings.validate().map_err(|e| e.field()),
+            Err("global_shortcut")
+        );
+        assert_eq!(
+            settings.validate().unwrap_err().to_string(),
+            "\"Ctrl+Banana\" is not a shortcut: use modifiers and one key, for example \
+             CommandOrControl+Shift+R."
         );
     }
 

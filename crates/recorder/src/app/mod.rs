@@ -273,8 +273,11 @@ impl App {
 
     /// Saves the person's settings (the chosen microphone, …).
     pub fn save_settings(&self, settings: &UserSettings) -> Result<Snapshot, AppError> {
-        if let Some((field, reason)) = settings.invalid_field() {
-            return Err(AppError::invalid_field(field, reason));
+        if let Err(invalid) = settings.validate() {
+            return Err(AppError::invalid_field(
+                invalid.field(),
+                invalid.to_string(),
+            ));
         }
         config::check_user_change(&self.config(), settings)
             .map_err(|message| AppError::new(ErrorKind::Locked, message))?;
@@ -591,7 +594,7 @@ impl App {
             ));
         }
         if let Some(language) = &request.language {
-            settings::check_language(language).map_err(AppError::invalid)?;
+            settings::check_language(language).map_err(|e| AppError::invalid(e.to_string()))?;
         }
         if reference.chars().count() > 200 || reference.chars().any(char::is_control) {
             return Err(AppError::invalid(

@@ -13,7 +13,8 @@ mod values;
 
 pub use system::{SystemFile, system_config_path};
 pub use values::{
-    DEFAULT_AUDIO_RETENTION_DAYS, DEFAULT_TRANSCRIPT_RETENTION_DAYS, Key, Layer, LogLevel, Pace,
+    DEFAULT_AUDIO_RETENTION_DAYS, DEFAULT_TRANSCRIPT_RETENTION_DAYS, InvalidValue, Key, Layer,
+    LogLevel, Pace,
 };
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -92,6 +93,15 @@ pub struct LockedError {
     pub flag: String,
 }
 
+/// Why a command-line flag was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlagRefused {
+    #[error(transparent)]
+    Locked(#[from] LockedError),
+    #[error(transparent)]
+    Invalid(#[from] InvalidValue),
+}
+
 /// Everything but the person's own settings: the system file and the
 /// environment. Loaded once at start; combined with the current user settings
 /// by [`ConfigSources::resolve`].
@@ -154,17 +164,16 @@ impl ConfigSources {
     }
 
     /// A command-line flag: refused when the key is locked to another value.
-    pub fn set_from_flag(&mut self, key: Key, flag: &str, value: &str) -> Result<(), String> {
+    pub fn set_from_flag(&mut self, key: Key, flag: &str, value: &str) -> Result<(), FlagRefused> {
         if let Some(locked) = self.locked_value(key)
             && locked != value.trim().trim_end_matches('/')
         {
-            return Err(LockedError {
+            return Err(FlagRefused::Locked(LockedError {
                 key,
                 value: locked,
                 file: self.system.path.display().to_string(),
                 flag: flag.to_owned(),
-            }
-            .to_string());
+            }));
         }
         self.overrides.set(key, value.trim())?;
         self.override_origins

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 
 use crate::server_profile::{
-    CreateMethod, CreateSession, FieldPath, Greeting, ServerProfile, TokenTransport,
-    TranscriptFields, check_name, check_origin, check_path,
+    CreateMethod, CreateSession, FieldPath, Greeting, InvalidProfileValue, ServerProfile,
+    TokenTransport, TranscriptFields, check_name, check_origin, check_path,
 };
 
 /// The table's name in the file.
@@ -87,7 +87,10 @@ pub fn read(table: &Table) -> (ServerProfile, Vec<TableProblem>) {
                     key,
                     text.trim(),
                 ),
-                other => Err(format!("expected a string, found {}", other.type_str())),
+                other => Err(InvalidProfileValue::WrongType {
+                    expected: "a string",
+                    found: other.type_str(),
+                }),
             }
         };
         if let Err(message) = result {
@@ -135,7 +138,7 @@ fn set(
     greeting_value: &mut Option<String>,
     key: &str,
     value: &str,
-) -> Result<(), String> {
+) -> Result<(), InvalidProfileValue> {
     let auth = &mut profile.auth;
     let stream = &mut profile.stream;
     let path = |target: &mut String| check_path(value).map(|()| *target = value.to_owned());
@@ -163,9 +166,7 @@ fn set(
         "stream_path" => path(&mut stream.path),
         "token_transport" => TokenTransport::parse(value)
             .map(|t| stream.token_transport = t)
-            .ok_or_else(|| {
-                format!("\"{value}\" is not a token transport (query, first_message or header)")
-            }),
+            .ok_or_else(|| InvalidProfileValue::TokenTransport(value.to_owned())),
         "token_query_param" => name(&mut stream.token_query_param),
         "token_message_field" => name(&mut stream.token_message_field),
         "session_query_param" => name(&mut stream.session_query_param),
@@ -177,16 +178,17 @@ fn set(
         }
         "origin" => check_origin(value).map(|()| stream.origin = Some(value.to_owned())),
         "greeting_field" => optional(greeting_field),
-        "greeting_value" if value.is_empty() => Err("the greeting's value cannot be empty (set greeting_field = \"\" for a server that does not greet)".into()),
+        "greeting_value" if value.is_empty() => Err(InvalidProfileValue::EmptyGreeting),
         "greeting_value" => {
             *greeting_value = Some(value.to_owned());
             Ok(())
         }
-        _ => Err(format!(
-            "unknown key (known keys: {})",
-            KEYS.join(", ")
-        )),
+        _ => Err(unknown_key()),
     }
+}
+
+fn unknown_key() -> InvalidProfileValue {
+    InvalidProfileValue::UnknownKey(KEYS.join(", "))
 }
 
 /// The `create_session_*` keys, read apart: they only make sense together.
@@ -201,28 +203,28 @@ struct CreateParts {
 }
 
 impl CreateParts {
-    fn set(&mut self, part: &str, value: &Spanned<toml::Value>) -> Result<(), String> {
+    fn set(&mut self, part: &str, value: &Spanned<toml::Value>) -> Result<(), InvalidProfileValue> {
         let Some(text) = value.get_ref().as_str().map(str::trim) else {
-            return Err(format!(
-                "expected a string, found {}",
-                value.get_ref().type_str()
-            ));
+            return Err(InvalidProfileValue::WrongType {
+                expected: "a string",
+                found: value.get_ref().type_str(),
+            });
         };
         match part {
             "path" => check_path(text).map(|()| self.path = Some(text.to_owned())),
             "method" => CreateMethod::parse(text)
                 .map(|m| self.method = Some(m))
-                .ok_or_else(|| format!("\"{text}\" is not a method for creating (POST or PUT)")),
+                .ok_or_else(|| InvalidProfileValue::Method(text.to_owned())),
             "body" => match serde_json::from_str::<serde_json::Value>(text) {
                 Ok(body @ serde_json::Value::Object(_)) if text.len() <= 4096 => {
                     self.body = Some(body);
                     Ok(())
                 }
-                Ok(_) => Err("the body must be one JSON object of at most 4096 characters".into()),
-                Err(e) => Err(format!("the body is not JSON ({e})")),
+                Ok(_) => Err(InvalidProfileValue::BodyNotAnObject),
+                Err(e) => Err(InvalidProfileValue::BodyNotJson(e.to_string())),
             },
             "id_field" => check_name(text).map(|()| self.id_field = Some(FieldPath::new(text))),
-            _ => Err(format!("unknown key (known keys: {})", KEYS.join(", "))),
+            _ => Err(unknown_key()),
         }?;
         self.first = Some(
             self.first
@@ -251,12 +253,12 @@ impl CreateParts {
 }
 
 /// `extra_query = { language_code = "hi-IN", model = "medical" }`.
-fn read_extra_query(value: &toml::Value) -> Result<Vec<(String, String)>, String> {
+fn read_extra_query(value: &toml::Value) -> Result<Vec<(String, String)>, InvalidProfileValue> {
     let toml::Value::Table(table) = value else {
-        return Err(format!(
-            "expected a table such as {{ language_code = \"hi-IN\" }}, found {}",
-            value.type_str()
-        ));
+        return Err(InvalidProfileValue::WrongType {
+            expected: "a table such as { language_code = \"hi-IN\" }",
+            found: value.type_str(),
+        });
     };
     table
         .iter()
@@ -264,11 +266,11 @@ fn read_extra_query(value: &toml::Value) -> Result<Vec<(String, String)>, String
             check_name(name)?;
             match value {
                 toml::Value::String(text) if text.len() <= 200 => Ok((name.clone(), text.clone())),
-                toml::Value::String(_) => Err(format!("the value of \"{name}\" is too long")),
-                other => Err(format!(
-                    "the value of \"{name}\" must be a string, found {}",
-                    other.type_str()
-                )),
+                toml::Value::String(_) => Err(InvalidProfileValue::ParameterTooLong(name.clone())),
+                other => Err(InvalidProfileValue::ParameterNotAString {
+                    name: name.clone(),
+                    found: other.type_str(),
+                }),
             }
         })
         .collect()

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use super::server_table;
+use super::values::InvalidValue;
 use super::{ConfigProblem, Key, Layer};
 use crate::server_profile::ServerProfile;
 
@@ -136,7 +137,7 @@ impl SystemFile {
                 toml::Value::Boolean(flag) if key == Key::RequireConsent => {
                     file.values.set(key, &flag.to_string())
                 }
-                other => Err(format!("expected a string, found {}", other.type_str())),
+                other => Err(InvalidValue::NotAString(other.type_str())),
             };
             if let Err(message) = result {
                 let line = Some(line_of(text, value.span().start));

@@ -106,6 +106,8 @@ fn a_flag_cannot_change_a_locked_key_but_may_repeat_it() {
     let refused = sources
         .set_from_flag(Key::Server, "--server", "https://other.example")
         .unwrap_err();
+    assert!(matches!(refused, FlagRefused::Locked(_)), "{refused:?}");
+    let refused = refused.to_string();
     assert!(refused.contains("IT administrator"), "{refused}");
     assert!(refused.contains(FILE), "{refused}");
     assert!(refused.contains("--server"), "{refused}");

@@ -4,8 +4,30 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::settings::{UserSettings, check_language, check_shortcut};
+use crate::settings::{InvalidSetting, UserSettings, check_language, check_shortcut};
 use crate::store::Profile;
+
+/// A value a configuration key cannot take; the message says what it could.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidValue {
+    #[error(transparent)]
+    Server(#[from] crate::net::ConnectError),
+    #[error("\"{0}\" is not a profile (\"v1\" or \"seed\")")]
+    Profile(String),
+    #[error(transparent)]
+    Setting(#[from] InvalidSetting),
+    #[error("\"{0}\" is not a log level (error, warn, info, debug or trace)")]
+    LogLevel(String),
+    #[error("\"{0}\" is not a number of days (0 to {MAX_RETENTION_DAYS})")]
+    Days(String),
+    #[error("\"{0}\" is not a pace in multiples of real time (0.25 to 100; 1 is real time)")]
+    Pace(String),
+    #[error("\"{0}\" is not true or false")]
+    Flag(String),
+    /// A configuration file gave a value of the wrong type.
+    #[error("expected a string, found {0}")]
+    NotAString(&'static str),
+}
 
 /// A configuration key an administrator can set and lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -154,17 +176,17 @@ impl Pace {
         f64::from(self.hundredths) / 100.0
     }
 
-    fn parse(value: &str) -> Result<Self, String> {
+    fn parse(value: &str) -> Result<Self, InvalidValue> {
         value
             .trim()
             .parse::<f64>()
             .ok()
             .map(|pace| (pace * 100.0).round())
             .filter(|h| (f64::from(Self::MIN)..=f64::from(Self::MAX)).contains(h))
-            .map(|h| Pace { hundredths: h as u32 })
-            .ok_or_else(|| {
-                format!("\"{value}\" is not a pace in multiples of real time (0.25 to 100; 1 is real time)")
+            .map(|h| Pace {
+                hundredths: h as u32,
             })
+            .ok_or_else(|| InvalidValue::Pace(value.to_owned()))
     }
 }
 
@@ -194,13 +216,13 @@ pub struct Layer {
     pub require_consent: Option<bool>,
 }
 
-fn parse_days(value: &str) -> Result<u32, String> {
+fn parse_days(value: &str) -> Result<u32, InvalidValue> {
     value
         .trim()
         .parse::<u32>()
         .ok()
         .filter(|days| *days <= MAX_RETENTION_DAYS)
-        .ok_or_else(|| format!("\"{value}\" is not a number of days (0 to {MAX_RETENTION_DAYS})"))
+        .ok_or_else(|| InvalidValue::Days(value.to_owned()))
 }
 
 impl Layer {
@@ -230,18 +252,18 @@ impl Layer {
     }
 
     /// Checks and sets one value; the error says what is wrong with it.
-    pub fn set(&mut self, key: Key, value: &str) -> Result<(), String> {
+    pub fn set(&mut self, key: Key, value: &str) -> Result<(), InvalidValue> {
         match key {
             Key::Server => {
                 let server = value.trim().trim_end_matches('/');
-                crate::net::ws_base(server).map_err(|e| e.to_string())?;
+                crate::net::ws_base(server)?;
                 self.server = Some(server.to_owned());
             }
             Key::Profile => {
                 self.profile = Some(match value {
                     "v1" => Profile::V1,
                     "seed" => Profile::Seed,
-                    _ => return Err(format!("\"{value}\" is not a profile (\"v1\" or \"seed\")")),
+                    _ => return Err(InvalidValue::Profile(value.to_owned())),
                 });
             }
             Key::Language => {
@@ -253,9 +275,10 @@ impl Layer {
                 self.global_shortcut = Some(value.to_owned());
             }
             Key::LogLevel => {
-                self.log_level = Some(LogLevel::parse(value).ok_or_else(|| {
-                    format!("\"{value}\" is not a log level (error, warn, info, debug or trace)")
-                })?);
+                self.log_level = Some(
+                    LogLevel::parse(value)
+                        .ok_or_else(|| InvalidValue::LogLevel(value.to_owned()))?,
+                );
             }
             Key::AudioRetentionDays => self.audio_retention_days = Some(parse_days(value)?),
             Key::TranscriptRetentionDays => {
@@ -266,7 +289,7 @@ impl Layer {
                 self.require_consent = Some(match value.trim() {
                     "true" => true,
                     "false" => false,
-                    _ => return Err(format!("\"{value}\" is not true or false")),
+                    _ => return Err(InvalidValue::Flag(value.to_owned())),
                 });
             }
         }

@@ -65,7 +65,10 @@ fn prepare(cli: &Cli) -> Result<Context, Failure> {
         Command::Record(args) => (args.server.as_deref(), args.profile),
         _ => (None, None),
     };
-    let usage = |message| Failure { code: 2, message };
+    let usage = |refused: consult_recorder::config::FlagRefused| Failure {
+        code: 2,
+        message: refused.to_string(),
+    };
     if let Some(server) = server {
         sources
             .set_from_flag(Key::Server, "--server", server)
