@@ -44,7 +44,8 @@ pub async fn create(
     reference: &str,
     language: Option<&str>,
 ) -> Result<String, CreateSessionError> {
-    let http = crate::net::http_client(TIMEOUT).map_err(CreateSessionError::Unreachable)?;
+    let http = crate::net::http_client(TIMEOUT)
+        .map_err(|e| CreateSessionError::Unreachable(e.to_string()))?;
     let url = format!("{}{}", server.trim_end_matches('/'), call.path);
     let request = match call.method {
         CreateMethod::Post => http.post(&url),

@@ -175,7 +175,7 @@ pub fn init(
     name: &str,
     file_level: &str,
     stderr_filter: &str,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, LogFileError> {
     let stderr = tracing_subscriber::fmt::layer()
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
         .with_writer(io::stderr)
@@ -195,7 +195,19 @@ pub fn init(
         .init();
     opened
         .map(|file| file.path())
-        .map_err(|e| format!("cannot write logs to {}: {e}", dir.display()))
+        .map_err(|source| LogFileError {
+            dir: dir.to_path_buf(),
+            source,
+        })
+}
+
+/// The log folder cannot be written: logs go to standard error only.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write logs to {}: {source}", dir.display())]
+pub struct LogFileError {
+    pub dir: PathBuf,
+    #[source]
+    pub source: io::Error,
 }
 
 /// Transport libraries whose debug and trace events print requests whole: the

@@ -280,7 +280,7 @@ impl App {
             ));
         }
         config::check_user_change(&self.config(), settings)
-            .map_err(|message| AppError::new(ErrorKind::Locked, message))?;
+            .map_err(|locked| AppError::new(ErrorKind::Locked, locked.to_string()))?;
         settings::save(&self.inner.options.dirs.config, settings).map_err(AppError::storage)?;
         Ok(self.snapshot())
     }

@@ -64,7 +64,8 @@ pub struct AuthClient {
 impl AuthClient {
     /// `base` is the server's origin, e.g. `https://transcribe.clinic.example`.
     pub fn new(base: &str, profile: AuthProfile, timeout: Duration) -> Result<Self, AuthError> {
-        let http = crate::net::http_client(timeout).map_err(AuthError::Unreachable)?;
+        let http =
+            crate::net::http_client(timeout).map_err(|e| AuthError::Unreachable(e.to_string()))?;
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_owned(),

@@ -336,19 +336,21 @@ impl Resolved {
     }
 }
 
+/// A change the person asked for to a key the administrator locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("The {} is set by your IT department and cannot be changed here.", .0.label())]
+pub struct LockedByIt(pub Key);
+
 /// Keeps the person's settings away from locked keys: a change to a locked
 /// key is refused with the sentence to show; unchanged locked values pass.
-pub fn check_user_change(resolved: &Resolved, wanted: &UserSettings) -> Result<(), String> {
+pub fn check_user_change(resolved: &Resolved, wanted: &UserSettings) -> Result<(), LockedByIt> {
     let wanted = Layer::from_user(wanted);
     let current = resolved.as_layer();
     for key in &resolved.locked {
         if let Some(value) = wanted.get(*key)
             && current.get(*key).as_deref() != Some(value.as_str())
         {
-            return Err(format!(
-                "The {} is set by your IT department and cannot be changed here.",
-                key.label()
-            ));
+            return Err(LockedByIt(*key));
         }
     }
     Ok(())

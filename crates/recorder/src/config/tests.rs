@@ -144,6 +144,8 @@ fn the_person_cannot_change_a_locked_key_from_the_app() {
         ..UserSettings::default()
     };
     let refused = check_user_change(&resolved, &change).unwrap_err();
+    assert_eq!(refused, LockedByIt(Key::Language));
+    let refused = refused.to_string();
     assert!(refused.contains("recognition language"), "{refused}");
     let same = UserSettings {
         language: Some("en-GB".into()),

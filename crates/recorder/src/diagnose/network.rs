@@ -195,7 +195,7 @@ async fn http(server: &str) -> Vec<Check> {
     let area = Area::Server;
     let client = match net::http_client(TIMEOUT) {
         Ok(client) => client,
-        Err(e) => return vec![check(area, "HTTP", Outcome::Failed, e)],
+        Err(e) => return vec![check(area, "HTTP", Outcome::Failed, e.to_string())],
     };
     let url = format!("{}/healthz", server.trim_end_matches('/'));
     let response = match client.get(&url).send().await {

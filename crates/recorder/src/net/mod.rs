@@ -111,7 +111,7 @@ pub fn install_crypto_provider() {
 }
 
 /// An HTTP client with the same TLS trust and proxy rules as the WebSocket.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     install_crypto_provider();
     reqwest::Client::builder()
         .timeout(timeout)
@@ -125,7 +125,6 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
                 .map(|proxy| proxy.url().clone())
         }))
         .build()
-        .map_err(|e| e.to_string())
 }
 
 /// TLS with the operating system's trust store (a clinic's own CA included).

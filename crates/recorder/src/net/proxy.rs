@@ -30,26 +30,30 @@ impl std::fmt::Debug for Proxy {
     }
 }
 
+/// Why a proxy setting cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyAddressError {
+    #[error("the proxy address is not a URL")]
+    NotAUrl,
+    #[error("the proxy scheme {0}:// is not supported; use http://host:port")]
+    Scheme(String),
+    #[error("the proxy address has no host")]
+    NoHost,
+}
+
 impl Proxy {
     /// `http://[user:password@]host[:port]`; the port defaults to 3128.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ProxyAddressError> {
         let with_scheme = if text.contains("://") {
             text.to_owned()
         } else {
             format!("http://{text}")
         };
-        let url =
-            Url::parse(&with_scheme).map_err(|_| "the proxy address is not a URL".to_owned())?;
+        let url = Url::parse(&with_scheme).map_err(|_| ProxyAddressError::NotAUrl)?;
         if url.scheme() != "http" {
-            return Err(format!(
-                "the proxy scheme {}:// is not supported; use http://host:port",
-                url.scheme()
-            ));
+            return Err(ProxyAddressError::Scheme(url.scheme().to_owned()));
         }
-        let host = url
-            .host_str()
-            .ok_or_else(|| "the proxy address has no host".to_owned())?
-            .to_owned();
+        let host = url.host_str().ok_or(ProxyAddressError::NoHost)?.to_owned();
         let authorization = (!url.username().is_empty()).then(|| {
             let user = percent_decode(url.username());
             let password = percent_decode(url.password().unwrap_or(""));
@@ -155,7 +159,7 @@ pub fn for_url_with(
         _ => get(&["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]),
     };
     setting
-        .map(|text| Proxy::parse(text.trim()).map_err(ConnectError::Proxy))
+        .map(|text| Proxy::parse(text.trim()).map_err(|e| ConnectError::Proxy(e.to_string())))
         .transpose()
 }
 

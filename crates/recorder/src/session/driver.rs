@@ -8,8 +8,24 @@ use super::upload::Upload;
 use crate::backoff::Backoff;
 use crate::events::Status;
 
+/// Why a session ended without its profile's evidence that it is whole. The
+/// text is what the person and the history are shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// The server refused in a way no retry can change (a protocol
+    /// violation, another account's session).
+    #[error("{0}")]
+    Refused(String),
+    /// Audio was captured but never reached this computer's disk.
+    #[error("{0}")]
+    NotSaved(String),
+    /// The session's task ended without a result.
+    #[error("the session task stopped: {0}")]
+    TaskStopped(String),
+}
+
 /// Runs connections until the session is confirmed whole, or fails for good.
-pub async fn drive<D: Dialect>(upload: &mut Upload<'_>, dialect: &mut D) -> Result<(), String> {
+pub async fn drive<D: Dialect>(upload: &mut Upload<'_>, dialect: &mut D) -> Result<(), Failure> {
     let sender = upload.sender;
     let written = upload.reader.subscribe();
     let mut backoff = Backoff::new(sender.options.first_retry, sender.options.max_retry);
@@ -38,7 +54,7 @@ pub async fn drive<D: Dialect>(upload: &mut Upload<'_>, dialect: &mut D) -> Resu
         };
         match outcome {
             Outcome::Done => return Ok(()),
-            Outcome::Fatal(reason) => return Err(reason),
+            Outcome::Fatal(reason) => return Err(Failure::Refused(reason)),
             Outcome::Auth(_) => {
                 auth_failures += 1;
                 sender.tokens.invalidate().await;

@@ -37,6 +37,7 @@ use crate::net::{self, ConnectError};
 use crate::spool::{Recovered, SpoolError, SpoolReader, SpoolWriter};
 use crate::store::{Profile, SessionRecord, SessionState, Store, StoreError};
 use capture::CaptureDone;
+pub use driver::Failure;
 use driver::drive;
 use seed::Seed;
 use sender::SenderContext;
@@ -56,7 +57,7 @@ pub enum SessionError {
     #[error("session {0} is already complete")]
     AlreadyComplete(String),
     #[error("the session failed: {0}")]
-    Failed(String),
+    Failed(#[from] Failure),
 }
 
 /// Everything a session needs besides its audio.
@@ -204,11 +205,9 @@ impl Session {
 
     /// Waits until the server confirmed everything (or the session failed).
     pub async fn finished(self) -> Result<(), SessionError> {
-        self.task.await.unwrap_or_else(|e| {
-            Err(SessionError::Failed(format!(
-                "the session task stopped: {e}"
-            )))
-        })
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(Failure::TaskStopped(e.to_string()).into()))
     }
 }
 
@@ -304,7 +303,7 @@ async fn send_all(
         .expect("failure lock poisoned")
         .clone();
     let result = match (result, unsaved) {
-        (Ok(()), Some(reason)) => Err(reason),
+        (Ok(()), Some(reason)) => Err(Failure::NotSaved(reason)),
         (other, _) => other,
     };
     let (state, status) = match &result {
@@ -312,14 +311,15 @@ async fn send_all(
         // the last frame proves nothing more.
         Ok(()) if profile == Profile::Seed => (SessionState::Sent, Status::Sent),
         Ok(()) => (SessionState::Complete, Status::Complete),
-        Err(reason) => (
+        Err(failure) => (
             SessionState::Failed,
             Status::Failed {
-                reason: reason.clone(),
+                reason: failure.to_string(),
             },
         ),
     };
-    store.set_state(&id, state, result.as_ref().err().map(String::as_str))?;
+    let reason = result.as_ref().err().map(ToString::to_string);
+    store.set_state(&id, state, reason.as_deref())?;
     sender.reporter.status(status);
     result.map_err(SessionError::Failed)
 }
