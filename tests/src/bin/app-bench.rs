@@ -145,6 +145,12 @@ impl Memory {
         println!("{line}");
     }
 
+    /// The last sample: every process's RSS added up, and the PSS of all.
+    fn last_totals(&self) -> (u64, u64) {
+        let rss = self.by_process.values().map(|span| span.last).sum();
+        (rss, self.together.as_ref().map_or(0, |span| span.last))
+    }
+
     fn print(&self, phase: &str) {
         println!("{phase}:");
         for (name, span) in &self.by_process {
@@ -207,6 +213,50 @@ async fn keep_talking(dir: &Path, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// A Tauri window with the app's Tauri features and nothing else, on the
+/// same display, idle for `secs` once its web process runs.
+async fn floor(desktop: &Desktop, secs: u64) -> Memory {
+    let mut window = desktop.spawn_beside(&e2e_tests::desktop::built_binary("floor-window"));
+    let pid = window.id().expect("the floor window runs");
+    let deadline = tokio::time::Instant::now() + STEP;
+    // Its page is shown once WebKit's web process exists (the kernel keeps
+    // 15 characters of a process name).
+    while !procfs::with_descendants(pid)
+        .into_iter()
+        .filter_map(procfs::name)
+        .any(|name| name.starts_with("WebKitWebProces"))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the floor window showed no page"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let memory = watch_memory(pid, secs, 0).await;
+    let _ = window.kill().await;
+    memory
+}
+
+/// The app's memory as a multiple of the floor's, at the end of each phase.
+fn print_ratios(idle: &Memory, recording: &Memory, floor: &Memory) {
+    let (floor_rss, floor_pss) = floor.last_totals();
+    println!(
+        "the app as a multiple of the floor (last samples; RSS added up over processes, PSS of all):"
+    );
+    for (phase, memory) in [("idle", idle), ("after recording", recording)] {
+        let (rss, pss) = memory.last_totals();
+        println!(
+            "  {phase:<16} RSS {:.1} / {:.1} MB = {:.2}x, PSS {:.1} / {:.1} MB = {:.2}x",
+            mb(rss),
+            mb(floor_rss),
+            rss as f64 / floor_rss as f64,
+            mb(pss),
+            mb(floor_pss),
+            pss as f64 / floor_pss as f64
+        );
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let plan = plan();
@@ -218,9 +268,8 @@ async fn main() {
     app.wait_shown("#view-recorder", STEP).await;
     let pid = app.pid().expect("the app's process is found");
 
-    watch_memory(pid, plan.idle_secs, 0)
-        .await
-        .print(&format!("signed in, idle ({} s)", plan.idle_secs));
+    let idle = watch_memory(pid, plan.idle_secs, 0).await;
+    idle.print(&format!("signed in, idle ({} s)", plan.idle_secs));
 
     app.session
         .type_into("#reference", "Benchmark")
@@ -247,6 +296,13 @@ async fn main() {
     app.session.click("#record").await.unwrap();
     app.wait_text("#status-pill", "Uploaded", STEP).await;
     app.quit().await;
+
+    let floor = floor(&desktop, plan.idle_secs).await;
+    floor.print(&format!(
+        "the floor: a bare Tauri window, same features, same display, idle ({} s)",
+        plan.idle_secs
+    ));
+    print_ratios(&idle, &memory, &floor);
     if lines == 0 {
         eprintln!(
             "error: no live text arrived; these are not the figures of a recording with live text"

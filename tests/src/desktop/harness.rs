@@ -175,6 +175,24 @@ impl Desktop {
 }
 
 impl Desktop {
+    /// Starts another program as the doctor on this desktop's display (the
+    /// benchmark's floor window); it is stopped when dropped.
+    pub fn spawn_beside(&self, program: &Path) -> Child {
+        let mut command = Command::new(program);
+        as_the_doctor(
+            &mut command,
+            &self.display.name,
+            self.home.path(),
+            &self.config,
+        );
+        command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} starts: {e}", program.display()))
+    }
+
     /// Runs the app a second time with `args` while the first runs (as the
     /// desktop does when a link is opened) and waits for it to hand over and
     /// exit.
