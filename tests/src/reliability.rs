@@ -170,6 +170,8 @@ pub struct Report {
     pub reconnects: u32,
     pub refreshes: u32,
     pub sign_ins: u32,
+    /// Sign-ins the recorder asked for besides the forced one.
+    pub unplanned_sign_ins: u32,
     pub bytes_lost: usize,
     pub bytes_duplicated: usize,
     pub recoveries: Vec<Duration>,
@@ -219,7 +221,10 @@ impl Report {
         out.extend([
             format!("reconnects: {}", self.reconnects),
             format!("token refreshes: {}", self.refreshes),
-            format!("sign-ins with a password: {}", self.sign_ins),
+            format!(
+                "sign-ins with a password: {} ({} not planned)",
+                self.sign_ins, self.unplanned_sign_ins
+            ),
             format!("bytes lost: {}", self.bytes_lost),
             format!("bytes duplicated: {}", self.bytes_duplicated),
             format!("recovery after a fault: p50 {rec_p50:.2} s, max {rec_max:.2} s"),
@@ -617,6 +622,7 @@ pub async fn run(plan: Plan) -> Report {
         signed_again: sign_in_at.is_none(),
         sign_in_at,
         revoked: false,
+        unplanned_sign_ins: 0,
         stalls_unnoticed: 0,
     };
     // A session that never ends is a failure to report, not a test to hang:
@@ -650,6 +656,7 @@ struct Chaos {
     sign_in_at: Option<f64>,
     revoked: bool,
     signed_again: bool,
+    unplanned_sign_ins: u32,
     stalls_unnoticed: u32,
 }
 
@@ -761,8 +768,11 @@ impl Chaos {
     }
 
     /// The forced sign-in: revoke, wait for the client to notice, stop it,
-    /// sign in again from the CLI and carry on recording. True when the
-    /// recorder was restarted.
+    /// sign in again from the CLI and carry on recording. A sign-in the
+    /// recorder asks for at any other time is given too, as a doctor would
+    /// (a backend with strict refresh-token reuse detection revokes the
+    /// sign-in by itself when a refresh's answer is lost to a cut), and
+    /// counted apart. True when the recorder was restarted.
     async fn sign_in_if_due(&mut self, elapsed: f64) -> bool {
         if !self.revoked && self.sign_in_at.is_some_and(|at| elapsed >= at) && !self.watch.finishing
         {
@@ -775,10 +785,14 @@ impl Chaos {
                 .entry("refresh tokens revoked")
                 .or_default() += 1;
         }
-        if !(self.revoked && !self.signed_again && self.watch.sign_in_required) {
+        if !self.watch.sign_in_required {
             return false;
         }
-        self.signed_again = true;
+        if self.revoked && !self.signed_again {
+            self.signed_again = true;
+        } else {
+            self.unplanned_sign_ins += 1;
+        }
         self.watch.sign_in_required = false;
         self.recorder.child.start_kill().expect("stop the recorder");
         let _ = self.recorder.child.wait().await;
@@ -851,6 +865,7 @@ impl Chaos {
             reconnects: watch.reconnects,
             refreshes: watch.refreshes,
             sign_ins: self.sign_ins,
+            unplanned_sign_ins: self.unplanned_sign_ins,
             bytes_lost,
             bytes_duplicated,
             recoveries: watch.recoveries.clone(),

@@ -51,7 +51,14 @@ async fn short_form(architecture: Architecture, seed: u64) {
     assert_eq!(report.problems(), Vec::<String>::new());
     assert_eq!(report.too_fast_refusals, Some(0));
     assert_eq!(report.crash_losses.len(), 1, "the crash happened");
-    assert_eq!(report.sign_ins, 2, "the forced sign-in happened");
+    // The forced one, and any the backend forced by itself: its strict
+    // reuse detection revokes the sign-in when a refresh's answer is lost to
+    // a cut (a doctor signs in again; no audio may be lost meanwhile).
+    assert_eq!(
+        report.sign_ins - report.unplanned_sign_ins,
+        2,
+        "the forced sign-in happened"
+    );
     assert!(
         report.reconnects >= 3,
         "the faults really broke connections"
