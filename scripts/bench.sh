@@ -26,7 +26,7 @@ echo "== streaming through the CLI at real time (websocat as the floor)"
 command -v websocat >/dev/null ||
   cargo install --locked --quiet websocat --version 1.14.1 --no-default-features --features unix_stdio
 cargo build --locked --release -p consult-recorder --bin consult-cli \
-  -p e2e-tests --bin stream-bench --bin app-bench -p floor-window
+  -p e2e-tests --bin stream-bench --bin app-bench -p floor-window --bin floor-window
 keyctl session - ./target/release/stream-bench "$@"
 
 echo "== the desktop app's memory: idle, and recording with live text (Xvfb)"
