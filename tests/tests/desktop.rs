@@ -125,21 +125,6 @@ async fn click_in_row(app: &App, reference: &str, label: &str) {
     );
 }
 
-/// What has the keyboard focus: its id, else its tag and text ("body" for
-/// nothing).
-async fn focused(app: &App) -> String {
-    let value = app
-        .session
-        .execute(
-            "const e = document.activeElement;\
-             return !e || e === document.body ? 'body' : (e.id || e.tagName.toLowerCase() + ' ' + e.textContent.trim());",
-            json!([]),
-        )
-        .await
-        .unwrap();
-    value.as_str().unwrap_or_default().to_owned()
-}
-
 /// Presses Tab (Shift+Tab when `backwards`) until `target` has the focus;
 /// after every press something must have it.
 async fn tab_to(app: &App, target: &str, backwards: bool) {
@@ -150,7 +135,7 @@ async fn tab_to(app: &App, target: &str, backwards: bool) {
         } else {
             app.session.press(&[keys::TAB]).await.unwrap();
         }
-        let now = focused(app).await;
+        let now = app.session.focused_id().await.unwrap();
         assert_ne!(now, "body", "the focus was lost after {path:?}");
         path.push(now.clone());
         if now == target {
@@ -771,22 +756,22 @@ async fn every_view_passes_an_automated_accessibility_check() {
 
     // The keyboard alone: sign in, start, stop, change views; where the
     // focus is is checked after every key.
-    assert_eq!(focused(&app).await, "signin-title");
+    assert_eq!(app.session.focused_id().await.unwrap(), "signin-title");
     tab_to(&app, "signin-email", false).await;
     type_keys(&app, EMAIL).await;
     tab_to(&app, "signin-password", false).await;
     type_keys(&app, PASSWORD).await;
     app.session.press(&[keys::ENTER]).await.unwrap();
     app.wait_shown("#view-recorder", SHORT).await;
-    assert_eq!(focused(&app).await, "recorder-title");
+    assert_eq!(app.session.focused_id().await.unwrap(), "recorder-title");
     report.push(("record", accessibility_violations(&app).await));
     tab_to(&app, "record", false).await;
     app.session.press(&[keys::SPACE]).await.unwrap();
     wait_status(&app, "Connected", SHORT).await;
-    assert_eq!(focused(&app).await, "record");
+    assert_eq!(app.session.focused_id().await.unwrap(), "record");
     app.session.press(&[keys::SPACE]).await.unwrap();
     wait_status(&app, "Uploaded", SPEECH).await;
-    assert_eq!(focused(&app).await, "record");
+    assert_eq!(app.session.focused_id().await.unwrap(), "record");
     for view in ["history", "settings", "about"] {
         tab_to(&app, &format!("tab-{view}"), true).await;
         app.session.press(&[keys::ENTER]).await.unwrap();
@@ -810,12 +795,12 @@ async fn every_view_passes_an_automated_accessibility_check() {
             )
             .await;
             assert_eq!(app.text("#settings-saved").await, None);
-            assert_eq!(focused(&app).await, "settings-shortcut");
+            assert_eq!(app.session.focused_id().await.unwrap(), "settings-shortcut");
             replace_field_text(&app, "CommandOrControl+Shift+R").await;
             app.session.press(&[keys::ENTER]).await.unwrap();
             app.wait_text("#settings-saved", "Saved.", SHORT).await;
             assert_eq!(app.text("#settings-global_shortcut-error").await, None);
-            assert_eq!(focused(&app).await, "settings-shortcut");
+            assert_eq!(app.session.focused_id().await.unwrap(), "settings-shortcut");
         }
     }
     assert_no_serious_violations(&report);

@@ -185,11 +185,13 @@ impl Session {
             .map(drop)
     }
 
-    /// The id of the element that has the keyboard focus ("" for none).
+    /// What has the keyboard focus: its id, else its tag and text ("body"
+    /// when nothing has it).
     pub async fn focused_id(&self) -> Result<String, WebDriverError> {
         let value = self
             .execute(
-                "return document.activeElement ? document.activeElement.id : '';",
+                "const e = document.activeElement;\
+                 return !e || e === document.body ? 'body' : (e.id || e.tagName.toLowerCase() + ' ' + e.textContent.trim());",
                 json!([]),
             )
             .await?;
