@@ -150,117 +150,135 @@ fn report_source_error(reporter: &Reporter, err: &AudioError) {
 }
 
 fn spawn_spool_thread(
-    mut writer: SpoolWriter,
+    writer: SpoolWriter,
     mut inbox: mpsc::Receiver<Command>,
     store: Store,
     reporter: Reporter,
     failure: CaptureFailure,
 ) {
+    let mut spool = SpoolThread {
+        id: reporter.session_id().to_owned(),
+        writer,
+        store,
+        reporter,
+        held: VecDeque::new(),
+        held_samples: 0,
+        dropped: 0,
+        failing: false,
+        ticks: 0,
+    };
     std::thread::Builder::new()
         .name("spool-writer".into())
         .spawn(move || {
-            let mut held: VecDeque<Frame> = VecDeque::new();
-            let mut held_samples = 0u64;
-            let mut dropped = 0u64;
-            let mut failing = false;
-            let mut ticks = 0u32;
-            let id = reporter.session_id().to_owned();
             while let Some(command) = inbox.blocking_recv() {
                 match command {
-                    Command::Frames(frames) => {
-                        for frame in frames {
-                            held_samples += frame.samples();
-                            held.push_back(frame);
-                        }
-                        while held_samples > MAX_HELD_SAMPLES {
-                            let Some(oldest) = held.pop_front() else {
-                                break;
-                            };
-                            held_samples -= oldest.samples();
-                            dropped += oldest.samples();
-                        }
-                    }
-                    Command::Sync => {
-                        if let Err(err) = writer.sync() {
-                            tracing::error!(error = %err, "spool sync failed");
-                        }
-                        ticks += 1;
-                        if ticks.is_multiple_of(4) {
-                            let _ = store.set_recorded(&id, writer.end());
-                        }
-                    }
+                    Command::Frames(frames) => spool.hold(frames),
+                    Command::Sync => spool.sync(),
                     Command::Finish(reply) => {
-                        flush(
-                            &mut writer,
-                            &mut held,
-                            &mut held_samples,
-                            &reporter,
-                            &mut failing,
-                        );
-                        let _ = writer.sync();
-                        let _ = store.set_recorded(&id, writer.end());
-                        let unsaved = held_samples + dropped;
-                        if unsaved > 0 {
-                            let reason = format!(
-                                "{:.1} s of audio could not be written to {} (the disk is full or refuses writes)",
-                                consult_protocol::samples_to_secs(unsaved),
-                                writer.path().display()
-                            );
-                            tracing::error!(%reason, "capture ended with unsaved audio");
-                            *failure.lock().expect("failure lock poisoned") = Some(reason);
-                        }
-                        let _ = reply.send(writer.end());
+                        let end = spool.finish(&failure);
+                        let _ = reply.send(end);
                         return;
                     }
                 }
-                flush(
-                    &mut writer,
-                    &mut held,
-                    &mut held_samples,
-                    &reporter,
-                    &mut failing,
-                );
+                spool.flush();
             }
         })
         .expect("spawn the spool writer");
 }
 
-/// Writes held frames in order; on the first failure keeps the rest for later.
-fn flush(
-    writer: &mut SpoolWriter,
-    held: &mut VecDeque<Frame>,
-    held_samples: &mut u64,
-    reporter: &Reporter,
-    failing: &mut bool,
-) {
-    while let Some(frame) = held.front() {
-        // A frame whose offset is behind the spool end was already written
-        // (a resumed recording): skip it.
-        if frame.end() <= writer.end() {
-            *held_samples -= frame.samples();
-            held.pop_front();
-            continue;
+/// The spool thread's state: the writer and the frames the disk has not taken yet.
+struct SpoolThread {
+    id: String,
+    writer: SpoolWriter,
+    store: Store,
+    reporter: Reporter,
+    held: VecDeque<Frame>,
+    held_samples: u64,
+    /// Audio dropped past [`MAX_HELD_SAMPLES`]: reported when capture ends.
+    dropped: u64,
+    /// Whether the last write failed (the failure is reported once, not per frame).
+    failing: bool,
+    ticks: u32,
+}
+
+impl SpoolThread {
+    /// Queues frames behind any the disk refused, dropping the oldest past the bound.
+    fn hold(&mut self, frames: Vec<Frame>) {
+        for frame in frames {
+            self.held_samples += frame.samples();
+            self.held.push_back(frame);
         }
-        match writer.append(frame.offset, &frame.pcm) {
-            Ok(()) => {
-                *held_samples -= frame.samples();
-                held.pop_front();
-                if *failing {
-                    *failing = false;
-                    reporter.warning("the audio spool is writable again; held audio was saved");
-                }
+        while self.held_samples > MAX_HELD_SAMPLES {
+            let Some(oldest) = self.held.pop_front() else {
+                break;
+            };
+            self.held_samples -= oldest.samples();
+            self.dropped += oldest.samples();
+        }
+    }
+
+    /// Makes what was written durable; every fourth tick (1 s) the history row learns the length.
+    fn sync(&mut self) {
+        if let Err(err) = self.writer.sync() {
+            tracing::error!(error = %err, "spool sync failed");
+        }
+        self.ticks += 1;
+        if self.ticks.is_multiple_of(4) {
+            let _ = self.store.set_recorded(&self.id, self.writer.end());
+        }
+    }
+
+    /// Writes what it can, syncs, and records any audio that never reached the
+    /// disk as the capture's failure. Returns the spool's end.
+    fn finish(&mut self, failure: &CaptureFailure) -> u64 {
+        self.flush();
+        let _ = self.writer.sync();
+        let _ = self.store.set_recorded(&self.id, self.writer.end());
+        let unsaved = self.held_samples + self.dropped;
+        if unsaved > 0 {
+            let reason = format!(
+                "{:.1} s of audio could not be written to {} (the disk is full or refuses writes)",
+                consult_protocol::samples_to_secs(unsaved),
+                self.writer.path().display()
+            );
+            tracing::error!(%reason, "capture ended with unsaved audio");
+            *failure.lock().expect("failure lock poisoned") = Some(reason);
+        }
+        self.writer.end()
+    }
+
+    /// Writes held frames in order; on the first failure keeps the rest for later.
+    fn flush(&mut self) {
+        while let Some(frame) = self.held.front() {
+            // A frame whose offset is behind the spool end was already written
+            // (a resumed recording): skip it.
+            if frame.end() <= self.writer.end() {
+                self.held_samples -= frame.samples();
+                self.held.pop_front();
+                continue;
             }
-            Err(err) => {
-                if !*failing {
-                    *failing = true;
-                    tracing::error!(error = %err, "cannot write the audio spool");
-                    reporter.status(Status::Failed {
-                        reason: format!(
-                            "{err}. Recording continues in memory (up to 10 minutes) — free some disk space"
-                        ),
-                    });
+            match self.writer.append(frame.offset, &frame.pcm) {
+                Ok(()) => {
+                    self.held_samples -= frame.samples();
+                    self.held.pop_front();
+                    if self.failing {
+                        self.failing = false;
+                        self.reporter
+                            .warning("the audio spool is writable again; held audio was saved");
+                    }
                 }
-                return;
+                Err(err) => {
+                    if !self.failing {
+                        self.failing = true;
+                        tracing::error!(error = %err, "cannot write the audio spool");
+                        self.reporter.status(Status::Failed {
+                            reason: format!(
+                                "{err}. Recording continues in memory (up to 10 minutes) — free some disk space"
+                            ),
+                        });
+                    }
+                    return;
+                }
             }
         }
     }
