@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use crate::auth::Secret;
-use crate::auth::client::{detail, error_chain};
 use crate::consultation::{BadSessionId, check_session_id};
+use crate::net::answer::{HttpAnswer, error_chain};
 use crate::server_profile::{CreateMethod, CreateSession};
 
 /// How long the backend has to answer.
@@ -57,21 +57,20 @@ pub async fn create(
         .send()
         .await
         .map_err(|e| CreateSessionError::Unreachable(error_chain(&e)))?;
-    let status = response.status();
-    let bytes = response
-        .bytes()
+    let answer = HttpAnswer::read(response)
         .await
         .map_err(|e| CreateSessionError::Unreachable(error_chain(&e)))?;
-    if matches!(status.as_u16(), 401 | 403) {
-        return Err(CreateSessionError::NotAllowed(status.as_u16()));
+    if matches!(answer.status, 401 | 403) {
+        return Err(CreateSessionError::NotAllowed(answer.status));
     }
-    if !status.is_success() {
+    if !answer.is_success() {
         return Err(CreateSessionError::Refused {
-            status: status.as_u16(),
-            summary: detail(&bytes),
+            status: answer.status,
+            summary: answer.detail(),
         });
     }
-    let answer: serde_json::Value = serde_json::from_slice(&bytes)
+    let answer = answer
+        .json()
         .map_err(|e| CreateSessionError::BadAnswer(format!("not JSON: {e}")))?;
     let id = match call.id_field.find(&answer) {
         Some(serde_json::Value::String(id)) => id.clone(),

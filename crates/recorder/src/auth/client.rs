@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use consult_protocol::auth::ErrorBody;
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use super::Secret;
 use super::claims::{ClaimsError, TokenTimes, read_times};
+use crate::net::answer::{HttpAnswer, error_chain};
 use crate::server_profile::AuthProfile;
 
 /// Why signing in or refreshing failed.
@@ -109,29 +109,24 @@ impl AuthClient {
             .await
             .map_err(|e| self.transport_error(e))?;
         let received_at = Instant::now();
-        let status = response.status();
-        let server_date = response
-            .headers()
-            .get(reqwest::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(crate::clock::parse_http_date);
-        let bytes = response
-            .bytes()
+        let answer = HttpAnswer::read(response)
             .await
             .map_err(|e| self.transport_error(e))?;
-        if status == reqwest::StatusCode::UNAUTHORIZED {
+        let server_date = answer.server_date;
+        if answer.status == 401 {
             return Err(match on_401 {
                 Unauthorized::WrongCredentials => AuthError::WrongCredentials,
-                Unauthorized::SessionEnded => AuthError::SignInRequired(detail(&bytes)),
+                Unauthorized::SessionEnded => AuthError::SignInRequired(answer.detail()),
             });
         }
-        if !status.is_success() {
+        if !answer.is_success() {
             return Err(AuthError::Server {
-                status: status.as_u16(),
-                summary: detail(&bytes),
+                status: answer.status,
+                summary: answer.detail(),
             });
         }
-        let answer: serde_json::Value = serde_json::from_slice(&bytes)
+        let answer = answer
+            .json()
             .map_err(|e| AuthError::BadResponse(format!("expected a token response ({e})")))?;
         let access = Secret::new(self.token_at(&answer, &self.profile.access_token_field)?);
         let refresh = Secret::new(self.token_at(&answer, &self.profile.refresh_token_field)?);
@@ -202,48 +197,4 @@ fn body(fields: &[(&str, &str)]) -> Zeroizing<Vec<u8>> {
 enum Unauthorized {
     WrongCredentials,
     SessionEnded,
-}
-
-/// A short, human summary of an error body: FastAPI's `detail`, or a hint that
-/// the server sent a web page (a proxy or captive portal) instead of JSON.
-pub(crate) fn detail(bytes: &[u8]) -> String {
-    if let Ok(body) = serde_json::from_slice::<ErrorBody>(bytes) {
-        return body.detail.chars().take(200).collect();
-    }
-    let text = String::from_utf8_lossy(bytes);
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('<') {
-        "the server sent a web page instead of an answer (a proxy or login portal in the way?)"
-            .into()
-    } else if trimmed.is_empty() {
-        "no details".into()
-    } else {
-        trimmed.chars().take(120).collect()
-    }
-}
-
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_bodies_become_short_human_text() {
-        assert_eq!(
-            detail(br#"{"detail":"Refresh token revoked"}"#),
-            "Refresh token revoked"
-        );
-        assert!(detail(b"<!doctype html><html>502</html>").contains("web page"));
-        assert_eq!(detail(b""), "no details");
-    }
 }

@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{Area, Check, Outcome, check};
+use crate::net::answer::error_chain;
 use crate::net::{self, ConnectError, proxy};
 use crate::server_profile::{CreateMethod, ServerProfile, StreamProfile, TokenTransport};
 use crate::store::Profile;
@@ -418,15 +419,4 @@ async fn websocket(ws_base: &str, profile: Profile, names: &StreamProfile) -> Ch
         }
         Err(e) => check(area, "WebSocket", Outcome::Failed, e.to_string()),
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -4,6 +4,7 @@
 //! classification of connection failures. Never logs a URL that may carry a
 //! token (the seed profile puts one in the query string).
 
+pub mod answer;
 pub mod proxy;
 
 use std::sync::{Arc, OnceLock};
@@ -250,20 +251,18 @@ mod tests {
 
     #[test]
     fn websocket_bases_require_tls_off_this_computer() {
-        assert_eq!(
-            ws_base("https://t.clinic.example").unwrap(),
-            "wss://t.clinic.example"
-        );
-        assert_eq!(
-            ws_base("https://t.clinic.example:8443/").unwrap(),
-            "wss://t.clinic.example:8443"
-        );
-        assert_eq!(
-            ws_base("http://127.0.0.1:8080").unwrap(),
-            "ws://127.0.0.1:8080"
-        );
-        assert_eq!(ws_base("http://localhost:1").unwrap(), "ws://localhost:1");
-        assert_eq!(ws_base("http://[::1]:9").unwrap(), "ws://[::1]:9");
+        for (server, websocket) in [
+            ("https://t.clinic.example", "wss://t.clinic.example"),
+            (
+                "https://t.clinic.example:8443/",
+                "wss://t.clinic.example:8443",
+            ),
+            ("http://127.0.0.1:8080", "ws://127.0.0.1:8080"),
+            ("http://localhost:1", "ws://localhost:1"),
+            ("http://[::1]:9", "ws://[::1]:9"),
+        ] {
+            assert_eq!(ws_base(server).unwrap(), websocket, "{server}");
+        }
         assert!(matches!(
             ws_base("http://t.clinic.example"),
             Err(ConnectError::Insecure(_))
