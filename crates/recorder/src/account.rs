@@ -3,7 +3,7 @@
 //! Kept in the config directory so `status`, `logout` and a silent sign-in at
 //! start know which keychain entry to use.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,56 +15,21 @@ pub struct RememberedAccount {
 }
 
 /// Why the remembered account could not be read or written.
-#[derive(Debug, thiserror::Error)]
-#[error("{action} {path}: {reason}")]
-pub struct AccountFileError {
-    action: &'static str,
-    path: PathBuf,
-    reason: String,
-}
+pub type AccountFileError = crate::json_file::JsonFileError;
 
 const FILE_NAME: &str = "account.json";
 
+/// The remembered account, or `None` before the first sign-in.
 pub fn load(config_dir: &Path) -> Result<Option<RememberedAccount>, AccountFileError> {
-    let path = config_dir.join(FILE_NAME);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| AccountFileError {
-                action: "reading",
-                path,
-                reason: e.to_string(),
-            }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(AccountFileError {
-            action: "reading",
-            path,
-            reason: e.to_string(),
-        }),
-    }
+    crate::json_file::read(&config_dir.join(FILE_NAME))
 }
 
+/// Remembers the account (written whole, never half).
 pub fn save(config_dir: &Path, remembered: &RememberedAccount) -> Result<(), AccountFileError> {
-    let path = config_dir.join(FILE_NAME);
-    let fail = |action, e: std::io::Error| AccountFileError {
-        action,
-        path: path.clone(),
-        reason: e.to_string(),
-    };
-    std::fs::create_dir_all(config_dir).map_err(|e| fail("creating the folder of", e))?;
-    let json = serde_json::to_vec_pretty(remembered).expect("plain struct serialises");
-    std::fs::write(&path, json).map_err(|e| fail("writing", e))
+    crate::json_file::write(&config_dir.join(FILE_NAME), remembered)
 }
 
+/// Forgets the account (signing out); nothing remembered is not an error.
 pub fn forget(config_dir: &Path) -> Result<(), AccountFileError> {
-    let path = config_dir.join(FILE_NAME);
-    match std::fs::remove_file(&path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(AccountFileError {
-            action: "removing",
-            path,
-            reason: e.to_string(),
-        }),
-    }
+    crate::json_file::remove(&config_dir.join(FILE_NAME))
 }

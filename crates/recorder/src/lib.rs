@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod deep_link;
 pub mod diagnose;
 pub mod events;
+pub mod json_file;
 pub mod logging;
 pub mod model;
 pub mod net;

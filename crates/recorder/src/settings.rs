@@ -145,13 +145,7 @@ pub fn check_shortcut(shortcut: &str) -> Result<(), InvalidSetting> {
 }
 
 /// Why the settings could not be read or written.
-#[derive(Debug, thiserror::Error)]
-#[error("{action} {path}: {reason}")]
-pub struct SettingsError {
-    action: &'static str,
-    path: PathBuf,
-    reason: String,
-}
+pub type SettingsError = crate::json_file::JsonFileError;
 
 const FILE_NAME: &str = "settings.json";
 
@@ -162,36 +156,13 @@ pub fn path(config_dir: &Path) -> PathBuf {
 
 /// Reads the settings; a missing file is the defaults.
 pub fn load(config_dir: &Path) -> Result<UserSettings, SettingsError> {
-    let path = path(config_dir);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SettingsError {
-            action: "reading",
-            path,
-            reason: e.to_string(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(UserSettings::default()),
-        Err(e) => Err(SettingsError {
-            action: "reading",
-            path,
-            reason: e.to_string(),
-        }),
-    }
+    Ok(crate::json_file::read(&path(config_dir))?.unwrap_or_default())
 }
 
-/// Writes the settings whole (a temporary file renamed over the old one, so
-/// a crash leaves either the old or the new settings, never half of them).
+/// Writes the settings whole (a crash leaves either the old or the new
+/// settings, never half of them).
 pub fn save(config_dir: &Path, settings: &UserSettings) -> Result<(), SettingsError> {
-    let path = path(config_dir);
-    let fail = |action, e: std::io::Error| SettingsError {
-        action,
-        path: path.clone(),
-        reason: e.to_string(),
-    };
-    std::fs::create_dir_all(config_dir).map_err(|e| fail("creating the folder of", e))?;
-    let json = serde_json::to_vec_pretty(settings).expect("plain struct serialises");
-    let temporary = path.with_extension("json.tmp");
-    std::fs::write(&temporary, json).map_err(|e| fail("writing", e))?;
-    std::fs::rename(&temporary, &path).map_err(|e| fail("replacing", e))
+    crate::json_file::write(&path(config_dir), settings)
 }
 
 #[cfg(test)]
