@@ -144,13 +144,6 @@ fn run_diagnose(app: &App, json: bool, listen: f64) -> i32 {
         .build()
         .expect("a Tokio runtime starts");
     let report = runtime.block_on(app.diagnose(std::time::Duration::from_secs_f64(listen)));
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("the report serialises")
-        );
-    } else {
-        print!("{}", report.to_text());
-    }
+    print!("{}", report.printable(json));
     i32::from(report.exit_code)
 }

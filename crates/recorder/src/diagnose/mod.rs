@@ -100,6 +100,18 @@ impl Report {
         }
     }
 
+    /// What `diagnose` prints: pretty JSON for scripts, or [`Self::to_text`].
+    /// Both the CLI and the app's `--diagnose` print this, so IT sees one format.
+    pub fn printable(&self, json: bool) -> String {
+        if json {
+            let mut text = serde_json::to_string_pretty(self).expect("the report serialises");
+            text.push('\n');
+            text
+        } else {
+            self.to_text()
+        }
+    }
+
     /// The report as text, one area after another.
     pub fn to_text(&self) -> String {
         let mut out = String::new();

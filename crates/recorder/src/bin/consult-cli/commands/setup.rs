@@ -30,14 +30,7 @@ pub async fn diagnose(
     })?;
     let listen = Duration::from_secs_f64(listen.clamp(0.0, 60.0));
     let report = app.diagnose(listen).await;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("the report serialises")
-        );
-    } else {
-        print!("{}", report.to_text());
-    }
+    print!("{}", report.printable(json));
     match report.exit_code {
         0 => Ok(()),
         code => Err(Failure {
