@@ -137,35 +137,25 @@ fn sign_in_errors_are_sentences_and_a_good_password_signs_in() {
 #[test]
 fn commands_refuse_bad_input_before_it_reaches_the_core() {
     let h = harness();
-    let bad_id = h
-        .invoke("transcript", json!({"id": "../../etc/passwd"}))
-        .unwrap_err();
-    assert_eq!(bad_id["kind"], "invalid_input");
-    let missing = h
-        .invoke(
-            "delete_session",
-            json!({"id": "0b7e8f0e-2f1c-4d3a-9c55-5a1d6f0a9b11"}),
-        )
-        .unwrap_err();
-    assert_eq!(missing["kind"], "not_found");
-    let resend_missing = h
-        .invoke(
-            "resend_session",
-            json!({"id": "0b7e8f0e-2f1c-4d3a-9c55-5a1d6f0a9b11"}),
-        )
-        .unwrap_err();
-    assert_eq!(resend_missing["kind"], "not_found");
-    let resend_bad = h
-        .invoke("resend_session", json!({"id": "../x"}))
-        .unwrap_err();
-    assert_eq!(resend_bad["kind"], "invalid_input");
-    let bad_language = h
-        .invoke(
+    let unknown = "0b7e8f0e-2f1c-4d3a-9c55-5a1d6f0a9b11";
+    for (command, args, kind) in [
+        (
+            "transcript",
+            json!({"id": "../../etc/passwd"}),
+            "invalid_input",
+        ),
+        ("delete_session", json!({ "id": unknown }), "not_found"),
+        ("resend_session", json!({ "id": unknown }), "not_found"),
+        ("resend_session", json!({"id": "../x"}), "invalid_input"),
+        (
             "save_settings",
             json!({"settings": {"language": "en_GB; rm -rf"}}),
-        )
-        .unwrap_err();
-    assert_eq!(bad_language["kind"], "invalid_input");
+            "invalid_input",
+        ),
+    ] {
+        let refused = h.invoke(command, args.clone()).unwrap_err();
+        assert_eq!(refused["kind"], kind, "{command} {args}");
+    }
     let unknown_field = h.invoke("export_transcript", json!({"id": "ab", "format": "pdf"}));
     assert!(
         unknown_field.is_err(),

@@ -117,21 +117,35 @@ mod tests {
         store.set_state(id, state, None).unwrap();
     }
 
-    #[test]
-    fn keeps_unconfirmed_audio_forever_and_confirmed_parts_for_their_days() {
+    /// A store in a fresh folder holding `sessions`, and when the first of them ended.
+    fn store_with(sessions: &[(&str, SessionState)]) -> (tempfile::TempDir, Store, u64) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(
             &dir.path().join("s.sqlite3"),
             DataKeySource::fixed(DataKey::generate()),
         )
         .unwrap();
-        session(&store, dir.path(), "done", SessionState::Complete);
-        session(&store, dir.path(), "pending", SessionState::Uploading);
-        let (_, completed_at) = store.completed().unwrap()[0].clone();
-        let policy = Policy {
-            audio_days: 2,
-            transcript_days: 5,
-        };
+        for (id, state) in sessions {
+            session(&store, dir.path(), id, *state);
+        }
+        let (_, ended_at) = store.completed().unwrap()[0].clone();
+        (dir, store, ended_at)
+    }
+
+    fn days(audio_days: u32, transcript_days: u32) -> Policy {
+        Policy {
+            audio_days,
+            transcript_days,
+        }
+    }
+
+    #[test]
+    fn keeps_unconfirmed_audio_forever_and_confirmed_parts_for_their_days() {
+        let (dir, store, completed_at) = store_with(&[
+            ("done", SessionState::Complete),
+            ("pending", SessionState::Uploading),
+        ]);
+        let policy = days(2, 5);
         let at = |days: u64| completed_at + days * DAY_MS;
 
         assert_eq!(
@@ -161,18 +175,8 @@ mod tests {
 
     #[test]
     fn a_sent_seed_session_is_kept_for_its_days_then_goes_like_a_confirmed_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("s.sqlite3"),
-            DataKeySource::fixed(DataKey::generate()),
-        )
-        .unwrap();
-        session(&store, dir.path(), "sent", SessionState::Sent);
-        let (_, sent_at) = store.completed().unwrap()[0].clone();
-        let policy = Policy {
-            audio_days: 3,
-            transcript_days: 30,
-        };
+        let (dir, store, sent_at) = store_with(&[("sent", SessionState::Sent)]);
+        let policy = days(3, 30);
         let kept = sweep(&store, dir.path(), policy, sent_at + 2 * DAY_MS).unwrap();
         assert_eq!(
             kept,
@@ -186,18 +190,8 @@ mod tests {
 
     #[test]
     fn zero_days_removes_audio_as_soon_as_it_is_confirmed() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("s.sqlite3"),
-            DataKeySource::fixed(DataKey::generate()),
-        )
-        .unwrap();
-        session(&store, dir.path(), "done", SessionState::Complete);
-        let (_, completed_at) = store.completed().unwrap()[0].clone();
-        let policy = Policy {
-            audio_days: 0,
-            transcript_days: 30,
-        };
+        let (dir, store, completed_at) = store_with(&[("done", SessionState::Complete)]);
+        let policy = days(0, 30);
         assert_eq!(
             sweep(&store, dir.path(), policy, completed_at)
                 .unwrap()

@@ -4,33 +4,40 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::state::AppState;
 
-/// The refusal for a caller that is not on this machine, if it is not.
-fn refuse_remote(peer: SocketAddr) -> Option<Response> {
-    (!peer.ip().is_loopback()).then(|| {
-        (
-            StatusCode::FORBIDDEN,
-            "admin endpoints answer loopback callers only",
-        )
-            .into_response()
-    })
+/// Proof that the caller is on this machine: a handler taking it is refused
+/// (403) to anyone else before it runs.
+pub struct Loopback;
+
+impl<S: Send + Sync> FromRequestParts<S> for Loopback {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if peer.ip().is_loopback() {
+            Ok(Self)
+        } else {
+            Err((
+                StatusCode::FORBIDDEN,
+                "admin endpoints answer loopback callers only",
+            )
+                .into_response())
+        }
+    }
 }
 
 /// `POST /admin/revoke-refresh-tokens`: every signed-in client must sign in again.
-pub async fn revoke_refresh_tokens(
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    State(state): State<Arc<AppState>>,
-) -> Response {
-    if let Some(denied) = refuse_remote(peer) {
-        return denied;
-    }
+pub async fn revoke_refresh_tokens(_: Loopback, State(state): State<Arc<AppState>>) -> Response {
     match state
         .refresh
         .lock()
@@ -52,13 +59,10 @@ pub struct RefuseBody {
 
 /// `POST /admin/refuse {"seconds": N}`: answer WebSocket upgrades with 503 for N seconds.
 pub async fn refuse(
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    _: Loopback,
     State(state): State<Arc<AppState>>,
     Json(body): Json<RefuseBody>,
 ) -> Response {
-    if let Some(denied) = refuse_remote(peer) {
-        return denied;
-    }
     state.refuse_for(body.seconds);
     tracing::warn!(
         seconds = body.seconds,
@@ -68,13 +72,7 @@ pub async fn refuse(
 }
 
 /// `POST /admin/close-connections`: close every live socket with 1001.
-pub async fn close_connections(
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    State(state): State<Arc<AppState>>,
-) -> Response {
-    if let Some(denied) = refuse_remote(peer) {
-        return denied;
-    }
+pub async fn close_connections(_: Loopback, State(state): State<Arc<AppState>>) -> Response {
     state.close_all_connections();
     tracing::warn!("admin: closing every live connection");
     Json(json!({ "closing": true })).into_response()

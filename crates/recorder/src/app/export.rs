@@ -159,22 +159,18 @@ mod tests {
                 text: "the patient reports chest pain".into(),
             },
         ];
-        let first = write(
-            dir.path(),
-            &record("../etc/x y"),
-            &segments,
-            None,
-            ExportFormat::Txt,
-        )
-        .unwrap();
-        let second = write(
-            dir.path(),
-            &record("../etc/x y"),
-            &segments,
-            None,
-            ExportFormat::Txt,
-        )
-        .unwrap();
+        let export_unsafe_name = || {
+            write(
+                dir.path(),
+                &record("../etc/x y"),
+                &segments,
+                None,
+                ExportFormat::Txt,
+            )
+            .unwrap()
+        };
+        let first = export_unsafe_name();
+        let second = export_unsafe_name();
         assert_eq!(first.parent().unwrap(), dir.path());
         assert_eq!(
             first.file_name().unwrap().to_str().unwrap(),

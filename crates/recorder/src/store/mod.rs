@@ -237,25 +237,27 @@ impl Store {
         self.unseal_records(rows)
     }
 
+    /// Records how much audio the spool holds; it never moves backwards.
     pub fn set_recorded(&self, id: &str, samples: u64) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE sessions SET samples_recorded = MAX(samples_recorded, ?2) WHERE id = ?1",
-                params![id, samples as i64],
-            )
-            .map(drop)
-        })
+        self.raise(
+            "UPDATE sessions SET samples_recorded = MAX(samples_recorded, ?2) WHERE id = ?1",
+            id,
+            samples,
+        )
     }
 
     /// Records the server's confirmation; it never moves backwards.
     pub fn set_confirmed(&self, id: &str, samples: u64) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE sessions SET samples_confirmed = MAX(samples_confirmed, ?2) WHERE id = ?1",
-                params![id, samples as i64],
-            )
-            .map(drop)
-        })
+        self.raise(
+            "UPDATE sessions SET samples_confirmed = MAX(samples_confirmed, ?2) WHERE id = ?1",
+            id,
+            samples,
+        )
+    }
+
+    /// Runs one of the two monotonic counter updates above.
+    fn raise(&self, update: &str, id: &str, samples: u64) -> Result<(), StoreError> {
+        self.with(|c| c.execute(update, params![id, samples as i64]).map(drop))
     }
 
     /// Marks a finished session to be sent again from its first sample (the

@@ -146,10 +146,10 @@ impl Decoder {
     pub fn start_utterance(&mut self) -> Result<(), RecognizerError> {
         let _library = library();
         // SAFETY: valid decoder.
-        match unsafe { ffi::ps_start_utt(self.ptr.as_ptr()) } {
-            rc if rc < 0 => Err(RecognizerError::Decode("start of utterance")),
-            _ => Ok(()),
-        }
+        decoded(
+            unsafe { ffi::ps_start_utt(self.ptr.as_ptr()) },
+            "start of utterance",
+        )
     }
 
     pub fn process(&mut self, samples: &[i16]) -> Result<(), RecognizerError> {
@@ -158,19 +158,16 @@ impl Decoder {
         let rc = unsafe {
             ffi::ps_process_raw(self.ptr.as_ptr(), samples.as_ptr(), samples.len(), 0, 0)
         };
-        if rc < 0 {
-            return Err(RecognizerError::Decode("audio processing"));
-        }
-        Ok(())
+        decoded(rc, "audio processing")
     }
 
     pub fn end_utterance(&mut self) -> Result<(), RecognizerError> {
         let _library = library();
         // SAFETY: valid decoder.
-        match unsafe { ffi::ps_end_utt(self.ptr.as_ptr()) } {
-            rc if rc < 0 => Err(RecognizerError::Decode("end of utterance")),
-            _ => Ok(()),
-        }
+        decoded(
+            unsafe { ffi::ps_end_utt(self.ptr.as_ptr()) },
+            "end of utterance",
+        )
     }
 
     /// Whether the voice activity detector currently hears speech.
@@ -208,4 +205,13 @@ impl Drop for Decoder {
 
 fn null_device() -> &'static str {
     if cfg!(windows) { "NUL" } else { "/dev/null" }
+}
+
+/// pocketsphinx's return code as a result: negative means `step` failed.
+fn decoded(rc: std::ffi::c_int, step: &'static str) -> Result<(), RecognizerError> {
+    if rc < 0 {
+        Err(RecognizerError::Decode(step))
+    } else {
+        Ok(())
+    }
 }

@@ -3,7 +3,7 @@
 use std::io::BufRead;
 
 use consult_recorder::account::{self, RememberedAccount};
-use consult_recorder::auth::{AuthState, Keychain, KeychainVault, Secret};
+use consult_recorder::auth::{AuthState, Keychain, KeychainVault, Secret, TokenManager};
 use consult_recorder::config::Resolved;
 use consult_recorder::paths::AppDirs;
 
@@ -24,14 +24,7 @@ pub async fn login(
     let password = read_password()?;
     let tokens = manager(&server, keychain, config)?;
     tokens.sign_in(email, password).await?;
-    let AuthState::SignedIn {
-        account,
-        access_expires_at,
-        ..
-    } = tokens.state()
-    else {
-        return Err(Failure::other("sign-in did not complete"));
-    };
+    let (account, access_expires_at, _) = signed_in(&tokens)?;
     account::save(
         &dirs.config,
         &RememberedAccount {
@@ -96,14 +89,7 @@ pub async fn status(
     };
     let tokens = manager(&remembered.server, keychain, config)?;
     tokens.resume(&remembered.account).await?;
-    let AuthState::SignedIn {
-        access_expires_at,
-        clock_skew_secs,
-        ..
-    } = tokens.state()
-    else {
-        return Err(Failure::other("sign-in did not complete"));
-    };
+    let (_, access_expires_at, clock_skew_secs) = signed_in(&tokens)?;
     if json {
         println!(
             "{}",
@@ -125,6 +111,19 @@ pub async fn status(
         println!("clock skew against the server: {clock_skew_secs} s");
     }
     Ok(())
+}
+
+/// The account, access-token expiry and clock skew of a sign-in that just
+/// succeeded (any other state here is a bug, reported rather than unwrapped).
+fn signed_in(tokens: &TokenManager) -> Result<(String, u64, i64), Failure> {
+    match tokens.state() {
+        AuthState::SignedIn {
+            account,
+            access_expires_at,
+            clock_skew_secs,
+        } => Ok((account, access_expires_at, clock_skew_secs)),
+        _ => Err(Failure::other("sign-in did not complete")),
+    }
 }
 
 fn read_password() -> Result<Secret, Failure> {
