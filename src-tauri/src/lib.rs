@@ -12,7 +12,6 @@ pub mod commands;
 pub mod deep_links;
 pub mod shortcuts;
 mod tray;
-pub mod web_memory;
 
 use consult_recorder::app::App;
 use tauri::{Emitter, Manager, Runtime};

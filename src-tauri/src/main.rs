@@ -94,9 +94,6 @@ fn main() {
         .plugin(consult_recorder_app::shortcuts::plugin())
         .setup(|tauri_app| {
             let handle = tauri_app.handle().clone();
-            if std::env::var_os("CONSULT_WEB_CACHE").is_none_or(|v| v != "browser") {
-                consult_recorder_app::web_memory::use_document_viewer_cache(&handle);
-            }
             consult_recorder_app::install_tray(&handle)?;
             handle.manage(consult_recorder_app::commands::GlobalShortcutInUse);
             consult_recorder_app::shortcuts::register(&handle);
