@@ -16,9 +16,11 @@ use consult_recorder::events::{Event, Status};
 use consult_recorder::paths::AppDirs;
 use consult_recorder::session::SenderOptions;
 use consult_recorder::store::SessionState;
+use consult_test_support::stored::seed_files;
+use tokio::sync::broadcast::Receiver;
 
 mod support;
-use support::{EMAIL, PASSWORD, reference_server};
+use support::{EMAIL, PASSWORD, ServerHome, consultation_wav};
 
 const PHRASE: &str = "blood pressure is normal";
 
@@ -75,41 +77,36 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Waits for the first event matching `wanted`.
-async fn until(
-    events: &mut tokio::sync::broadcast::Receiver<Event>,
-    wanted: impl Fn(&Event) -> bool,
-) -> Event {
-    tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            let event = events.recv().await.expect("the app is alive");
-            if wanted(&event) {
-                return event;
-            }
-        }
-    })
-    .await
-    .expect("the event came in time")
+/// Waits for the first event matching `wanted`, for up to a minute: real
+/// speech is recognised at its own pace.
+async fn until(events: &mut Receiver<Event>, wanted: impl Fn(&Event) -> bool) -> Event {
+    support::next_matching(events, Duration::from_secs(60), wanted).await
+}
+
+/// Picks the status events that report `wanted`.
+fn status_is(wanted: Status) -> impl Fn(&Event) -> bool {
+    move |e| matches!(e, Event::Status { status, .. } if *status == wanted)
+}
+
+/// The app opened with `options`, signed in to the fixture's server as the
+/// test account, and its events from before the sign-in on.
+async fn signed_in_app(fixture: &ServerHome, options: AppOptions) -> (App, Receiver<Event>) {
+    let app = App::open(options).unwrap();
+    let events = app.subscribe();
+    app.sign_in(&fixture.url, EMAIL, Secret::new(PASSWORD))
+        .await
+        .unwrap();
+    (app, events)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a keyutils session keyring; run scripts/test.sh"]
 async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
-    let phrases = dir.path().join("phrases.txt");
-    std::fs::write(
-        &phrases,
-        format!("{PHRASE}\nthe patient reports chest pain\n"),
-    )
-    .unwrap();
-    let (server, _server_dir) = reference_server(|c| {
-        c.recognizer = transcribe_server::RecognizerKind::Pocketsphinx;
-        c.phrases = Some(phrases.clone());
-    })
-    .await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
-    let app = App::open(options(home.path(), &url)).unwrap();
+    let fixture =
+        ServerHome::recognising(dir.path(), &[PHRASE, "the patient reports chest pain"]).await;
+    let (url, home) = (fixture.url.as_str(), fixture.home.path());
+    let app = App::open(options(home, url)).unwrap();
     let mut events = app.subscribe();
 
     // Recording needs a sign-in; a wrong password says so in words.
@@ -119,12 +116,12 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
         .unwrap_err();
     assert_eq!(refused.kind, ErrorKind::SignInNeeded);
     let wrong = app
-        .sign_in(&url, EMAIL, Secret::new("nope"))
+        .sign_in(url, EMAIL, Secret::new("nope"))
         .await
         .unwrap_err();
     assert_eq!(wrong.kind, ErrorKind::WrongPassword);
     let snapshot = app
-        .sign_in(&url, EMAIL, Secret::new(PASSWORD))
+        .sign_in(url, EMAIL, Secret::new(PASSWORD))
         .await
         .unwrap();
     assert!(matches!(
@@ -154,16 +151,7 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
         unreachable!()
     };
     assert_eq!(update.text, PHRASE);
-    until(&mut events, |e| {
-        matches!(
-            e,
-            Event::Status {
-                status: Status::Complete,
-                ..
-            }
-        )
-    })
-    .await;
+    until(&mut events, status_is(Status::Complete)).await;
     until(&mut events, |e| {
         matches!(e, Event::Recording { active: false, .. })
     })
@@ -199,7 +187,6 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
         format!("{PHRASE}\n")
     );
     let spool = home
-        .path()
         .join("data/spool")
         .join(format!("{}.spool", recording.id));
     assert!(spool.exists());
@@ -208,7 +195,7 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
     // audio is readable in any file the app keeps.
     let speech = std::fs::read(dir.path().join("phrase.wav")).unwrap();
     let speech = &speech[44 + 16_000..speech.len() - 3 * 16_000]; // past the padding
-    for (path, bytes) in files_under(home.path()) {
+    for (path, bytes) in files_under(home) {
         for plain in [PHRASE, "blood pressure", "Room 4"] {
             assert!(
                 !contains(&bytes, plain.as_bytes()),
@@ -229,9 +216,9 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
     // confirmed it goes at once; the transcript stays for its own days.
     let strict = App::open(AppOptions {
         config: ConfigSources::none()
-            .with(Key::Server, &url)
+            .with(Key::Server, url)
             .with(Key::AudioRetentionDays, "0"),
-        ..options(home.path(), &url)
+        ..options(home, url)
     })
     .unwrap();
     assert_eq!(
@@ -242,7 +229,7 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
     assert_eq!(strict.transcript(&recording.id).unwrap()[0].text, PHRASE);
 
     // A new start of the app signs in from the keychain, no password asked.
-    let again = App::open(options(home.path(), &url)).unwrap();
+    let again = App::open(options(home, url)).unwrap();
     let snapshot = again.start_up().await;
     assert!(
         matches!(&snapshot.auth, consult_recorder::auth::AuthState::SignedIn { account, .. } if account == EMAIL),
@@ -278,32 +265,18 @@ fn record_consultation(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a keyutils session keyring; run scripts/test.sh"]
 async fn a_seed_recording_ends_as_sent_and_the_doctor_can_send_it_again() {
-    let (server, _server_dir) = reference_server(|_| {}).await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
-    let mut app_options = options(home.path(), &url);
-    app_options.config = ConfigSources::none()
-        .with(Key::Server, &url)
-        .with(Key::Profile, "seed")
-        // The file plays at four times real time; so may the audio go.
-        .with(Key::SeedPace, "4");
-    let app = App::open(app_options).unwrap();
-    let mut events = app.subscribe();
-    app.sign_in(&url, EMAIL, Secret::new(PASSWORD))
-        .await
-        .unwrap();
-    let source = support::unique_pcm(3 * 16_000);
-    let wav = home.path().join("consultation.wav");
-    support::write_wav(&wav, &source);
-    let sent = |e: &Event| {
-        matches!(
-            e,
-            Event::Status {
-                status: Status::Sent,
-                ..
-            }
-        )
+    let fixture = ServerHome::start(|_| {}).await;
+    let (url, home) = (fixture.url.as_str(), fixture.home.path());
+    let app_options = AppOptions {
+        config: ConfigSources::none()
+            .with(Key::Server, url)
+            .with(Key::Profile, "seed")
+            // The file plays at four times real time; so may the audio go.
+            .with(Key::SeedPace, "4"),
+        ..options(home, url)
     };
+    let (app, mut events) = signed_in_app(&fixture, app_options).await;
+    let (source, wav) = consultation_wav(home, 3);
     // The consultation's id comes from the clinic's system; a hostile one
     // is refused before anything is created.
     let hostile = record_consultation(&app, &wav, "../../elsewhere").unwrap_err();
@@ -319,7 +292,7 @@ async fn a_seed_recording_ends_as_sent_and_the_doctor_can_send_it_again() {
         recording.id, "enc-2026-0042",
         "the clinic's id, not one made up"
     );
-    until(&mut events, sent).await;
+    until(&mut events, status_is(Status::Sent)).await;
     let listed = app.sessions().unwrap();
     assert_eq!(
         listed[0].state,
@@ -340,19 +313,8 @@ async fn a_seed_recording_ends_as_sent_and_the_doctor_can_send_it_again() {
         ErrorKind::InvalidInput,
         "not twice at once"
     );
-    until(&mut events, sent).await;
-    let dir = server.data_dir().join("sessions").join(&recording.id);
-    let mut pieces: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("seed-")
-        })
-        .collect();
-    pieces.sort();
+    until(&mut events, status_is(Status::Sent)).await;
+    let pieces = seed_files(&fixture.session_dir(&recording.id));
     assert!(pieces.len() >= 2, "{pieces:?}");
     assert_eq!(
         std::fs::read(pieces.last().unwrap()).unwrap(),
@@ -370,23 +332,19 @@ async fn a_seed_recording_ends_as_sent_and_the_doctor_can_send_it_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a keyutils session keyring; run scripts/test.sh"]
 async fn when_the_clinic_requires_consent_start_waits_for_it_and_the_export_records_it() {
-    let (server, _server_dir) = reference_server(|_| {}).await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
+    let fixture = ServerHome::start(|_| {}).await;
+    let (url, home) = (fixture.url.as_str(), fixture.home.path());
     let system = consult_recorder::config::SystemFile::parse(
-        &home.path().join("config.toml"),
+        &home.join("config.toml"),
         &format!("server = \"{url}\"\nrequire_consent = true\nlocked = [\"require_consent\"]\n"),
     );
-    let mut app_options = options(home.path(), &url);
-    app_options.config = ConfigSources::from_system_file(system);
-    let app = App::open(app_options).unwrap();
+    let app_options = AppOptions {
+        config: ConfigSources::from_system_file(system),
+        ..options(home, url)
+    };
+    let (app, mut events) = signed_in_app(&fixture, app_options).await;
     assert!(app.snapshot().config.require_consent);
-    let mut events = app.subscribe();
-    app.sign_in(&url, EMAIL, Secret::new(PASSWORD))
-        .await
-        .unwrap();
-    let wav = home.path().join("consultation.wav");
-    support::write_wav(&wav, &support::unique_pcm(2 * 16_000));
+    let (_, wav) = consultation_wav(home, 2);
 
     let refused = app
         .start_recording_from(
@@ -412,18 +370,9 @@ async fn when_the_clinic_requires_consent_start_waits_for_it_and_the_export_reco
             },
         )
         .unwrap();
-    until(&mut events, |e| {
-        matches!(
-            e,
-            Event::Status {
-                status: Status::Complete,
-                ..
-            }
-        )
-    })
-    .await;
+    until(&mut events, status_is(Status::Complete)).await;
 
-    let exports = home.path().join("exports");
+    let exports = home.join("exports");
     let json = app
         .export(&recording.id, ExportFormat::Json, Some(exports.clone()))
         .unwrap();
@@ -448,9 +397,7 @@ async fn when_the_clinic_requires_consent_start_waits_for_it_and_the_export_reco
 }
 
 /// Waits for the next link event.
-async fn next_link_event(
-    events: &mut tokio::sync::broadcast::Receiver<Event>,
-) -> consult_recorder::events::LinkEvent {
+async fn next_link_event(events: &mut Receiver<Event>) -> consult_recorder::events::LinkEvent {
     match until(events, |e| matches!(e, Event::Link(_))).await {
         Event::Link(link) => link,
         _ => unreachable!("only link events pass the filter"),
@@ -462,16 +409,10 @@ async fn next_link_event(
 async fn a_link_from_the_clinic_system_waits_for_the_doctor_and_records_that_consultation() {
     use consult_recorder::events::LinkEvent;
 
-    let (server, _server_dir) = reference_server(|_| {}).await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
-    let app = App::open(options(home.path(), &url)).unwrap();
-    let mut events = app.subscribe();
-    app.sign_in(&url, EMAIL, Secret::new(PASSWORD))
-        .await
-        .unwrap();
-    let wav = home.path().join("consultation.wav");
-    support::write_wav(&wav, &support::unique_pcm(2 * 16_000));
+    let fixture = ServerHome::start(|_| {}).await;
+    let home = fixture.home.path();
+    let (app, mut events) = signed_in_app(&fixture, options(home, &fixture.url)).await;
+    let (_, wav) = consultation_wav(home, 2);
     let link =
         "consult-recorder://record?session_id=ENC-2026-0042&reference=Room%203&language=en-GB";
 
@@ -538,23 +479,14 @@ async fn a_link_from_the_clinic_system_waits_for_the_doctor_and_records_that_con
     assert_eq!(busy.kind, ErrorKind::AlreadyRecording);
     assert!(busy.message.contains("ENC-2026-0043"), "{}", busy.message);
 
-    until(&mut events, |e| {
-        matches!(
-            e,
-            Event::Status {
-                status: Status::Complete,
-                ..
-            }
-        )
-    })
-    .await;
+    until(&mut events, status_is(Status::Complete)).await;
     // The app lets go of the recording just after the server's last word.
     until(&mut events, |e| {
         matches!(e, Event::Recording { session_id, active: false } if session_id == "ENC-2026-0042")
     })
     .await;
     assert!(
-        transcribe_server::storage::session_dir(server.data_dir(), "ENC-2026-0042").is_dir(),
+        fixture.session_dir("ENC-2026-0042").is_dir(),
         "the server stored the consultation under the clinic's id"
     );
     let history = app.sessions().unwrap();

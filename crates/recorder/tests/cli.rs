@@ -4,15 +4,21 @@
 
 #![cfg(target_os = "linux")]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
 
 use consult_recorder::auth::{EntryKey, Keychain, KeychainBackend};
+use consult_recorder::spool::Recovered;
 use consult_test_support::cli::in_home;
-use tokio::process::Command;
+use consult_test_support::stored::seed_pieces;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::time::Instant;
 
 mod support;
-use support::{EMAIL, PASSWORD, reference_server, unique_pcm, write_wav};
+use support::{EMAIL, PASSWORD, ServerHome, consultation_wav, text};
 
 /// The tests that use the virtual microphone take turns (one unplugs it).
 static PULSE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -22,6 +28,18 @@ fn data_key() -> consult_recorder::crypto::DataKey {
     consult_recorder::crypto::DataKeySource::keychain(Keychain::start(KeychainBackend::Platform))
         .get()
         .expect("the CLI's data key is in the keychain")
+}
+
+/// Where the CLI in `home` keeps the spool of `session`.
+fn spool_path(home: &Path, session: &str) -> PathBuf {
+    home.join("data/consult-recorder/spool")
+        .join(format!("{session}.spool"))
+}
+
+/// What a restart finds in `spool`, opened under the CLI's data key.
+fn reopen_spool(spool: &Path) -> Recovered {
+    let (_, recovered) = consult_recorder::spool::SpoolWriter::open(spool, &data_key()).unwrap();
+    recovered
 }
 
 /// Runs the CLI with its config, data and cache folders inside `home`.
@@ -52,23 +70,61 @@ fn cli_command(home: &Path, args: &[&str]) -> Command {
     command
 }
 
-/// Signs the CLI in to `url` as the test account, asserting success.
-async fn log_in(home: &Path, url: &str) {
-    let login = cli(
+/// `login` to `url` as the test account, the right password typed in and
+/// `env` added: each sign-in test varies only what surrounds it.
+async fn log_in_with_env(home: &Path, url: &str, env: &[(&str, &str)]) -> Output {
+    cli_with_env(
         home,
         &["login", "--server", url, "--email", EMAIL],
         Some(&format!("{PASSWORD}\n")),
+        env,
     )
-    .await;
-    assert!(login.status.success(), "{}", text(&login));
+    .await
 }
 
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+/// Signs the CLI in to `url` as the test account, asserting success; returns
+/// what it printed.
+async fn log_in(home: &Path, url: &str) -> String {
+    let login = log_in_with_env(home, url, &[]).await;
+    assert!(login.status.success(), "{}", text(&login));
+    text(&login)
+}
+
+/// A reference server, a CLI home signed in to it, and in that home a
+/// consultation file with a fresh session id to record it under: where the
+/// recording tests begin.
+struct SignedInHome {
+    fixture: ServerHome,
+    source: Vec<u8>,
+    wav: String,
+    session: String,
+}
+
+impl SignedInHome {
+    /// Signs in and writes `seconds` of unique audio as the consultation.
+    async fn start(seconds: usize) -> Self {
+        let fixture = ServerHome::start(|_| {}).await;
+        log_in(fixture.home.path(), &fixture.url).await;
+        let (source, wav) = consultation_wav(fixture.home.path(), seconds);
+        Self {
+            fixture,
+            source,
+            wav: wav.to_string_lossy().into_owned(),
+            session: uuid_like(),
+        }
+    }
+
+    /// The CLI's home folder.
+    fn home(&self) -> &Path {
+        self.fixture.home.path()
+    }
+
+    /// `record` of the consultation at `speed` times real time, then `more`.
+    fn record_args<'a>(&'a self, speed: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["record", "--input", self.wav.as_str(), "--speed", speed];
+        args.extend_from_slice(more);
+        args
+    }
 }
 
 /// Every file under `dir`, as lossy text.
@@ -92,6 +148,11 @@ fn files_under(dir: &Path) -> Vec<(String, String)> {
     found
 }
 
+/// The CLI's log files in `home`, as lossy text: what the secret checks read.
+fn log_files(home: &Path) -> Vec<(String, String)> {
+    files_under(&home.join("state"))
+}
+
 /// Files under `home` other than the log files.
 fn saved_files(home: &Path) -> Vec<String> {
     files_under(home)
@@ -103,7 +164,7 @@ fn saved_files(home: &Path) -> Vec<String> {
 
 /// The log files exist and hold neither the password nor any JWT.
 fn assert_logs_hold_no_secret(home: &Path) {
-    let logs = files_under(&home.join("state"));
+    let logs = log_files(home);
     assert!(!logs.is_empty(), "the CLI keeps a log");
     for (path, content) in logs {
         assert!(!content.contains(PASSWORD), "{path} holds the password");
@@ -111,25 +172,79 @@ fn assert_logs_hold_no_secret(home: &Path) {
     }
 }
 
+/// The CLI's `devices --json` listing in `home`.
+async fn listed_devices(home: &Path) -> Value {
+    let devices = cli(home, &["devices", "--json"], None).await;
+    serde_json::from_slice(&devices.stdout).unwrap()
+}
+
+/// The CLI running `args` in `home` with its JSON events (one a line) to be
+/// read as it prints them; standard error is dropped.
+fn spawn_reporting(home: &Path, args: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = cli_command(home, args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+/// A running recorder's events, each awaited by one shared deadline.
+struct Events {
+    lines: Lines<BufReader<ChildStdout>>,
+    deadline: Instant,
+}
+
+impl Events {
+    /// The next event.
+    async fn next(&mut self) -> Value {
+        let line = tokio::time::timeout_at(self.deadline, self.lines.next_line())
+            .await
+            .expect("the recorder answered in time")
+            .unwrap()
+            .expect("the recorder keeps running");
+        serde_json::from_str(&line).unwrap()
+    }
+
+    /// The next event `wanted` picks, passing over the others.
+    async fn until(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let event = self.next().await;
+            if wanted(&event) {
+                return event;
+            }
+        }
+    }
+
+    /// The words of the next final transcript line.
+    async fn next_final_text(&mut self) -> String {
+        let event = self
+            .until(|e| e["type"] == "transcript" && e["update"]["is_final"] == true)
+            .await;
+        event["update"]["text"].as_str().unwrap().to_owned()
+    }
+
+    /// The next microphone change of `kind` ("lost", "restored").
+    async fn microphone_change(&mut self, kind: &str) -> Value {
+        self.until(|e| e["type"] == "microphone" && e["change"]["kind"] == kind)
+            .await
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service; run scripts/test.sh"]
 async fn a_new_process_signs_in_silently_and_no_token_leaks() {
-    let (server, _server_dir) = reference_server(|c| c.access_ttl = 600).await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
+    let fixture = ServerHome::start(|c| c.access_ttl = 600).await;
+    let (url, home) = (&fixture.url, fixture.home.path());
     let keychain = Keychain::start(KeychainBackend::Platform);
-    let key = EntryKey::refresh_token(&url, EMAIL);
+    let key = EntryKey::refresh_token(url, EMAIL);
     let mut printed = Vec::new();
 
-    let login = cli(
-        home.path(),
-        &["login", "--server", &url, "--email", EMAIL],
-        Some(&format!("{PASSWORD}\n")),
-    )
-    .await;
-    assert!(login.status.success(), "{}", text(&login));
-    assert!(text(&login).contains(&format!("signed in as {EMAIL}")));
-    printed.push(text(&login));
+    let login = log_in(home, url).await;
+    assert!(login.contains(&format!("signed in as {EMAIL}")));
+    printed.push(login);
     let first = keychain
         .load(&key)
         .await
@@ -137,9 +252,9 @@ async fn a_new_process_signs_in_silently_and_no_token_leaks() {
         .expect("refresh token in the keychain");
 
     // A new process: no password, the keychain's token signs it in.
-    let status = cli(home.path(), &["status", "--json"], None).await;
+    let status = cli(home, &["status", "--json"], None).await;
     assert!(status.status.success(), "{}", text(&status));
-    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let report: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(report["signed_in"], true);
     assert_eq!(report["account"], EMAIL);
     assert!(report["access_expires_at"].as_u64().unwrap() > transcribe_server::auth::unix_now());
@@ -154,7 +269,7 @@ async fn a_new_process_signs_in_silently_and_no_token_leaks() {
         "the silent sign-in rotated the refresh token"
     );
 
-    let logout = cli(home.path(), &["logout"], None).await;
+    let logout = cli(home, &["logout"], None).await;
     assert!(logout.status.success(), "{}", text(&logout));
     printed.push(text(&logout));
     assert_eq!(
@@ -163,7 +278,7 @@ async fn a_new_process_signs_in_silently_and_no_token_leaks() {
         "logout removed the keychain entry"
     );
 
-    let after = cli(home.path(), &["status"], None).await;
+    let after = cli(home, &["status"], None).await;
     assert_eq!(after.status.code(), Some(3), "{}", text(&after));
     printed.push(text(&after));
 
@@ -178,7 +293,7 @@ async fn a_new_process_signs_in_silently_and_no_token_leaks() {
             );
         }
     }
-    let written = files_under(home.path());
+    let written = files_under(home);
     assert!(
         written.iter().all(|(path, _)| !path.contains("cache")),
         "{written:?}"
@@ -202,12 +317,11 @@ async fn a_new_process_signs_in_silently_and_no_token_leaks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service; run scripts/test.sh"]
 async fn a_wrong_password_is_refused_and_saves_nothing() {
-    let (server, _server_dir) = reference_server(|_| {}).await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
+    let fixture = ServerHome::start(|_| {}).await;
+    let (url, home) = (&fixture.url, fixture.home.path());
     let login = cli(
-        home.path(),
-        &["login", "--server", &url, "--email", EMAIL],
+        home,
+        &["login", "--server", url, "--email", EMAIL],
         Some("wrong\n"),
     )
     .await;
@@ -216,94 +330,55 @@ async fn a_wrong_password_is_refused_and_saves_nothing() {
     let keychain = Keychain::start(KeychainBackend::Platform);
     assert_eq!(
         keychain
-            .load(&EntryKey::refresh_token(&url, EMAIL))
+            .load(&EntryKey::refresh_token(url, EMAIL))
             .await
             .unwrap(),
         None
     );
-    assert_eq!(
-        saved_files(home.path()),
-        Vec::<String>::new(),
-        "nothing saved"
-    );
-    assert_logs_hold_no_secret(home.path());
+    assert_eq!(saved_files(home), Vec::<String>::new(), "nothing saved");
+    assert_logs_hold_no_secret(home);
 }
 
 #[tokio::test]
 async fn the_password_is_never_taken_from_the_command_line() {
     let home = tempfile::tempdir().unwrap();
-    let output = cli(
-        home.path(),
-        &[
-            "login",
-            "--server",
-            "http://127.0.0.1:9",
-            "--email",
-            EMAIL,
-            "--password",
-            "x",
-        ],
-        None,
-    )
-    .await;
+    let login = ["login", "--server", "http://127.0.0.1:9", "--email", EMAIL];
+    let with_password = [&login[..], &["--password", "x"]].concat();
+    let output = cli(home.path(), &with_password, None).await;
     assert_eq!(
         output.status.code(),
         Some(2),
         "clap refuses an unknown flag"
     );
-    let output = cli(
-        home.path(),
-        &["login", "--server", "http://127.0.0.1:9", "--email", EMAIL],
-        None,
-    )
-    .await;
+    let output = cli(home.path(), &login, None).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output).contains("no password"), "{}", text(&output));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_keychain_sign_in_fails_clearly_and_writes_no_file() {
-    let (server, _server_dir) = reference_server(|_| {}).await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
+    let fixture = ServerHome::start(|_| {}).await;
+    let home = fixture.home.path();
     let no_bus = [("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")];
-    let login = cli_with_env(
-        home.path(),
-        &["login", "--server", &url, "--email", EMAIL],
-        Some(&format!("{PASSWORD}\n")),
-        &no_bus,
-    )
-    .await;
+    let login = log_in_with_env(home, &fixture.url, &no_bus).await;
     assert_eq!(login.status.code(), Some(5), "{}", text(&login));
     let message = text(&login);
     assert!(message.contains("no keychain answered"), "{message}");
     assert!(message.contains("never stored in a file"), "{message}");
-    assert_eq!(
-        saved_files(home.path()),
-        Vec::<String>::new(),
-        "no fallback file"
-    );
-    assert_logs_hold_no_secret(home.path());
+    assert_eq!(saved_files(home), Vec::<String>::new(), "no fallback file");
+    assert_logs_hold_no_secret(home);
 }
 
 /// Starts `record`, waits until it reports `kill_after` samples recorded, then
 /// kills it with SIGKILL. Returns the last `recorded` count it printed.
 async fn record_until_killed(home: &Path, args: &[&str], kill_after: u64) -> u64 {
-    use tokio::io::AsyncBufReadExt;
-    let mut child = cli_command(home, args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut child, mut lines) = spawn_reporting(home, args);
     let mut recorded = 0;
-    while let Ok(Some(line)) =
-        tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("the recorder keeps reporting")
+    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the recorder keeps reporting")
     {
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let event: Value = serde_json::from_str(&line).unwrap();
         if event["type"] == "progress" {
             recorded = event["recorded"].as_u64().unwrap();
             if recorded >= kill_after {
@@ -319,36 +394,16 @@ async fn record_until_killed(home: &Path, args: &[&str], kill_after: u64) -> u64
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service; run scripts/test.sh"]
 async fn killed_recordings_resume_and_lose_at_most_a_second() {
-    let (server, _server_dir) = reference_server(|_| {}).await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
-    log_in(home.path(), &url).await;
-
-    let source = unique_pcm(60 * 16_000);
-    let wav = home.path().join("consultation.wav");
-    write_wav(&wav, &source);
-    let session = uuid_like();
-    let wav_arg = wav.to_string_lossy().into_owned();
-    let args = [
-        "record",
-        "--input",
-        wav_arg.as_str(),
-        "--speed",
-        "10",
-        "--session-id",
-        session.as_str(),
-    ];
-    let spool = home
-        .path()
-        .join("data/consult-recorder/spool")
-        .join(format!("{session}.spool"));
+    let signed_in = SignedInHome::start(60).await;
+    let (home, session) = (signed_in.home(), signed_in.session.as_str());
+    let args = signed_in.record_args("10", &["--session-id", session]);
+    let spool = spool_path(home, session);
 
     let mut worst_loss = 0u64;
     for kill_after in [100_000u64, 330_000, 640_000] {
-        let reported = record_until_killed(home.path(), &args, kill_after).await;
+        let reported = record_until_killed(home, &args, kill_after).await;
         // What a restart finds: the spool opens cleanly and holds nearly all of it.
-        let (_, recovered) =
-            consult_recorder::spool::SpoolWriter::open(&spool, &data_key()).unwrap();
+        let recovered = reopen_spool(&spool);
         assert!(recovered.lost.is_empty(), "no damaged record after kill -9");
         let lost = reported.saturating_sub(recovered.end);
         println!(
@@ -364,19 +419,12 @@ async fn killed_recordings_resume_and_lose_at_most_a_second() {
     assert!(worst_loss <= 16_000, "at most one second lost per crash");
 
     // The last run finishes; the server then holds the whole consultation.
-    let finish = cli(home.path(), &args, None).await;
+    let finish = cli(home, &args, None).await;
     assert!(finish.status.success(), "{}", text(&finish));
-    let stored = std::fs::read(
-        server
-            .data_dir()
-            .join("sessions")
-            .join(&session)
-            .join("audio.pcm"),
-    )
-    .unwrap();
-    assert_eq!(stored.len(), source.len());
+    let stored = signed_in.fixture.stored_audio(session);
+    assert_eq!(stored.len(), signed_in.source.len());
     assert!(
-        stored == source,
+        stored == signed_in.source,
         "the server holds the consultation byte for byte"
     );
 }
@@ -384,28 +432,12 @@ async fn killed_recordings_resume_and_lose_at_most_a_second() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service; run scripts/test.sh"]
 async fn tracing_everything_prints_no_token_in_either_profile() {
-    let (server, _server_dir) = reference_server(|_| {}).await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
-    log_in(home.path(), &url).await;
+    let signed_in = SignedInHome::start(2).await;
+    let home = signed_in.home();
     let keychain = Keychain::start(KeychainBackend::Platform);
-    let key = EntryKey::refresh_token(&url, EMAIL);
-    let wav = home.path().join("consultation.wav");
-    write_wav(&wav, &unique_pcm(2 * 16_000));
-    let wav_arg = wav.to_string_lossy().into_owned();
+    let key = EntryKey::refresh_token(&signed_in.fixture.url, EMAIL);
     for profile in ["seed", "v1"] {
-        let mut command = cli_command(
-            home.path(),
-            &[
-                "record",
-                "--input",
-                &wav_arg,
-                "--speed",
-                "4",
-                "--profile",
-                profile,
-            ],
-        );
+        let mut command = cli_command(home, &signed_in.record_args("4", &["--profile", profile]));
         command
             // Every library's every event on standard error, and the file at its most talkative.
             .env("CONSULT_LOG", "trace")
@@ -425,7 +457,7 @@ async fn tracing_everything_prints_no_token_in_either_profile() {
                 "{profile}: a secret was printed at trace level"
             );
             // The log files (the spool and the store are sealed binary, checked elsewhere).
-            for (path, content) in files_under(&home.path().join("state")) {
+            for (path, content) in log_files(home) {
                 assert!(
                     !content.contains(secret),
                     "{profile}: {path} holds a secret"
@@ -435,45 +467,14 @@ async fn tracing_everything_prints_no_token_in_either_profile() {
     }
 }
 
-/// The seed server's stored connections for `session`, in order, joined.
-fn seed_pieces(server: &transcribe_server::RunningServer, session: &str) -> Vec<Vec<u8>> {
-    let dir = server.data_dir().join("sessions").join(session);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p: &std::path::PathBuf| {
-        p.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
-    });
-    files.sort();
-    files.iter().map(|f| std::fs::read(f).unwrap()).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service; run scripts/test.sh"]
 async fn a_seed_session_ends_as_sent_and_can_be_sent_again_whole() {
-    let (server, _server_dir) = reference_server(|_| {}).await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
-    log_in(home.path(), &url).await;
-    let source = unique_pcm(4 * 16_000);
-    let wav = home.path().join("consultation.wav");
-    write_wav(&wav, &source);
-    let session = uuid_like();
-    let wav_arg = wav.to_string_lossy().into_owned();
+    let signed_in = SignedInHome::start(4).await;
+    let (home, session) = (signed_in.home(), signed_in.session.as_str());
     let record = cli_with_env(
-        home.path(),
-        &[
-            "record",
-            "--input",
-            &wav_arg,
-            "--speed",
-            "4",
-            "--profile",
-            "seed",
-            "--session-id",
-            &session,
-        ],
+        home,
+        &signed_in.record_args("4", &["--profile", "seed", "--session-id", session]),
         None,
         &[("CONSULT_SEED_PACE", "4")],
     )
@@ -488,30 +489,31 @@ async fn a_seed_session_ends_as_sent_and_can_be_sent_again_whole() {
         !said.contains("\"state\":\"complete\""),
         "no seed server confirms storage, so nothing may say complete: {said}"
     );
-    let listed = text(&cli(home.path(), &["sessions"], None).await);
+    let listed = text(&cli(home, &["sessions"], None).await);
     assert!(
-        listed.contains(&session) && listed.contains("sent"),
+        listed.contains(session) && listed.contains("sent"),
         "{listed}"
     );
-    let first: Vec<u8> = seed_pieces(&server, &session).concat();
+    let first: Vec<u8> = seed_pieces(&signed_in.fixture.session_dir(session)).concat();
     assert_eq!(
-        first, source,
+        first, signed_in.source,
         "one clean connection carried the whole consultation"
     );
 
-    let resend = cli(home.path(), &["resend", &session], None).await;
+    let resend = cli(home, &["resend", session], None).await;
     assert!(resend.status.success(), "{}", text(&resend));
-    let pieces = seed_pieces(&server, &session);
+    let pieces = seed_pieces(&signed_in.fixture.session_dir(session));
     assert_eq!(
         pieces.last().map(Vec::as_slice),
-        Some(source.as_slice()),
+        Some(signed_in.source.as_slice()),
         "the resend carried the whole session again, from its first sample"
     );
-    let refused = cli(home.path(), &["resend", "no-such-session"], None).await;
+    let refused = cli(home, &["resend", "no-such-session"], None).await;
     assert!(!refused.status.success());
     assert!(text(&refused).contains("no session"), "{}", text(&refused));
 }
 
+/// A fresh session id in the form the recorder makes its own.
 fn uuid_like() -> String {
     format!(
         "{:08x}-0000-4000-8000-{:012x}",
@@ -525,29 +527,14 @@ fn uuid_like() -> String {
 // A file-size limit set in the child between fork and exec: the only way to fill the "disk" here.
 #[allow(unsafe_code)]
 async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
-    let (server, _server_dir) = reference_server(|_| {}).await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
-    log_in(home.path(), &url).await;
-    let source = unique_pcm(20 * 16_000);
-    let wav = home.path().join("consultation.wav");
-    write_wav(&wav, &source);
-    let session = uuid_like();
-    let wav_arg = wav.to_string_lossy().into_owned();
+    let signed_in = SignedInHome::start(20).await;
+    let (home, session) = (signed_in.home(), signed_in.session.as_str());
 
     // The kernel refuses to grow any file past 256 KiB (about 8 s of audio):
     // a disk that fills up during the consultation.
     let mut command = cli_command(
-        home.path(),
-        &[
-            "record",
-            "--input",
-            &wav_arg,
-            "--speed",
-            "10",
-            "--session-id",
-            &session,
-        ],
+        home,
+        &signed_in.record_args("10", &["--session-id", session]),
     );
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
@@ -563,7 +550,7 @@ async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
             Ok(())
         });
     }
-    let output = tokio::time::timeout(std::time::Duration::from_secs(60), command.output())
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
         .await
         .expect("the recorder ends")
         .unwrap();
@@ -572,14 +559,11 @@ async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
         !output.status.success(),
         "a session missing audio is not a success"
     );
-    let spool = home
-        .path()
-        .join("data/consult-recorder/spool")
-        .join(format!("{session}.spool"));
+    let spool = spool_path(home, session);
     let named = spool.display().to_string();
-    let failed: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+    let failed: Vec<Value> = String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|e| e["status"]["state"] == "failed")
         .collect();
     assert!(!failed.is_empty(), "a failed status was shown: {shown}");
@@ -591,23 +575,16 @@ async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
     );
 
     // Nothing on disk is corrupt, and the server holds exactly what was saved.
-    let (_, recovered) = consult_recorder::spool::SpoolWriter::open(&spool, &data_key()).unwrap();
+    let recovered = reopen_spool(&spool);
     assert!(recovered.lost.is_empty());
     assert!(
         recovered.end > 0 && recovered.end < 20 * 16_000,
         "{}",
         recovered.end
     );
-    let stored = std::fs::read(
-        server
-            .data_dir()
-            .join("sessions")
-            .join(&session)
-            .join("audio.pcm"),
-    )
-    .unwrap();
+    let stored = signed_in.fixture.stored_audio(session);
     assert!(
-        stored[..] == source[..recovered.end as usize * 2],
+        stored[..] == signed_in.source[..recovered.end as usize * 2],
         "the saved part arrived intact"
     );
     println!(
@@ -623,27 +600,18 @@ async fn a_full_disk_fails_the_session_by_name_and_corrupts_nothing() {
 async fn microphone_speech_comes_back_as_exact_words_across_an_unplugged_microphone() {
     let _pulse = PULSE.lock().await;
     use support::pulse::{Replug, play, plug_in, speech_wav, unplug};
-    use tokio::io::AsyncBufReadExt;
     let first_phrase = "blood pressure is normal";
     let second_phrase = "the patient reports chest pain";
     let dir = tempfile::tempdir().unwrap();
-    let phrases = dir.path().join("phrases.txt");
-    std::fs::write(&phrases, format!("{first_phrase}\n{second_phrase}\n")).unwrap();
-    let (server, _server_dir) = reference_server(|c| {
-        c.recognizer = transcribe_server::RecognizerKind::Pocketsphinx;
-        c.phrases = Some(phrases.clone());
-    })
-    .await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
-    log_in(home.path(), &url).await;
+    let fixture = ServerHome::recognising(dir.path(), &[first_phrase, second_phrase]).await;
+    let home = fixture.home.path();
+    log_in(home, &fixture.url).await;
     // Silence around the speech, so the recogniser hears each phrase end.
     let (first_wav, _) = speech_wav(dir.path(), first_phrase, 0.5, 1.5);
     let (second_wav, _) = speech_wav(dir.path(), second_phrase, 0.5, 1.5);
 
     // Choose the microphone by id: the choice is remembered.
-    let devices = cli(home.path(), &["devices", "--json"], None).await;
-    let devices: serde_json::Value = serde_json::from_slice(&devices.stdout).unwrap();
+    let devices = listed_devices(home).await;
     let default = devices
         .as_array()
         .unwrap()
@@ -653,63 +621,30 @@ async fn microphone_speech_comes_back_as_exact_words_across_an_unplugged_microph
     assert_eq!(default["chosen"], false);
     let id = default["id"].as_str().unwrap().to_owned();
 
-    let mut child = cli_command(home.path(), &["record", "--device", &id])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
-    let mut next_event = async || -> serde_json::Value {
-        let line = tokio::time::timeout_at(deadline, lines.next_line())
-            .await
-            .expect("the recorder answered in time")
-            .unwrap()
-            .expect("the recorder keeps running");
-        serde_json::from_str(&line).unwrap()
+    let (mut child, lines) = spawn_reporting(home, &["record", "--device", &id]);
+    let mut events = Events {
+        lines,
+        deadline: Instant::now() + Duration::from_secs(120),
     };
-    let is_final =
-        |e: &serde_json::Value| e["type"] == "transcript" && e["update"]["is_final"] == true;
 
     // Play once audio is flowing, then wait for the words.
-    while next_event().await["type"] != "progress" {}
+    while events.next().await["type"] != "progress" {}
     let mut player = play(&first_wav);
-    let heard = loop {
-        let event = next_event().await;
-        if is_final(&event) {
-            break event["update"]["text"].as_str().unwrap().to_owned();
-        }
-    };
+    let heard = events.next_final_text().await;
     assert_eq!(heard, first_phrase, "the exact words came back");
     assert!(player.wait().await.unwrap().success());
 
     // Unplug: the recorder says so and keeps the session going.
     unplug();
     let mut replug = Replug { armed: true };
-    let lost = loop {
-        let event = next_event().await;
-        if event["type"] == "microphone" && event["change"]["kind"] == "lost" {
-            break event;
-        }
-    };
+    let lost = events.microphone_change("lost").await;
     println!("shown: {}", lost["message"]);
     replug.armed = false;
     plug_in();
-    let restored = loop {
-        let event = next_event().await;
-        if event["type"] == "microphone" && event["change"]["kind"] == "restored" {
-            break event;
-        }
-    };
+    let restored = events.microphone_change("restored").await;
     println!("shown: {}", restored["message"]);
     let mut player = play(&second_wav);
-    let heard = loop {
-        let event = next_event().await;
-        if is_final(&event) {
-            break event["update"]["text"].as_str().unwrap().to_owned();
-        }
-    };
+    let heard = events.next_final_text().await;
     assert_eq!(heard, second_phrase, "speech after re-plugging came back");
     assert!(player.wait().await.unwrap().success());
 
@@ -719,12 +654,12 @@ async fn microphone_speech_comes_back_as_exact_words_across_an_unplugged_microph
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
     let mut completed = None;
     loop {
-        let next = tokio::time::timeout_at(deadline, lines.next_line()).await;
+        let next = tokio::time::timeout_at(events.deadline, events.lines.next_line()).await;
         let Ok(next) = next else {
             // Whether the recorder is still running (or has exited while
             // something else holds its output open), and what it was doing.
             println!("recorder process: {:?}", child.try_wait());
-            for (path, text) in files_under(&home.path().join("state")) {
+            for (path, text) in log_files(home) {
                 println!("{path}:\n{text}");
             }
             panic!("the recording did not finish in time after Ctrl-C");
@@ -732,7 +667,7 @@ async fn microphone_speech_comes_back_as_exact_words_across_an_unplugged_microph
         let Some(line) = next.unwrap() else {
             break;
         };
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let event: Value = serde_json::from_str(&line).unwrap();
         if event["type"] == "status" && event["status"]["state"] == "complete" {
             completed = Some(event["session_id"].as_str().unwrap().to_owned());
         }
@@ -744,17 +679,13 @@ async fn microphone_speech_comes_back_as_exact_words_across_an_unplugged_microph
     let session = completed.expect("the session was reported complete");
 
     // The spool is whole: no damaged or missing range across the unplugging.
-    let spool = home
-        .path()
-        .join("data/consult-recorder/spool")
-        .join(format!("{session}.spool"));
-    let (_, recovered) = consult_recorder::spool::SpoolWriter::open(&spool, &data_key()).unwrap();
+    let recovered = reopen_spool(&spool_path(home, &session));
     assert!(recovered.lost.is_empty(), "{:?}", recovered.lost);
     assert!(recovered.end > 16_000 * 5, "{}", recovered.end);
 
     // The log files (at trace level) saw the whole session but hold none of
     // its words, and no token or password.
-    let logs = files_under(&home.path().join("state"));
+    let logs = log_files(home);
     assert!(
         logs.iter().any(|(_, text)| text.contains(&session)),
         "the session was logged: {logs:?}"
@@ -772,8 +703,7 @@ async fn microphone_speech_comes_back_as_exact_words_across_an_unplugged_microph
         }
     }
 
-    let devices = cli(home.path(), &["devices", "--json"], None).await;
-    let devices: serde_json::Value = serde_json::from_slice(&devices.stdout).unwrap();
+    let devices = listed_devices(home).await;
     assert!(
         devices
             .as_array()

@@ -13,7 +13,7 @@ use consult_test_support::cli::in_home;
 use tokio::process::Command;
 
 mod support;
-use support::{EMAIL, PASSWORD, reference_server, unique_pcm, write_wav};
+use support::{EMAIL, PASSWORD, ServerHome, consultation_wav, text};
 
 /// The CLI with its folders in `home`, the keyutils keychain, `system` as the
 /// administrator's file and `env` added.
@@ -38,14 +38,6 @@ async fn cli(
         .env_remove("no_proxy")
         .envs(env.iter().copied());
     support::run_with_input(command, stdin).await
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// The checks of a `diagnose --json` report, as (area, name, outcome, detail).
@@ -84,10 +76,9 @@ fn outcome(checks: &[(String, String, String, String)], area: &str, name: &str) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a keyutils session keyring; run scripts/test.sh"]
 async fn locked_keys_hold_and_diagnose_names_the_failing_layer() {
-    let (server, _server_dir) = reference_server(|_| {}).await;
-    let url = server.http_url();
-    let home = tempfile::tempdir().unwrap();
-    let system = home.path().join("config.toml");
+    let fixture = ServerHome::start(|_| {}).await;
+    let (url, home) = (fixture.url.as_str(), fixture.home.path());
+    let system = home.join("config.toml");
     std::fs::write(
         &system,
         format!(
@@ -96,13 +87,13 @@ async fn locked_keys_hold_and_diagnose_names_the_failing_layer() {
         ),
     )
     .unwrap();
-    let run = |args: &'static [&'static str]| cli(home.path(), &system, args, &[], None);
+    let run = |args: &'static [&'static str]| cli(home, &system, args, &[], None);
 
     // Where each value comes from, and the bad key with its line.
     let config = run(&["config", "--json"]).await;
     assert!(config.status.success(), "{}", text(&config));
     let config: serde_json::Value = serde_json::from_slice(&config.stdout).unwrap();
-    assert_eq!(config["server"], url.as_str());
+    assert_eq!(config["server"], url);
     assert_eq!(config["origins"]["server"]["layer"], "system");
     assert_eq!(config["locked"], serde_json::json!(["server", "profile"]));
     assert_eq!(config["problems"][0]["line"], 3);
@@ -110,7 +101,7 @@ async fn locked_keys_hold_and_diagnose_names_the_failing_layer() {
 
     // Locked keys cannot be overridden from the command line, and it says why.
     let elsewhere = cli(
-        home.path(),
+        home,
         &system,
         &[
             "login",
@@ -133,7 +124,7 @@ async fn locked_keys_hold_and_diagnose_names_the_failing_layer() {
 
     // Sign-in takes the configured server.
     let login = cli(
-        home.path(),
+        home,
         &system,
         &["login", "--email", EMAIL],
         &[],
@@ -167,7 +158,7 @@ async fn locked_keys_hold_and_diagnose_names_the_failing_layer() {
     assert_eq!(report.status.code(), Some(0), "{:#?}", checks(&report));
 
     // The server goes away: the TCP layer fails, exit 4 (human output too).
-    drop(server);
+    drop(fixture.server);
     let report = run(&["diagnose", "--json", "--listen", "0"]).await;
     let found = checks(&report);
     assert_eq!(report.status.code(), Some(4), "{found:#?}");
@@ -253,18 +244,17 @@ impl Drop for Tinyproxy {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs tinyproxy and a keyutils session keyring; run scripts/test.sh"]
 async fn sign_in_and_streaming_go_through_the_clinic_proxy_unless_excluded() {
-    let (server, _server_dir) = reference_server(|_| {}).await;
-    let url = server.http_url();
+    let fixture = ServerHome::start(|_| {}).await;
+    let (url, home) = (fixture.url.as_str(), fixture.home.path());
     let port = url.rsplit(':').next().unwrap().to_owned();
-    let home = tempfile::tempdir().unwrap();
-    let system = home.path().join("config.toml");
+    let system = home.join("config.toml");
     std::fs::write(&system, format!("server = \"{url}\"\n")).unwrap();
-    let proxy = Tinyproxy::start(home.path()).await;
+    let proxy = Tinyproxy::start(home).await;
     let via_proxy = [("HTTP_PROXY", proxy.url())];
     let env: Vec<(&str, &str)> = via_proxy.iter().map(|(k, v)| (*k, v.as_str())).collect();
 
     let login = cli(
-        home.path(),
+        home,
         &system,
         &["login", "--email", EMAIL],
         &env,
@@ -272,11 +262,10 @@ async fn sign_in_and_streaming_go_through_the_clinic_proxy_unless_excluded() {
     )
     .await;
     assert!(login.status.success(), "{}", text(&login));
-    let wav = home.path().join("consultation.wav");
-    write_wav(&wav, &unique_pcm(16_000 * 3));
+    let (_, wav) = consultation_wav(home, 3);
     let wav_arg = wav.display().to_string();
     let record = cli(
-        home.path(),
+        home,
         &system,
         &["record", "--input", &wav_arg, "--speed", "0"],
         &env,
@@ -305,7 +294,7 @@ async fn sign_in_and_streaming_go_through_the_clinic_proxy_unless_excluded() {
     // NO_PROXY exempts the host: the proxy sees nothing more.
     let before = proxy.requests().len();
     let direct = cli(
-        home.path(),
+        home,
         &system,
         &["record", "--input", &wav_arg, "--speed", "0"],
         &[
@@ -322,7 +311,7 @@ async fn sign_in_and_streaming_go_through_the_clinic_proxy_unless_excluded() {
     let gone = format!("http://127.0.0.1:{}", proxy.port);
     drop(proxy);
     let report = cli(
-        home.path(),
+        home,
         &system,
         &["diagnose", "--json", "--listen", "0"],
         &[("HTTP_PROXY", gone.as_str())],

@@ -4,6 +4,7 @@
 
 #![cfg(target_os = "linux")]
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use consult_recorder::audio::{
@@ -12,9 +13,24 @@ use consult_recorder::audio::{
 
 use consult_test_support::pulse;
 use pulse::{Replug, play, plug_in, speech_wav, unplug};
+use tempfile::TempDir;
+
+mod support;
+use support::first_picked;
 
 /// The tests share one PulseAudio server, and one of them unplugs its sink.
 static PULSE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// `phrase` spoken into a file (in a folder of its own), ready to play, with
+/// the length of the speech in seconds, and the default microphone capturing
+/// from sample 0: what each capture test plays into what.
+fn phrase_and_microphone(phrase: &str) -> (TempDir, PathBuf, f64, MicSource) {
+    let dir = tempfile::tempdir().unwrap();
+    let (wav, speech_secs) = speech_wav(dir.path(), phrase, 0.0, 0.0);
+    let mut mic = MicSource::open(None).unwrap();
+    mic.start_at(0);
+    (dir, wav, speech_secs, mic)
+}
 
 fn rms_dbfs(pcm: &[u8]) -> f64 {
     let n = pcm.len() / 2;
@@ -74,10 +90,7 @@ async fn speech_played_into_the_virtual_microphone_is_captured_whole() {
         "a default microphone is listed: {devices:?}"
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let (wav, speech_secs) = speech_wav(dir.path(), "the patient reports chest pain", 0.0, 0.0);
-    let mut mic = MicSource::open(None).unwrap();
-    mic.start_at(0);
+    let (_dir, wav, speech_secs, mut mic) = phrase_and_microphone("the patient reports chest pain");
     // The first callback can take a second or two: wait for audio to flow.
     let first = tokio::time::timeout(Duration::from_secs(10), mic.next_frame())
         .await
@@ -135,26 +148,23 @@ async fn next_change(
     within: Duration,
     wanted: impl Fn(&MicChange) -> bool,
 ) -> MicChange {
-    tokio::time::timeout(within, async {
-        loop {
-            match notices.recv().await.expect("the source is alive") {
-                SourceNotice::Mic(change) if wanted(&change) => return change,
-                _ => {}
-            }
-        }
-    })
+    first_picked(
+        within,
+        "the microphone change was reported in time",
+        async || notices.recv().await.expect("the source is alive"),
+        |notice| match notice {
+            SourceNotice::Mic(change) if wanted(&change) => Some(change),
+            _ => None,
+        },
+    )
     .await
-    .expect("the microphone change was reported in time")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the PulseAudio null sink; run scripts/test.sh"]
 async fn an_unplugged_microphone_is_reported_and_capture_resumes_when_it_returns() {
     let _pulse = PULSE.lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (wav, _) = speech_wav(dir.path(), "the patient reports chest pain", 0.0, 0.0);
-    let mut mic = MicSource::open(None).unwrap();
-    mic.start_at(0);
+    let (_dir, wav, _, mut mic) = phrase_and_microphone("the patient reports chest pain");
     let mut notices = mic.take_notices().expect("the microphone reports notices");
     let (frames_tx, mut frames) = tokio::sync::mpsc::unbounded_channel();
     let capture = tokio::spawn(async move {
@@ -209,26 +219,26 @@ async fn an_unplugged_microphone_is_reported_and_capture_resumes_when_it_returns
 #[ignore = "needs the PulseAudio null sink; run scripts/test.sh"]
 async fn a_silent_microphone_is_reported_and_sound_clears_the_warning() {
     let _pulse = PULSE.lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (wav, _) = speech_wav(dir.path(), "blood pressure is normal", 0.0, 0.0);
-    let mut mic = MicSource::open(None).unwrap();
-    mic.start_at(0);
+    let (_dir, wav, _, mut mic) = phrase_and_microphone("blood pressure is normal");
     let mut notices = mic.take_notices().unwrap();
     let capture = tokio::spawn(async move { while let Ok(Some(_)) = mic.next_frame().await {} });
 
     // Nothing plays into the null sink: its monitor delivers digital zeros.
     let mut readings = 0;
-    let silent = tokio::time::timeout(Duration::from_secs(45), async {
-        loop {
-            match notices.recv().await.unwrap() {
-                SourceNotice::Level(_) => readings += 1,
-                SourceNotice::Mic(change @ MicChange::NoSignal { .. }) => return change,
-                SourceNotice::Mic(_) => {}
+    let silent = first_picked(
+        Duration::from_secs(45),
+        "digital silence was reported",
+        async || notices.recv().await.unwrap(),
+        |notice| match notice {
+            SourceNotice::Level(_) => {
+                readings += 1;
+                None
             }
-        }
-    })
-    .await
-    .expect("digital silence was reported");
+            SourceNotice::Mic(change @ MicChange::NoSignal { .. }) => Some(change),
+            SourceNotice::Mic(_) => None,
+        },
+    )
+    .await;
     println!(
         "reported: {} ({readings} level readings before)",
         silent.describe()
@@ -240,17 +250,20 @@ async fn a_silent_microphone_is_reported_and_sound_clears_the_warning() {
 
     let mut player = play(&wav);
     let mut loudest = f32::MIN;
-    let back = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            match notices.recv().await.unwrap() {
-                SourceNotice::Level(level) => loudest = loudest.max(level.peak_dbfs),
-                SourceNotice::Mic(MicChange::SignalBack) => return,
-                SourceNotice::Mic(_) => {}
+    first_picked(
+        Duration::from_secs(20),
+        "sound cleared the warning",
+        async || notices.recv().await.unwrap(),
+        |notice| match notice {
+            SourceNotice::Level(level) => {
+                loudest = loudest.max(level.peak_dbfs);
+                None
             }
-        }
-    })
+            SourceNotice::Mic(MicChange::SignalBack) => Some(()),
+            SourceNotice::Mic(_) => None,
+        },
+    )
     .await;
-    assert!(back.is_ok(), "sound cleared the warning");
     assert!(player.wait().await.unwrap().success());
     capture.abort();
 }

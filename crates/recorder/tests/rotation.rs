@@ -6,25 +6,17 @@ use consult_recorder::auth::{
     AuthClient, AuthEvent, AuthProfile, AuthState, ManagerOptions, Secret, TokenManager,
     TokenUnavailable,
 };
-use tokio::time::timeout;
 
 mod support;
 use support::{EMAIL, MemoryVault, PASSWORD, reference_server};
 
+/// Waits up to 20 s for the manager's first event matching `wanted`: several
+/// refreshes of 3-second tokens.
 async fn next_matching(
     events: &mut tokio::sync::broadcast::Receiver<AuthEvent>,
     wanted: impl Fn(&AuthEvent) -> bool,
 ) -> AuthEvent {
-    timeout(Duration::from_secs(20), async {
-        loop {
-            let event = events.recv().await.expect("event stream open");
-            if wanted(&event) {
-                return event;
-            }
-        }
-    })
-    .await
-    .expect("the event arrived in time")
+    support::next_matching(events, Duration::from_secs(20), wanted).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

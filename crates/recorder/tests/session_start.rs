@@ -39,6 +39,15 @@ fn setup(
     }
 }
 
+/// Starts a session that must be refused, returning the error; `not_refused`
+/// is the failure shown if it starts.
+fn refused_start(setup: SessionSetup, not_refused: &str) -> SessionError {
+    match Session::start::<WavSource>(setup, None) {
+        Err(err) => err,
+        Ok(_) => panic!("{not_refused}"),
+    }
+}
+
 #[tokio::test]
 async fn an_unusable_spool_folder_stops_the_session_at_start_and_says_where() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,10 +62,7 @@ async fn an_unusable_spool_folder_stops_the_session_at_start_and_says_where() {
         "http://127.0.0.1:9",
         spool_dir.clone(),
     );
-    let err = match Session::start::<WavSource>(setup, None) {
-        Err(err) => err,
-        Ok(_) => panic!("a session without a usable spool must not start"),
-    };
+    let err = refused_start(setup, "a session without a usable spool must not start");
     assert!(matches!(err, SessionError::Spool(_)), "{err:?}");
     let message = err.to_string();
     assert!(
@@ -68,15 +74,15 @@ async fn an_unusable_spool_folder_stops_the_session_at_start_and_says_where() {
 #[tokio::test]
 async fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let setup = setup(
-        dir.path(),
-        "5f2b3c1e-0000-4000-8000-000000000002",
-        "http://transcribe.clinic.example",
-        dir.path().join("spool"),
+    let err = refused_start(
+        setup(
+            dir.path(),
+            "5f2b3c1e-0000-4000-8000-000000000002",
+            "http://transcribe.clinic.example",
+            dir.path().join("spool"),
+        ),
+        "refused",
     );
-    let err = Session::start::<WavSource>(setup, None)
-        .err()
-        .expect("refused");
     assert!(
         err.to_string()
             .contains("refusing an unencrypted connection"),

@@ -151,6 +151,12 @@ async fn signed_in(
     manager
 }
 
+/// A manager with default options signed in to `stub`, its refresh token in a
+/// vault of its own: what most of these tests need and nothing more.
+async fn signed_in_alone(stub: &StubServer) -> TokenManager {
+    signed_in(stub, &MemoryVault::default(), ManagerOptions::default()).await
+}
+
 /// Asks for a token every `every` for `total`, asserting each is valid on the
 /// server's clock when handed out.
 async fn consult(
@@ -172,6 +178,13 @@ async fn consult(
         sleep(every).await;
     }
     handed_out
+}
+
+/// Asks `manager` for a token, which must come (`why` says why), and asserts
+/// it is valid on the server's clock: how each recovery is judged.
+async fn assert_valid_token(manager: &TokenManager, stub: &StubServer, why: &str) {
+    let token = manager.access_token().await.expect(why);
+    assert!(read_times(&token).unwrap().exp > stub.now());
 }
 
 #[tokio::test(start_paused = true)]
@@ -218,71 +231,50 @@ async fn twenty_concurrent_callers_share_exactly_one_refresh() {
 async fn tokens_shorter_than_the_safety_floor_are_still_handed_out() {
     // A server with 3-second tokens: the 5 s floor shrinks to a quarter of the life.
     let stub = StubServer::new(3);
-    let manager = signed_in(&stub, &MemoryVault::default(), ManagerOptions::default()).await;
-    consult(
-        &manager,
-        &stub,
-        Duration::from_secs(60),
-        Duration::from_millis(700),
-    )
-    .await;
+    let manager = signed_in_alone(&stub).await;
+    let a_minute = Duration::from_secs(60);
+    consult(&manager, &stub, a_minute, Duration::from_millis(700)).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_laptop_clock_five_minutes_off_still_refreshes_in_time() {
+    let an_hour = Duration::from_secs(3600);
     for skew in [-300i64, 300] {
-        // With iat in the token …
-        let stub = StubServer::with(60, |s| s.skew_secs = skew);
-        let manager = signed_in(&stub, &MemoryVault::default(), ManagerOptions::default()).await;
-        match manager.state() {
-            AuthState::SignedIn {
-                clock_skew_secs, ..
-            } => {
-                assert!(
-                    (clock_skew_secs - skew).abs() <= 1,
-                    "skew {clock_skew_secs} seen"
-                )
+        // With iat in the token, and without it, using the Date header.
+        for with_iat in [true, false] {
+            let stub = StubServer::with(60, |s| {
+                s.skew_secs = skew;
+                s.with_iat = with_iat;
+            });
+            let manager = signed_in_alone(&stub).await;
+            if with_iat {
+                match manager.state() {
+                    AuthState::SignedIn {
+                        clock_skew_secs, ..
+                    } => {
+                        assert!(
+                            (clock_skew_secs - skew).abs() <= 1,
+                            "skew {clock_skew_secs} seen"
+                        )
+                    }
+                    other => panic!("{other:?}"),
+                }
             }
-            other => panic!("{other:?}"),
+            consult(&manager, &stub, an_hour, Duration::from_secs(7)).await;
         }
-        consult(
-            &manager,
-            &stub,
-            Duration::from_secs(3600),
-            Duration::from_secs(7),
-        )
-        .await;
-        // … and without it, using the Date header.
-        let stub = StubServer::with(60, |s| {
-            s.skew_secs = skew;
-            s.with_iat = false;
-        });
-        let manager = signed_in(&stub, &MemoryVault::default(), ManagerOptions::default()).await;
-        consult(
-            &manager,
-            &stub,
-            Duration::from_secs(3600),
-            Duration::from_secs(7),
-        )
-        .await;
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_network_outage_during_refresh_retries_and_keeps_the_session() {
     let stub = StubServer::new(60);
-    let manager = signed_in(&stub, &MemoryVault::default(), ManagerOptions::default()).await;
+    let manager = signed_in_alone(&stub).await;
     let mut events = manager.subscribe();
     // The outage starts just before the first refresh (at ~27–30 s) and lasts 20 s.
     advance(Duration::from_secs(25)).await;
     stub.go_offline_for(Duration::from_secs(20));
-    consult(
-        &manager,
-        &stub,
-        Duration::from_secs(120),
-        Duration::from_secs(2),
-    )
-    .await;
+    let two_minutes = Duration::from_secs(120);
+    consult(&manager, &stub, two_minutes, Duration::from_secs(2)).await;
     let mut failures = 0;
     while let Ok(event) = events.try_recv() {
         if let AuthEvent::RefreshFailed { .. } = event {
@@ -303,7 +295,7 @@ async fn a_network_outage_during_refresh_retries_and_keeps_the_session() {
 #[tokio::test(start_paused = true)]
 async fn an_outage_longer_than_the_token_reports_offline_then_recovers() {
     let stub = StubServer::new(60);
-    let manager = signed_in(&stub, &MemoryVault::default(), ManagerOptions::default()).await;
+    let manager = signed_in_alone(&stub).await;
     stub.go_offline_for(Duration::from_secs(180));
     advance(Duration::from_secs(90)).await;
     // Let the manager's retries run at the paused clock's pace.
@@ -318,11 +310,7 @@ async fn an_outage_longer_than_the_token_reports_offline_then_recovers() {
     );
     // The outage ends at 180 s; retries back off to at most 30 s.
     sleep(Duration::from_secs(150)).await;
-    let token = manager
-        .access_token()
-        .await
-        .expect("tokens flow again after the outage");
-    assert!(read_times(&token).unwrap().exp > stub.now());
+    assert_valid_token(&manager, &stub, "tokens flow again after the outage").await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -389,14 +377,13 @@ async fn after_the_laptop_sleeps_past_expiry_no_stale_token_is_handed_out() {
         "refreshed on waking, without being asked"
     );
     // … and what is handed out is valid on the server's clock.
-    let token = manager.access_token().await.unwrap();
-    assert!(read_times(&token).unwrap().exp > stub.now());
+    assert_valid_token(&manager, &stub, "a token after waking").await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_token_the_server_refused_is_replaced_at_once() {
     let stub = StubServer::new(600);
-    let manager = signed_in(&stub, &MemoryVault::default(), ManagerOptions::default()).await;
+    let manager = signed_in_alone(&stub).await;
     let before = manager.access_token().await.unwrap();
     manager.invalidate().await;
     let after = manager.access_token().await.unwrap();
@@ -426,9 +413,5 @@ async fn starting_offline_keeps_the_saved_sign_in_and_recovers() {
         Err(TokenUnavailable::Offline(_))
     ));
     sleep(Duration::from_secs(40)).await;
-    let token = manager
-        .access_token()
-        .await
-        .expect("recovered once the server is back");
-    assert!(read_times(&token).unwrap().exp > stub.now());
+    assert_valid_token(&manager, &stub, "recovered once the server is back").await;
 }

@@ -6,3 +6,4 @@ pub mod audio;
 pub mod cli;
 pub mod pulse;
 pub mod speech;
+pub mod stored;
