@@ -23,14 +23,23 @@ pub struct AudioFrame<'a> {
 /// Why a binary message is not a valid v1 audio frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
+    /// The message (of this many bytes) is shorter than the offset header.
     #[error("audio frame of {0} bytes is shorter than its 8-byte offset header")]
     TooShort(usize),
+    /// The header is followed by no PCM at all.
     #[error("audio frame carries no samples")]
     Empty,
+    /// The PCM payload (of this many bytes) splits a 16-bit sample.
     #[error("audio payload of {0} bytes is not a whole number of 16-bit samples")]
     OddLength(usize),
+    /// The frame carries more than [`MAX_FRAME_SAMPLES`] samples.
     #[error("audio frame of {samples} samples exceeds the limit of {limit}")]
-    TooLarge { samples: usize, limit: usize },
+    TooLarge {
+        /// Samples the frame carries.
+        samples: usize,
+        /// Most samples a frame may carry.
+        limit: usize,
+    },
 }
 
 impl<'a> AudioFrame<'a> {

@@ -9,6 +9,7 @@
 //! reference server and the fuzzers all parse messages the same way.
 //! `docs/protocol.md` is the prose version of this crate.
 
+#![warn(missing_docs)]
 #![deny(clippy::unwrap_used)]
 
 pub mod audio;
@@ -25,7 +26,6 @@ pub const SAMPLE_RATE: u32 = 16_000;
 /// Bytes per sample on the wire (PCM16LE, mono).
 pub const BYTES_PER_SAMPLE: usize = 2;
 
-/// Converts a sample count to seconds of audio.
 /// Longest session id either profile accepts.
 pub const MAX_SESSION_ID_LEN: usize = 128;
 
@@ -42,6 +42,7 @@ pub fn is_session_id_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
+/// Converts a sample count to seconds of audio at [`SAMPLE_RATE`].
 pub fn samples_to_secs(samples: u64) -> f64 {
     samples as f64 / f64::from(SAMPLE_RATE)
 }

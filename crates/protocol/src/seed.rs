@@ -26,21 +26,28 @@ pub const IDLE_TIMEOUT_SECS: u64 = 300;
 /// The greeting sent after a successful token check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connected {
+    /// Always [`STATUS_CONNECTED`].
     pub status: String,
+    /// Human-readable greeting ([`READY_MESSAGE`] from the reference server).
     pub message: String,
+    /// The session named in the upgrade's query, echoed back.
     pub session_id: String,
 }
 
 /// A transcript message (no offsets in this profile).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transcript {
+    /// The `type` field: always `"transcript"`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The recognised text.
     pub text: String,
+    /// Whether the text is final rather than a partial.
     pub is_final: bool,
 }
 
 impl Transcript {
+    /// A transcript message with its `type` set to `"transcript"`.
     pub fn new(text: impl Into<String>, is_final: bool) -> Self {
         Self {
             kind: "transcript".into(),
@@ -53,9 +60,13 @@ impl Transcript {
 /// A server text message as a seed client sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
+    /// The greeting: the token was accepted.
     Connected(Connected),
+    /// Recognised text, in whichever of the known shapes it came.
     Transcript {
+        /// The recognised text.
         text: String,
+        /// Whether the text is final rather than a partial.
         is_final: bool,
     },
     /// Valid JSON this client cannot read.
@@ -76,8 +87,10 @@ pub struct Unreadable {
 /// Why a seed server message could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
+    /// The text is not JSON.
     #[error("server message is not valid JSON: {0}")]
     NotJson(#[source] serde_json::Error),
+    /// `type` is `"transcript"` but the other fields do not fit [`Transcript`].
     #[error("transcript message is malformed: {0}")]
     MalformedTranscript(#[source] serde_json::Error),
 }

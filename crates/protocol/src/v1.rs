@@ -25,9 +25,15 @@ pub const ACK_EVERY_SAMPLES: u64 = 8_000;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// A fresh access token for this connection (in-band re-auth).
-    Reauth { token: String },
+    Reauth {
+        /// The new access token (a JWT for the same account).
+        token: String,
+    },
     /// The client has sent everything: `end_offset` is the session's total samples.
-    Finish { end_offset: u64 },
+    Finish {
+        /// Total samples of the session the client has sent.
+        end_offset: u64,
+    },
 }
 
 impl std::fmt::Debug for ClientMessage {
@@ -49,22 +55,33 @@ pub enum ServerMessage {
     /// First message of every connection: where to resume.
     Ready(Ready),
     /// Everything before `durable_offset` is stored durably on the server.
-    Ack { durable_offset: u64 },
+    Ack {
+        /// Samples of the session stored durably so far; never decreases.
+        durable_offset: u64,
+    },
     /// Recognised text for samples `start..end`. Partials are replaced by later
     /// partials or by the final with the same `start`.
     Transcript(Transcript),
     /// The token sent with `reauth` was accepted.
-    ReauthOk { token_expires_at: u64 },
+    ReauthOk {
+        /// Expiry of the accepted token (Unix seconds); the connection now lasts until then.
+        token_expires_at: u64,
+    },
     /// Answer to `finish`: all audio is durable and the last final was sent.
-    Done { durable_offset: u64 },
+    Done {
+        /// Total samples of the session stored durably: the client's `end_offset`.
+        durable_offset: u64,
+    },
 }
 
 /// Body of [`ServerMessage::Ready`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ready {
+    /// The session named in the upgrade's query.
     pub session_id: String,
     /// Samples of this session the server already holds durably: resume here.
     pub durable_offset: u64,
+    /// Audio sample rate the server expects, in Hz ([`SAMPLE_RATE`](crate::SAMPLE_RATE)).
     pub sample_rate: u32,
     /// Largest frame the server accepts, in samples.
     pub max_frame_samples: u32,
@@ -75,7 +92,9 @@ pub struct Ready {
 /// Body of [`ServerMessage::Transcript`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transcript {
+    /// The recognised text.
     pub text: String,
+    /// Whether this is a final, which never changes, rather than a partial.
     pub is_final: bool,
     /// First sample of the utterance.
     pub start: u64,
@@ -86,13 +105,18 @@ pub struct Transcript {
 /// Why a server text message could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
+    /// The text is not JSON.
     #[error("server message is not valid JSON: {0}")]
     NotJson(#[source] serde_json::Error),
+    /// The JSON has no string `type` field.
     #[error("server message has no \"type\" field")]
     MissingType,
+    /// A known message type whose fields do not fit its shape.
     #[error("server message of type {kind:?} is malformed: {source}")]
     Malformed {
+        /// The message's `type`.
         kind: String,
+        /// What did not fit.
         #[source]
         source: serde_json::Error,
     },
@@ -101,6 +125,7 @@ pub enum ParseError {
 /// The outcome of reading one server text message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Incoming {
+    /// A message of a known type.
     Message(ServerMessage),
     /// A well-formed message of a type this client does not know: ignore it.
     Unknown(String),

@@ -38,6 +38,7 @@ pub fn plug_in() {
 /// Plugs the microphone back in when dropped while `armed`, so a failing test
 /// does not leave the others without one.
 pub struct Replug {
+    /// Whether dropping plugs the microphone back in; clear it before plugging it in yourself.
     pub armed: bool,
 }
 
