@@ -25,12 +25,8 @@ use tokio::sync::broadcast;
 
 use crate::account::{self, RememberedAccount};
 use crate::audio::{AudioSource, InputDevice, MicSource, WavSource};
-use crate::auth::{
-    AuthClient, AuthState, Keychain, KeychainVault, ManagerOptions, Secret, SignInError,
-    TokenManager,
-};
+use crate::auth::{AuthState, Keychain, Secret, SignInError, TokenManager};
 use crate::config::{self, ConfigSources, Key, Resolved};
-use crate::crypto::DataKeySource;
 use crate::events::Event;
 use crate::paths::AppDirs;
 use crate::retention;
@@ -82,11 +78,7 @@ struct Recording {
 impl App {
     /// Opens the history database; signs nobody in yet (see [`App::start_up`]).
     pub fn open(options: AppOptions) -> Result<Self, AppError> {
-        let store = Store::open(
-            &options.dirs.store_file(),
-            DataKeySource::keychain(options.keychain.clone()),
-        )
-        .map_err(AppError::storage)?;
+        let store = Store::open_in(&options.dirs, &options.keychain).map_err(AppError::storage)?;
         let (events, _) = broadcast::channel(1024);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -648,10 +640,7 @@ impl App {
         profile: Profile,
         signed: &SignedInServer,
     ) -> SessionSetup {
-        let mut options = self.inner.options.sender.clone();
-        let config = self.config();
-        options.seed_pace = config.seed_pace.as_f64();
-        options.stream = config.server_profile.stream;
+        let options = self.inner.options.sender.clone().configured(&self.config());
         SessionSetup {
             id: id.to_owned(),
             reference: reference.to_owned(),
@@ -736,10 +725,8 @@ impl App {
             return current.clone();
         }
         let profile = self.config().server_profile.auth;
-        let client = AuthClient::new(&server, profile, Duration::from_secs(15))
+        let tokens = crate::auth::manager_for(&server, profile, &self.inner.options.keychain)
             .expect("an HTTP client can be built");
-        let vault = KeychainVault::new(self.inner.options.keychain.clone(), &server);
-        let tokens = TokenManager::start(client, vault, ManagerOptions::default());
         let mut auth_events = tokens.subscribe();
         let sink = self.inner.events.clone();
         tokio::spawn(async move {

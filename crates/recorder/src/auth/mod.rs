@@ -18,3 +18,18 @@ pub use manager::{
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory_vault;
+
+/// How long the sign-in service has to answer one request.
+const AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The token manager for `server`, with its refresh token in `keychain`: the
+/// one way the app and the CLI build it, so both sign in alike.
+pub fn manager_for(
+    server: &str,
+    profile: AuthProfile,
+    keychain: &Keychain,
+) -> Result<TokenManager, AuthError> {
+    let client = AuthClient::new(server, profile, AUTH_TIMEOUT)?;
+    let vault = KeychainVault::new(keychain.clone(), server);
+    Ok(TokenManager::start(client, vault, ManagerOptions::default()))
+}

@@ -34,6 +34,19 @@ pub struct SenderOptions {
     pub stream: StreamProfile,
 }
 
+impl SenderOptions {
+    /// These options with what the configuration in force decides: the seed
+    /// pace, the seed endpoint's shape and the recognition language.
+    pub fn configured(self, config: &crate::config::Resolved) -> Self {
+        Self {
+            seed_pace: config.seed_pace.as_f64(),
+            stream: config.server_profile.stream.clone(),
+            language: config.language.clone(),
+            ..self
+        }
+    }
+}
+
 impl Default for SenderOptions {
     fn default() -> Self {
         Self {

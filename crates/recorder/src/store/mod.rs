@@ -82,6 +82,18 @@ PRAGMA user_version = 2;
 ";
 
 impl Store {
+    /// The history database in its folder, its sealed columns under the
+    /// data key in `keychain`: how the app and the CLI both open it.
+    pub fn open_in(
+        dirs: &crate::paths::AppDirs,
+        keychain: &crate::auth::Keychain,
+    ) -> Result<Self, StoreError> {
+        Self::open(
+            &dirs.store_file(),
+            DataKeySource::keychain(keychain.clone()),
+        )
+    }
+
     /// Opens (or creates) the database; sealed columns use `keys`, fetched
     /// the first time one is written or read.
     pub fn open(path: &Path, keys: DataKeySource) -> Result<Self, StoreError> {

@@ -6,47 +6,28 @@ pub mod record;
 pub mod setup;
 pub mod sign_in;
 
-use std::time::Duration;
-
 use consult_recorder::account;
-use consult_recorder::auth::{
-    AuthClient, AuthError, Keychain, KeychainVault, ManagerOptions, SignInError, TokenManager,
-};
+use consult_recorder::auth::{AuthError, Keychain, SignInError, TokenManager};
 use consult_recorder::config::Resolved;
-use consult_recorder::crypto::DataKeySource;
 use consult_recorder::paths::AppDirs;
 use consult_recorder::session::SenderOptions;
 use consult_recorder::store::Store;
 
 use crate::failure::{Failure, other};
 
+/// The token manager for `server`, built as the app builds it.
 pub fn manager(
     server: &str,
     keychain: &Keychain,
     config: &Resolved,
 ) -> Result<TokenManager, Failure> {
-    let client = AuthClient::new(
-        server,
-        config.server_profile.auth.clone(),
-        Duration::from_secs(15),
-    )
-    .map_err(other)?;
-    let vault = KeychainVault::new(keychain.clone(), server);
-    Ok(TokenManager::start(
-        client,
-        vault,
-        ManagerOptions::default(),
-    ))
+    consult_recorder::auth::manager_for(server, config.server_profile.auth.clone(), keychain)
+        .map_err(other)
 }
 
-/// The history database; its sealed columns and the spool use the data key
-/// from `keychain`.
+/// The history database, opened as the app opens it.
 pub fn open_store(dirs: &AppDirs, keychain: &Keychain) -> Result<Store, Failure> {
-    Store::open(
-        &dirs.store_file(),
-        DataKeySource::keychain(keychain.clone()),
-    )
-    .map_err(other)
+    Store::open_in(dirs, keychain).map_err(other)
 }
 
 /// The token manager of the remembered sign-in. A server that cannot be
@@ -94,12 +75,7 @@ pub async fn signed_in_tokens(
     Ok((tokens, server))
 }
 
-/// The sender's settings from the configuration in force.
+/// The sender's settings from the configuration in force, as the app's.
 pub fn sender_options(config: &Resolved) -> SenderOptions {
-    SenderOptions {
-        seed_pace: config.seed_pace.as_f64(),
-        stream: config.server_profile.stream.clone(),
-        language: config.language.clone(),
-        ..SenderOptions::default()
-    }
+    SenderOptions::default().configured(config)
 }
