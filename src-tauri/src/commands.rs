@@ -20,11 +20,14 @@ fn session_id(id: &str) -> Result<&str, AppError> {
     }
 }
 
+/// What the UI shows right now.
 #[tauri::command]
 pub fn snapshot(app: State<'_, App>) -> Snapshot {
     app.snapshot()
 }
 
+/// Signs in to `server` with a password. Over-long input is refused before it
+/// reaches the core.
 #[tauri::command]
 pub async fn sign_in(
     app: State<'_, App>,
@@ -38,16 +41,20 @@ pub async fn sign_in(
     app.sign_in(&server, &email, Secret::new(password)).await
 }
 
+/// Signs out, removing the sign-in from the keychain; refused while recording.
 #[tauri::command]
 pub async fn sign_out(app: State<'_, App>) -> Result<Snapshot, AppError> {
     app.sign_out().await
 }
 
+/// The microphones, the default first.
 #[tauri::command]
 pub async fn devices(app: State<'_, App>) -> Result<Vec<InputDevice>, AppError> {
     app.devices().await
 }
 
+/// Saves the person's settings, then registers the global shortcut again, as
+/// they may have changed it.
 #[tauri::command]
 pub fn save_settings<R: Runtime>(
     handle: AppHandle<R>,
@@ -64,6 +71,8 @@ pub fn save_settings<R: Runtime>(
 /// Present when the global-shortcut plugin runs (not in command tests).
 pub struct GlobalShortcutInUse;
 
+/// Starts recording from the chosen microphone. `session_id` is the clinic's
+/// consultation id, if any; without one a new id is made.
 #[tauri::command]
 pub async fn start_recording(
     app: State<'_, App>,
@@ -90,26 +99,33 @@ pub async fn accept_link(
     app.accept_link(consent_confirmed.unwrap_or(false)).await
 }
 
+/// The doctor declined the link from the clinic's system that the app offered.
 #[tauri::command]
 pub fn dismiss_link(app: State<'_, App>) {
     app.dismiss_link();
 }
 
+/// Stops the recording and returns its session id (`None` if none was running).
+/// Its upload goes on until the server has it all.
 #[tauri::command]
 pub fn stop_recording(app: State<'_, App>) -> Option<String> {
     app.stop_recording()
 }
 
+/// The history, newest first.
 #[tauri::command]
 pub fn sessions(app: State<'_, App>) -> Result<Vec<SessionView>, AppError> {
     app.sessions()
 }
 
+/// The settled transcript of session `id`.
 #[tauri::command]
 pub fn transcript(app: State<'_, App>, id: String) -> Result<Vec<Segment>, AppError> {
     app.transcript(session_id(&id)?)
 }
 
+/// Writes the transcript as text or JSON to the Downloads folder (else the
+/// app's `exports` folder) and returns the file's path.
 #[tauri::command]
 pub fn export_transcript(
     app: State<'_, App>,
@@ -126,16 +142,22 @@ pub fn show_export(app: State<'_, App>, path: String) -> Result<(), AppError> {
     app.show_export(std::path::Path::new(&path))
 }
 
+/// Deletes a session's audio and transcript from this computer; refused while
+/// it is recording or uploading.
 #[tauri::command]
 pub fn delete_session(app: State<'_, App>, id: String) -> Result<(), AppError> {
     app.delete(session_id(&id)?)
 }
 
+/// Sends a session again from its first sample, for a server that never
+/// confirms what it stored.
 #[tauri::command]
 pub fn resend_session(app: State<'_, App>, id: String) -> Result<(), AppError> {
     app.resend(session_id(&id)?)
 }
 
+/// Runs the checks (listening to the microphone for a second unless it is
+/// recording) and returns the report as text, for "Copy diagnostics".
 #[tauri::command]
 pub async fn diagnostics(app: State<'_, App>) -> Result<String, AppError> {
     Ok(app.diagnostics().await)

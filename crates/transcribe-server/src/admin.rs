@@ -52,6 +52,7 @@ pub async fn revoke_refresh_tokens(_: Loopback, State(state): State<Arc<AppState
     }
 }
 
+/// The body of `POST /admin/refuse`: how many seconds to refuse for.
 #[derive(Deserialize)]
 pub struct RefuseBody {
     seconds: u64,

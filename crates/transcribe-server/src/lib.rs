@@ -32,29 +32,42 @@ use state::AppState;
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The data directory, or the signing key in it, could not be created, read or written.
     #[error("cannot use data directory {path}: {source}")]
     DataDir {
+        /// The directory or key file that failed.
         path: PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The configured accounts could not be read.
     #[error(transparent)]
     Users(#[from] auth::users::UsersError),
+    /// The refresh-token store could not be opened.
     #[error(transparent)]
     RefreshStore(#[from] auth::refresh::StoreError),
+    /// The grammar or phrase-list file could not be read.
     #[error("cannot read grammar {path}: {source}")]
     Grammar {
+        /// The grammar or phrase-list file.
         path: PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The phrase list at this path has no words in it, so no grammar can be built.
     #[error("phrase list {0} has no words in it")]
     EmptyPhrases(PathBuf),
+    /// The recogniser could not load its model or grammar (checked once at start).
     #[error(transparent)]
     Recognizer(#[from] RecognizerError),
+    /// The listening socket could not be bound, or its address read.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The configured address (`--bind`).
         addr: SocketAddr,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -85,6 +98,7 @@ impl RunningServer {
         format!("ws://{}", self.addr)
     }
 
+    /// The directory holding sessions, refresh tokens and the signing key.
     pub fn data_dir(&self) -> &Path {
         self.state.data_dir()
     }

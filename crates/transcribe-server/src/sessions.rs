@@ -14,8 +14,10 @@ use crate::storage::{AudioFile, Finals, StorageError, session_dir};
 /// Why a connection may not use a session.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
+    /// Another account created the session.
     #[error("session belongs to another account")]
     Forbidden,
+    /// The session's files could not be created or read.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -23,14 +25,18 @@ pub enum SessionError {
 /// What a live connection holds exclusively while it streams.
 #[derive(Debug)]
 pub struct SessionMedia {
+    /// The session's `audio.pcm`: every sample once, in order.
     pub audio: AudioFile,
+    /// The final transcripts so far, replayed to a reconnecting client.
     pub finals: Finals,
 }
 
 /// One v1 session.
 #[derive(Debug)]
 pub struct Session {
+    /// The id the client chose; also the name of the session's directory.
     pub id: String,
+    /// The account that created the session; no other may connect to it.
     pub owner: String,
     media: Arc<AsyncMutex<SessionMedia>>,
     /// Bumped by each new connection; an older connection that sees a newer
@@ -39,6 +45,7 @@ pub struct Session {
 }
 
 impl Session {
+    /// The session's `audio.pcm` under `data_dir`, which the recogniser reads.
     pub fn audio_path(&self, data_dir: &std::path::Path) -> PathBuf {
         session_dir(data_dir, &self.id.to_string()).join("audio.pcm")
     }
@@ -65,6 +72,7 @@ pub struct SessionRegistry {
 }
 
 impl SessionRegistry {
+    /// An empty registry over the sessions stored under `data_dir`.
     pub fn new(data_dir: PathBuf) -> Self {
         Self {
             data_dir,

@@ -14,11 +14,17 @@ use crate::sessions::SessionRegistry;
 
 /// Shared server state, behind an `Arc` in every handler.
 pub struct AppState {
+    /// The configuration the server started with.
     pub config: ServerConfig,
+    /// The accounts that may sign in.
     pub users: Users,
+    /// Issues and verifies access tokens.
     pub access: AccessTokens,
+    /// The refresh tokens, behind a lock: each change rewrites their file.
     pub refresh: Mutex<RefreshStore>,
+    /// The v1 sessions opened so far.
     pub sessions: SessionRegistry,
+    /// How each connection's audio is recognised.
     pub recognition: Recognition,
     refuse_until: Mutex<Option<Instant>>,
     next_connection: AtomicU64,
@@ -27,6 +33,7 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state of a freshly started server; a `--refuse-for` window starts now.
     pub fn new(
         config: ServerConfig,
         users: Users,
@@ -50,6 +57,7 @@ impl AppState {
         }
     }
 
+    /// The directory holding sessions, refresh tokens and the signing key.
     pub fn data_dir(&self) -> &PathBuf {
         &self.config.data_dir
     }

@@ -27,6 +27,7 @@ pub struct StorageError {
 }
 
 impl StorageError {
+    /// The error for `action` (a verb such as "creating") failing on `path`.
     pub fn from_io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
         Self {
             action,
@@ -88,6 +89,7 @@ impl AudioFile {
         })
     }
 
+    /// The file the samples are appended to.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -136,6 +138,8 @@ pub struct Finals {
 }
 
 impl Finals {
+    /// Loads the finals at `path` (none when it is absent). A line that does not
+    /// parse, such as one torn by a crash, is skipped.
     pub fn load(path: &Path) -> Result<Self, StorageError> {
         let items = match std::fs::read_to_string(path) {
             // A torn last line from a crash is skipped; its audio is decoded again.
@@ -165,10 +169,13 @@ impl Finals {
         }
     }
 
+    /// The finals ending after `offset`: the ones a client holding text up to there
+    /// has not seen.
     pub fn after(&self, offset: u64) -> impl Iterator<Item = &Transcript> {
         self.items.iter().filter(move |t| t.end > offset)
     }
 
+    /// Appends a final to `finals.jsonl`, then keeps it in memory.
     pub fn push(&mut self, transcript: Transcript) -> Result<(), StorageError> {
         let mut line = serde_json::to_string(&transcript).expect("plain struct serialises");
         line.push('\n');

@@ -30,6 +30,8 @@ fn tokens(state: &AppState, subject: &str, refresh_token: String) -> Response {
     .into_response()
 }
 
+/// `POST /api/v1/auth/login`: checks the e-mail and password, starts a refresh-token
+/// family, and returns both tokens (401 on a wrong e-mail or password).
 pub async fn login(State(state): State<Arc<AppState>>, Json(body): Json<LoginRequest>) -> Response {
     let Some(account) = state.users.check(&body.email, &body.password) else {
         tracing::info!(account = %body.email, "sign-in refused: wrong e-mail or password");
@@ -52,6 +54,8 @@ pub async fn login(State(state): State<Arc<AppState>>, Json(body): Json<LoginReq
     }
 }
 
+/// `POST /api/v1/auth/refresh`: rotates the refresh token and returns a new pair.
+/// Any refusal is a 401: the client must sign in again.
 pub async fn refresh(
     State(state): State<Arc<AppState>>,
     Json(body): Json<RefreshRequest>,

@@ -9,8 +9,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 /// Why an access token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
+    /// Genuine, but past its `exp`.
     #[error("Token expired")]
     Expired,
+    /// Malformed, wrongly signed, missing `exp` or `sub`, or not an access token.
     #[error("Invalid token")]
     Invalid,
 }
@@ -24,6 +26,7 @@ pub struct AccessTokens {
 }
 
 impl AccessTokens {
+    /// Signs and verifies with `secret`; issued tokens live `ttl_secs` seconds.
     pub fn new(secret: &[u8], ttl_secs: u64) -> Self {
         Self {
             encoding: EncodingKey::from_secret(secret),
@@ -32,6 +35,7 @@ impl AccessTokens {
         }
     }
 
+    /// The lifetime of issued tokens in seconds (`expires_in` in a token response).
     pub fn ttl_secs(&self) -> u64 {
         self.ttl_secs
     }

@@ -24,12 +24,16 @@ use super::jwt::unix_now;
 /// Why a refresh was refused. Every variant means "sign in again".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RefreshError {
+    /// This server never issued the token.
     #[error("Invalid refresh token")]
     Unknown,
+    /// A retired token came back: it was copied, so its whole family is now revoked.
     #[error("Refresh token reuse detected; all sessions of this sign-in were revoked")]
     Reused,
+    /// The sign-in that started the family is older than the refresh-token lifetime.
     #[error("Refresh token expired")]
     Expired,
+    /// The family was revoked earlier, after a reuse or by the admin endpoint.
     #[error("Refresh token revoked")]
     Revoked,
 }
@@ -37,15 +41,21 @@ pub enum RefreshError {
 /// Why the store could not be loaded or saved.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The file could not be read or written.
     #[error("refresh-token store {path}: {source}")]
     Io {
+        /// The store's JSON file.
         path: PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The file was read but does not parse as a store.
     #[error("refresh-token store {path} is corrupt: {source}")]
     Corrupt {
+        /// The store's JSON file.
         path: PathBuf,
+        /// Why it does not parse.
         #[source]
         source: serde_json::Error,
     },

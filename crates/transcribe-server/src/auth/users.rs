@@ -13,11 +13,16 @@ pub const DEMO_PASSWORD: &str = "consult-demo";
 /// Why an account list could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
+    /// An entry is not EMAIL:PASSWORD. Holds only the text before the first colon,
+    /// so a password never reaches a log.
     #[error("account {0:?} is not EMAIL:PASSWORD")]
     Malformed(String),
+    /// The accounts file could not be read.
     #[error("cannot read accounts file {path}: {source}")]
     Read {
+        /// The accounts file, as displayed.
         path: String,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -30,6 +35,8 @@ pub struct Users {
 }
 
 impl Users {
+    /// The accounts from `--user` entries and from `--users-file`, if given.
+    /// Empty when none is configured; the caller then uses the demo account.
     pub fn from_config(entries: &[String], file: Option<&Path>) -> Result<Self, UsersError> {
         let mut users = Users::default();
         for entry in entries {
@@ -56,10 +63,13 @@ impl Users {
         users
     }
 
+    /// Whether no account is configured (the server then creates the demo account).
     pub fn is_empty(&self) -> bool {
         self.by_email.is_empty()
     }
 
+    /// Adds or replaces an account. The e-mail is kept in lower case, so sign-in
+    /// ignores its case.
     pub fn add(&mut self, email: &str, password: &str) {
         self.by_email
             .insert(email.to_ascii_lowercase(), digest(password));

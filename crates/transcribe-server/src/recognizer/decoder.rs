@@ -12,16 +12,22 @@ use super::ffi;
 /// Why the recogniser could not start or run.
 #[derive(Debug, thiserror::Error)]
 pub enum RecognizerError {
+    /// A model file or directory is missing; holds its path.
     #[error("speech model not found at {0} (install pocketsphinx-en-us or pass --model-dir)")]
     ModelMissing(PathBuf),
+    /// pocketsphinx refused the arguments built for it.
     #[error("pocketsphinx rejected its configuration")]
     BadConfig,
+    /// pocketsphinx could not start; holds the acoustic model directory it was given.
     #[error("pocketsphinx failed to load the model from {0}")]
     InitFailed(PathBuf),
+    /// pocketsphinx refused the JSGF grammar, often because a word is not in the dictionary.
     #[error("pocketsphinx rejected the grammar (is every word in the dictionary?)")]
     BadGrammar,
+    /// A decoding call failed; holds the step, e.g. "audio processing".
     #[error("pocketsphinx failed during {0}")]
     Decode(&'static str),
+    /// A grammar or path holds a NUL byte, so it cannot be passed to C.
     #[error("a grammar or path contains a NUL byte")]
     Nul(#[from] std::ffi::NulError),
 }
@@ -29,8 +35,11 @@ pub enum RecognizerError {
 /// Where the acoustic model, dictionary and language model live.
 #[derive(Debug, Clone)]
 pub struct ModelPaths {
+    /// The acoustic model directory (`-hmm`).
     pub acoustic: PathBuf,
+    /// The pronunciation dictionary (`-dict`).
     pub dictionary: PathBuf,
+    /// The general language model (`-lm`); not needed with a grammar.
     pub language_model: PathBuf,
 }
 
@@ -143,6 +152,7 @@ impl Decoder {
         Ok(())
     }
 
+    /// Starts an utterance: audio fed from now on is decoded as part of it.
     pub fn start_utterance(&mut self) -> Result<(), RecognizerError> {
         let _library = library();
         // SAFETY: valid decoder.
@@ -152,6 +162,7 @@ impl Decoder {
         )
     }
 
+    /// Decodes the next samples (16 kHz mono) of the current utterance.
     pub fn process(&mut self, samples: &[i16]) -> Result<(), RecognizerError> {
         let _library = library();
         // SAFETY: the slice is valid for `len` samples for the duration of the call.
@@ -161,6 +172,7 @@ impl Decoder {
         decoded(rc, "audio processing")
     }
 
+    /// Ends the current utterance, so [`hypothesis`](Self::hypothesis) gives its final text.
     pub fn end_utterance(&mut self) -> Result<(), RecognizerError> {
         let _library = library();
         // SAFETY: valid decoder.

@@ -26,7 +26,9 @@ pub enum Recognition {
     Off,
     /// pocketsphinx with the general language model, or a grammar when given.
     Pocketsphinx {
+        /// Where the model files are.
         paths: ModelPaths,
+        /// A JSGF grammar to restrict recognition to; `None` uses the general language model.
         jsgf: Option<Arc<str>>,
     },
 }

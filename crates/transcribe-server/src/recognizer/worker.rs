@@ -34,18 +34,24 @@ pub struct FeedState {
 /// Text for samples `start..end` of the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecognizedText {
+    /// The recognised words.
     pub text: String,
+    /// Whether the utterance has ended; a partial is replaced by later text.
     pub is_final: bool,
+    /// Offset of the utterance's first sample.
     pub start: u64,
+    /// Offset just past the last sample decoded for this text.
     pub end: u64,
 }
 
 /// What a worker reports.
 #[derive(Debug)]
 pub enum WorkerEvent {
+    /// A partial or final result for one utterance.
     Text(RecognizedText),
     /// Everything up to `end` was recognised after the feed finished.
     Flushed {
+        /// Offset just past the last sample recognised.
         end: u64,
     },
     /// The recogniser stopped; audio is still stored.
@@ -63,6 +69,7 @@ pub struct Span {
 }
 
 impl Span {
+    /// Decodes and reports from the first sample of the session.
     pub fn from_start() -> Self {
         Self {
             decode_from: 0,

@@ -24,8 +24,11 @@ pub const MAX_WS_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// Why a connection's timers ended it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimerStop {
+    /// Nothing arrived within the idle timeout.
     Idle,
+    /// The token the connection last authenticated with has expired.
     TokenExpired,
+    /// The `--close-every` test knob fired.
     Periodic,
 }
 
@@ -38,6 +41,8 @@ pub struct Timers {
 }
 
 impl Timers {
+    /// Timers starting now: idle after `idle_secs`, and a periodic close after
+    /// `close_every_secs` when set. Token expiry waits for [`expire_at`](Self::expire_at).
     pub fn new(idle_secs: u64, close_every_secs: Option<u64>) -> Self {
         let now = Instant::now();
         let idle = Duration::from_secs(idle_secs);

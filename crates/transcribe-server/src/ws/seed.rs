@@ -21,6 +21,9 @@ use crate::storage::{AudioFile, session_dir};
 /// Largest binary frame the seed endpoint accepts (2 s of audio).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
+/// `GET /api/v1/ws/transcribe`, the seed endpoint. Refused with 503 during a
+/// refusal window; otherwise the socket is accepted first and the token in the
+/// query checked after, like the seed backend.
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     Query(query): Query<HashMap<String, String>>,

@@ -23,6 +23,9 @@ use crate::state::AppState;
 /// How often pending audio is synced and acknowledged when frames are small.
 const ACK_TICK: Duration = Duration::from_millis(250);
 
+/// `GET /api/v1/stream`, the v1 endpoint. Refused with 503 during a refusal
+/// window; otherwise upgraded with the v1 subprotocol, and the bearer token from
+/// the `Authorization` header is checked once the socket is open.
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     headers: HeaderMap,
