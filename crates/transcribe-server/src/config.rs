@@ -38,8 +38,9 @@ pub struct ServerConfig {
     #[arg(long, default_value_t = 7 * 24 * 3600)]
     pub refresh_ttl: u64,
 
-    /// Close a live socket when the token it was opened with expires
-    /// (seed: 1008; v1: 4401 unless the client re-authenticated in band).
+    /// Close a live seed socket when the token it was opened with expires
+    /// (1008), as a strict seed backend would. A v1 socket is always closed
+    /// at expiry (4401) unless the client re-authenticated in band.
     #[arg(long)]
     pub strict_expiry: bool,
 
