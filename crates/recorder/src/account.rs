@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 /// The remembered sign-in (no secrets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RememberedAccount {
+    /// The server's web address, without a trailing slash.
     pub server: String,
+    /// The account the server signed in (usually the e-mail address); it names the keychain entry.
     pub account: String,
 }
 

@@ -20,18 +20,29 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 /// Why no consultation was created.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CreateSessionError {
+    /// No answer came back (no network, refused, timed out); holds the error chain.
     #[error("the clinic server cannot be reached ({0})")]
     Unreachable(String),
+    /// The server answered 401 or 403 to the access token; holds that status.
     #[error("the clinic server did not accept the sign-in for creating a consultation (HTTP {0})")]
     NotAllowed(u16),
     #[error("the clinic server refused to create a consultation (HTTP {status}: {summary})")]
-    Refused { status: u16, summary: String },
+    /// The server answered with another error status.
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// A short summary of the error body.
+        summary: String,
+    },
+    /// The answer has no string or number at the configured field; holds that field's path.
     #[error(
         "the clinic server's answer has no consultation ID at \"{0}\" (see create_session_id_field)"
     )]
     NoId(String),
+    /// The answer's body is not JSON; holds why.
     #[error("the clinic server's answer was not understood ({0})")]
     BadAnswer(String),
+    /// The server gave an id that is not a safe consultation id.
     #[error("the clinic server's consultation ID cannot be used: {0}")]
     BadId(#[from] BadSessionId),
 }

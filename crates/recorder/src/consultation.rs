@@ -12,10 +12,13 @@ pub use consult_protocol::is_valid_session_id;
 /// Why an id from outside cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BadSessionId {
+    /// Nothing is left once the spaces around it are trimmed.
     #[error("the consultation ID is empty")]
     Empty,
+    /// More than [`MAX_LEN`] characters.
     #[error("the consultation ID is longer than {MAX_LEN} characters")]
     TooLong,
+    /// Holds the first character that is not an ASCII letter or digit, `-` or `_`.
     #[error("the consultation ID may hold only letters, digits, - and _ (\"{0}\" is not allowed)")]
     BadCharacter(char),
 }

@@ -23,33 +23,45 @@ const MAX_REFERENCE_CHARS: usize = 200;
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct RecordLink {
+    /// The consultation's id, checked and trimmed.
     pub session_id: String,
     /// The patient/encounter reference (may be empty).
     pub reference: String,
+    /// The recognition language (BCP 47, e.g. `hi-IN`); the configured one if absent.
     pub language: Option<String>,
 }
 
 /// Why a link was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LinkRefused {
+    /// The text does not parse as a URL.
     #[error("the link is not a web address")]
     NotAUrl,
+    /// The link is over 2048 bytes, so it is not read at all.
     #[error("the link is longer than {MAX_LINK_LEN} characters")]
     TooLong,
+    /// The link's scheme is not `consult-recorder`; holds the scheme.
     #[error("the link is for \"{0}\", not Consult Recorder")]
     OtherScheme(String),
+    /// The link asks for something other than `record`; holds what (cut to 40 characters).
     #[error("the link asks for \"{0}\"; only \"record\" is understood")]
     OtherAction(String),
+    /// The link has no `session_id`.
     #[error("the link names no consultation (session_id is missing)")]
     MissingSessionId,
+    /// The `session_id` is not a safe consultation id.
     #[error("the link's consultation ID is not usable: {0}")]
     BadSessionId(#[from] BadSessionId),
+    /// The `reference` is over 200 characters or holds a control character.
     #[error("the link's reference is longer than {MAX_REFERENCE_CHARS} characters or not one line")]
     BadReference,
+    /// The `language` is not a language tag; holds why.
     #[error("the link's language is not usable: {0}")]
     BadLanguage(String),
+    /// The link has a parameter other than `session_id`, `reference` and `language`; holds its name (cut to 40 characters).
     #[error("the link has a parameter this version does not know: \"{0}\"")]
     UnknownParameter(String),
+    /// The link gives a parameter twice; holds its name.
     #[error("the link gives \"{0}\" more than once")]
     RepeatedParameter(String),
 }

@@ -57,6 +57,7 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// The profile's name as in the configuration and the store (`seed`, `v1`).
     pub fn as_str(self) -> &'static str {
         match self {
             Profile::Seed => "seed",
@@ -76,20 +77,28 @@ impl Profile {
 /// One consultation as the history shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
+    /// The consultation's id; it also names the spool file.
     pub id: String,
     /// The doctor's reference for the consultation (may be empty).
     pub reference: String,
     /// Unix milliseconds.
     pub started_at: u64,
+    /// The protocol the session speaks to its server.
     pub profile: Profile,
+    /// The server's origin the audio goes to, e.g. `https://transcribe.clinic.example`.
     pub server: String,
+    /// Where the session is in its life.
     pub state: SessionState,
+    /// Why the session failed, when it did.
     pub failure: Option<String>,
+    /// Samples written to the spool; it never goes down.
     pub samples_recorded: u64,
+    /// Samples the server confirmed it stored (seed profile: settled).
     pub samples_confirmed: u64,
 }
 
 impl SessionRecord {
+    /// How long the recording is, in seconds of audio.
     pub fn duration_secs(&self) -> f64 {
         consult_protocol::samples_to_secs(self.samples_recorded)
     }
@@ -104,10 +113,13 @@ impl SessionRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Segment {
+    /// First sample of the utterance.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub start: u64,
+    /// One past the last sample the text covers.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub end: u64,
+    /// The words, as the server recognised them.
     pub text: String,
 }
 

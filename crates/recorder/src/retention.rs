@@ -18,11 +18,14 @@ const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 /// How long to keep each part of a confirmed session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
+    /// Days the spooled audio is kept after the session was confirmed or sent.
     pub audio_days: u32,
+    /// Days the stored transcript is kept after the session was confirmed or sent.
     pub transcript_days: u32,
 }
 
 impl Policy {
+    /// The policy the configuration sets.
     pub fn from_config(config: &Resolved) -> Self {
         Self {
             audio_days: config.audio_retention_days,
@@ -34,18 +37,24 @@ impl Policy {
 /// What one sweep removed (session ids).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Swept {
+    /// Sessions whose spool file was deleted.
     pub audio: Vec<String>,
+    /// Sessions whose transcript segments were deleted.
     pub transcripts: Vec<String>,
 }
 
 /// Why a sweep stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum RetentionError {
+    /// The session store could not be read or changed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An expired spool file could not be removed.
     #[error("cannot delete the expired audio {path}: {source}")]
     Delete {
+        /// The spool file.
         path: String,
+        /// Why the file system refused.
         #[source]
         source: std::io::Error,
     },

@@ -14,7 +14,9 @@ use consult_protocol::{auth, seed};
 /// Everything configurable about the server's interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServerProfile {
+    /// The sign-in and refresh calls.
     pub auth: AuthProfile,
+    /// The seed profile's streaming endpoint.
     pub stream: StreamProfile,
     /// Asks the backend for a consultation id when the doctor gives none.
     pub create_session: Option<CreateSession>,
@@ -25,7 +27,9 @@ pub struct ServerProfile {
 /// → `{"data": {"id": "ENC-42"}}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateSession {
+    /// The HTTP method of the call.
     pub method: CreateMethod,
+    /// The path on the server, e.g. `/api/v1/sessions`.
     pub path: String,
     /// A JSON object; `{reference}` and `{language}` inside its strings are
     /// replaced by the consultation's reference and language.
@@ -67,12 +71,15 @@ fn fill(template: &serde_json::Value, reference: &str, language: &str) -> serde_
 /// The HTTP method of [`CreateSession`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum CreateMethod {
+    /// `POST`, the default.
     #[default]
     Post,
+    /// `PUT`.
     Put,
 }
 
 impl CreateMethod {
+    /// Reads `POST` or `PUT`, in any case.
     pub fn parse(text: &str) -> Option<Self> {
         match text.to_ascii_uppercase().as_str() {
             "POST" => Some(Self::Post),
@@ -81,6 +88,7 @@ impl CreateMethod {
         }
     }
 
+    /// The method's name, in capitals.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Post => "POST",
@@ -92,15 +100,19 @@ impl CreateMethod {
 /// The sign-in and refresh endpoints (both profiles).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthProfile {
+    /// Path of the sign-in call (a JSON `POST` of the e-mail address and password).
     pub login_path: String,
+    /// Path of the refresh call (a JSON `POST` of the refresh token).
     pub refresh_path: String,
     /// Field of the sign-in body holding the e-mail address (or user name).
     pub login_email_field: String,
+    /// Field of the sign-in body holding the password.
     pub login_password_field: String,
     /// Field of the refresh body holding the refresh token.
     pub refresh_request_field: String,
     /// Where the access token is in both answers.
     pub access_token_field: FieldPath,
+    /// Where the refresh token is in both answers.
     pub refresh_token_field: FieldPath,
     /// Where the access token's lifetime in seconds is; read only when the
     /// token itself carries no readable expiry.
@@ -136,6 +148,7 @@ pub enum TokenTransport {
 }
 
 impl TokenTransport {
+    /// The transport's name as the configuration file writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenTransport::Query => "query",
@@ -144,6 +157,8 @@ impl TokenTransport {
         }
     }
 
+    /// Reads a name as the configuration file writes it (`query`,
+    /// `first_message` or `header`).
     pub fn parse(text: &str) -> Option<Self> {
         [Self::Query, Self::FirstMessage, Self::Header]
             .into_iter()
@@ -154,18 +169,24 @@ impl TokenTransport {
 /// The message that says the server is ready for audio.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Greeting {
+    /// Where in the message to look, dotted for nesting.
     pub field: String,
+    /// The string that field holds once the server is ready.
     pub value: String,
 }
 
 /// The seed profile's streaming endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamProfile {
+    /// Path of the WebSocket endpoint.
     pub path: String,
+    /// How the access token reaches the endpoint.
     pub token_transport: TokenTransport,
+    /// Query parameter holding the token, with `TokenTransport::Query`.
     pub token_query_param: String,
     /// Field of the first message, with `TokenTransport::FirstMessage`.
     pub token_message_field: String,
+    /// Query parameter holding the consultation id.
     pub session_query_param: String,
     /// Sends the recognition language under this name, when set.
     pub language_query_param: Option<String>,
@@ -187,6 +208,7 @@ pub struct StreamProfile {
 /// text `payload.words`, final `payload.done`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TranscriptFields {
+    /// Where the transcript's text is (a string).
     pub text: FieldPath,
     /// A boolean; a message without it is provisional.
     pub is_final: FieldPath,
@@ -243,6 +265,7 @@ impl StreamProfile {
 pub struct FieldPath(String);
 
 impl FieldPath {
+    /// The path as written, e.g. `data.accessToken`; it is not checked here.
     pub fn new(path: &str) -> Self {
         Self(path.to_owned())
     }
@@ -264,35 +287,58 @@ impl fmt::Display for FieldPath {
 /// A `[server_profile]` value that cannot be used, saying what could.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidProfileValue {
+    /// Not a path on the server: it must start with `/`, be at most 200 printable
+    /// ASCII characters, and hold no `?` or `#`. Holds the value.
     #[error("\"{0}\" is not a server path (it starts with / and has no spaces, ? or #)")]
     Path(String),
+    /// Not a field or parameter name (1 to 64 ASCII letters, digits, `_`, `-`
+    /// and `.`). Holds the value.
     #[error("\"{0}\" is not a field name (letters, digits, _ - and ., at most 64)")]
     Name(String),
+    /// Not an `Origin` value (`http://` or `https://`, then a host and maybe a
+    /// port). Holds the value.
     #[error("\"{0}\" is not an origin (https://host or https://host:port, no path)")]
     Origin(String),
+    /// Not `query`, `first_message` or `header`. Holds the value.
     #[error("\"{0}\" is not a token transport (query, first_message or header)")]
     TokenTransport(String),
+    /// Not `POST` or `PUT`. Holds the value.
     #[error("\"{0}\" is not a method for creating (POST or PUT)")]
     Method(String),
+    /// `greeting_value` is empty; a server that does not greet is set with an
+    /// empty `greeting_field` instead.
     #[error(
         "the greeting's value cannot be empty (set greeting_field = \"\" for a server that does not greet)"
     )]
     EmptyGreeting,
+    /// `create_session_body` is JSON but not an object, or longer than 4096 bytes.
     #[error("the body must be one JSON object of at most 4096 characters")]
     BodyNotAnObject,
+    /// `create_session_body` is not JSON; holds the parser's message.
     #[error("the body is not JSON ({0})")]
     BodyNotJson(String),
+    /// The value is of another TOML type than the key takes.
     #[error("expected {expected}, found {found}")]
     WrongType {
+        /// What the key takes, e.g. `a string`.
         expected: &'static str,
+        /// The TOML type that was given.
         found: &'static str,
     },
+    /// The table has no such key; holds the known keys, comma-separated.
     #[error("unknown key (known keys: {0})")]
     UnknownKey(String),
+    /// An `extra_query` value is longer than 200 bytes; holds its name.
     #[error("the value of \"{0}\" is too long")]
     ParameterTooLong(String),
+    /// An `extra_query` value is not a string.
     #[error("the value of \"{name}\" must be a string, found {found}")]
-    ParameterNotAString { name: String, found: &'static str },
+    ParameterNotAString {
+        /// The parameter's name.
+        name: String,
+        /// The TOML type that was given.
+        found: &'static str,
+    },
 }
 
 /// A path on the server (`/api/v1/…`).

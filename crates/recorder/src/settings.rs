@@ -29,10 +29,13 @@ pub const DEFAULT_GLOBAL_SHORTCUT: &str = "CommandOrControl+Shift+R";
 /// person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidSetting {
+    /// The microphone id is empty, longer than 512 bytes, or holds a control character.
     #[error("That microphone id is not valid.")]
     Microphone,
+    /// The language is not shaped like a BCP 47 tag; holds what was given.
     #[error("\"{0}\" is not a language tag (for example en-GB).")]
     Language(String),
+    /// The global shortcut is not modifiers plus one key; holds what was given.
     #[error(
         "\"{0}\" is not a shortcut: use modifiers and one key, for example CommandOrControl+Shift+R."
     )]

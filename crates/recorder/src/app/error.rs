@@ -10,19 +10,29 @@ use crate::auth::{AuthError, SignInError};
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
+    /// The server refused the e-mail address and password.
     WrongPassword,
+    /// The server cannot be reached, or could not do it just now; trying again may help.
     Unreachable,
+    /// Nobody is signed in, or the sign-in has ended: the doctor must sign in (again).
     SignInNeeded,
+    /// The system keychain could not keep or remove the sign-in.
     Keychain,
     /// An administrator fixed this setting.
     Locked,
+    /// The microphones cannot be listed or opened, or access to them is refused.
     Microphone,
+    /// A recording is already running; only one runs at a time.
     AlreadyRecording,
     /// The administrator requires the patient's consent to be confirmed first.
     ConsentNeeded,
+    /// The session asked for no longer exists.
     NotFound,
+    /// Something the person gave (a field, a link, an id) cannot be used; the message says why.
     InvalidInput,
+    /// Recordings, settings or exports on this computer could not be read or written.
     Storage,
+    /// Anything else, such as the app shutting down.
     Other,
 }
 
@@ -31,7 +41,9 @@ pub enum ErrorKind {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[error("{message}")]
 pub struct AppError {
+    /// What went wrong, for the UI to choose its next step.
     pub kind: ErrorKind,
+    /// One sentence for the person: what happened and what to do.
     pub message: String,
     /// The form field the message is about, for the UI to show it beside.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,6 +52,7 @@ pub struct AppError {
 }
 
 impl AppError {
+    /// An error of `kind` with this sentence.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
@@ -48,6 +61,7 @@ impl AppError {
         }
     }
 
+    /// Something the person gave cannot be used ([`ErrorKind::InvalidInput`]).
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, message)
     }
@@ -60,6 +74,8 @@ impl AppError {
         }
     }
 
+    /// Files on this computer could not be read or written ([`ErrorKind::Storage`]);
+    /// `err` is the cause, added to the sentence.
     pub fn storage(err: impl std::fmt::Display) -> Self {
         Self::new(
             ErrorKind::Storage,

@@ -9,11 +9,16 @@ use super::AppError;
 use crate::paths::AppDirs;
 use crate::store::{Consent, Segment, SessionRecord};
 
+/// The kind of file a transcript is exported to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum ExportFormat {
+    /// Plain text for the patient record: one final segment a line, then the
+    /// consent sentence if consent was confirmed.
     Txt,
+    /// JSON for other software: the session's id, reference, start and length,
+    /// the sample rate, the timed segments and the consent.
     Json,
 }
 

@@ -37,11 +37,15 @@ use crate::store::{Consent, Profile, Segment, SessionState, Store};
 /// How the app is set up (by the shell, from configuration).
 #[derive(Clone)]
 pub struct AppOptions {
+    /// Where the settings, the history, the spool and the logs live.
     pub dirs: AppDirs,
+    /// The keychain holding the refresh token and the data key.
     pub keychain: Keychain,
     /// The administrator's file and the environment; the person's settings
     /// are layered over them on every use (see [`crate::config`]).
     pub config: ConfigSources,
+    /// The sender's timings; the configuration sets the rest (see
+    /// [`SenderOptions::configured`]). Tests shorten the timings.
     pub sender: SenderOptions,
 }
 

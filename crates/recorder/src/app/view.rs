@@ -12,14 +12,17 @@ use crate::store::{Profile, SessionRecord, SessionState};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Snapshot {
+    /// The app's version, for the About panel.
     pub version: String,
     /// The server signed in to, else the one configured.
     pub server: Option<String>,
     /// An administrator fixed the server: show it read-only.
     pub server_locked: bool,
+    /// Whether, and as whom, the doctor is signed in.
     pub auth: AuthState,
     /// "This computer's clock is 12 minutes behind the server's…"
     pub clock_warning: Option<String>,
+    /// The recording in progress, if any.
     pub recording: Option<RecordingView>,
     /// A link from the clinic's system waiting for the doctor to confirm it.
     pub link_offer: Option<RecordLink>,
@@ -33,7 +36,9 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct RecordingView {
+    /// The consultation's id.
     pub id: String,
+    /// The doctor's reference for the consultation (may be empty).
     pub reference: String,
     /// Unix milliseconds.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -44,16 +49,23 @@ pub struct RecordingView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct SessionView {
+    /// The consultation's id.
     pub id: String,
+    /// The doctor's reference (may be empty, or a placeholder when it cannot
+    /// be opened on this computer).
     pub reference: String,
     /// Unix milliseconds.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub started_at: u64,
+    /// Seconds of audio recorded.
     pub duration_secs: f64,
     /// Seconds recorded but not yet confirmed by the server.
     pub pending_secs: f64,
+    /// Where the session is in its life.
     pub state: SessionState,
+    /// The protocol the session speaks to its server.
     pub profile: Profile,
+    /// Why the session failed, when it did.
     pub failure: Option<String>,
     /// Being recorded now.
     pub recording: bool,
@@ -62,6 +74,7 @@ pub struct SessionView {
 }
 
 impl SessionView {
+    /// The row for `record`; `uploading` and `recording` say what is happening to it now.
     pub fn new(uploading: bool, recording: bool, record: SessionRecord) -> Self {
         Self {
             duration_secs: record.duration_secs(),

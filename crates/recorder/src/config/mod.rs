@@ -63,7 +63,9 @@ pub struct ConfigProblem {
     pub source: String,
     /// 1-based line in `source`, when it is a file.
     pub line: Option<u32>,
+    /// The key that was ignored, when the problem is about one.
     pub key: Option<String>,
+    /// What is wrong, and what was done instead.
     pub message: String,
 }
 
@@ -87,17 +89,23 @@ impl fmt::Display for ConfigProblem {
      ({flag} was given)"
 )]
 pub struct LockedError {
+    /// The locked key.
     pub key: Key,
+    /// The value the administrator set.
     pub value: String,
+    /// The administrator's file that locks it.
     pub file: String,
+    /// The flag that tried to change it.
     pub flag: String,
 }
 
 /// Why a command-line flag was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FlagRefused {
+    /// The administrator locked the key to another value.
     #[error(transparent)]
     Locked(#[from] LockedError),
+    /// The key cannot take the value.
     #[error(transparent)]
     Invalid(#[from] InvalidValue),
 }
@@ -107,6 +115,7 @@ pub enum FlagRefused {
 /// by [`ConfigSources::resolve`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigSources {
+    /// The administrator's file, as read at start.
     pub system: SystemFile,
     /// Environment variables and command-line flags, with their names.
     pub overrides: Layer,
@@ -284,10 +293,15 @@ impl ConfigSources {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Resolved {
+    /// The transcription server's address, if any source gives one.
     pub server: Option<String>,
+    /// The protocol the server speaks (`v1` unless set).
     pub profile: Profile,
+    /// The recognition language; the server's default if `None`.
     pub language: Option<String>,
+    /// The recording shortcut; the app's default if `None`.
     pub global_shortcut: Option<String>,
+    /// How much the log files say.
     pub log_level: LogLevel,
     /// Days audio is kept once the server confirmed all of it.
     pub audio_retention_days: u32,
@@ -302,15 +316,20 @@ pub struct Resolved {
     #[serde(skip)]
     #[cfg_attr(feature = "ts", ts(skip))]
     pub server_profile: ServerProfile,
+    /// Where each key's value came from.
     pub origins: BTreeMap<Key, Origin>,
+    /// The keys the administrator locked.
     pub locked: BTreeSet<Key>,
+    /// Where the administrator's file is (or would be).
     pub system_file: String,
+    /// Whether that file exists and could be read.
     pub system_file_found: bool,
     /// What was ignored, and why.
     pub problems: Vec<ConfigProblem>,
 }
 
 impl Resolved {
+    /// Whether the administrator locked `key`.
     pub fn is_locked(&self, key: Key) -> bool {
         self.locked.contains(&key)
     }

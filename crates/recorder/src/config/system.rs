@@ -38,13 +38,17 @@ pub fn system_config_path() -> PathBuf {
 /// What the administrator's file says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SystemFile {
+    /// Where the file is (or would be).
     pub path: PathBuf,
     /// The file exists and could be read.
     pub found: bool,
+    /// The valid values it sets.
     pub values: Layer,
+    /// The keys it locks (only keys it gives a valid value).
     pub locked: BTreeSet<Key>,
     /// The `[server_profile]` table over the seed defaults.
     pub server_profile: ServerProfile,
+    /// What in the file was ignored, and why, in the order of the file.
     pub problems: Vec<ConfigProblem>,
 }
 

@@ -10,18 +10,26 @@ use crate::store::Profile;
 /// A value a configuration key cannot take; the message says what it could.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidValue {
+    /// The server address is not an http(s) address, or is plain http to
+    /// another computer.
     #[error(transparent)]
     Server(#[from] crate::net::ConnectError),
+    /// Not `v1` or `seed`; holds the value.
     #[error("\"{0}\" is not a profile (\"v1\" or \"seed\")")]
     Profile(String),
+    /// A language or shortcut the person's settings would refuse too.
     #[error(transparent)]
     Setting(#[from] InvalidSetting),
+    /// Not a log level's name; holds the value.
     #[error("\"{0}\" is not a log level (error, warn, info, debug or trace)")]
     LogLevel(String),
+    /// Not a whole number of days from 0 to 3650; holds the value.
     #[error("\"{0}\" is not a number of days (0 to {MAX_RETENTION_DAYS})")]
     Days(String),
+    /// Not a number from 0.25 to 100; holds the value.
     #[error("\"{0}\" is not a pace in multiples of real time (0.25 to 100; 1 is real time)")]
     Pace(String),
+    /// Not `true` or `false`; holds the value.
     #[error("\"{0}\" is not true or false")]
     Flag(String),
     /// A configuration file gave a value of the wrong type.
@@ -34,14 +42,23 @@ pub enum InvalidValue {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum Key {
+    /// The transcription server's address (`https://…`).
     Server,
+    /// The protocol the server speaks (`v1` or `seed`).
     Profile,
+    /// The recognition language (BCP 47, e.g. `en-GB`).
     Language,
+    /// The shortcut that starts or stops recording from anywhere.
     GlobalShortcut,
+    /// How much the log files say.
     LogLevel,
+    /// Days audio is kept once the server confirmed all of it.
     AudioRetentionDays,
+    /// Days the transcript is kept on this computer after that.
     TranscriptRetentionDays,
+    /// Seed profile: seconds of audio sent per second, at most.
     SeedPace,
+    /// Whether the doctor must confirm the patient's consent before each recording.
     RequireConsent,
 }
 
@@ -53,6 +70,7 @@ pub const DEFAULT_TRANSCRIPT_RETENTION_DAYS: u32 = 30;
 const MAX_RETENTION_DAYS: u32 = 3650;
 
 impl Key {
+    /// Every key, in the order they are resolved and listed.
     pub const ALL: [Key; 9] = [
         Key::Server,
         Key::Profile,
@@ -110,6 +128,7 @@ impl Key {
         }
     }
 
+    /// The key of this name in the configuration file, if there is one.
     pub fn from_name(name: &str) -> Option<Key> {
         Key::ALL.into_iter().find(|k| k.name() == name)
     }
@@ -127,15 +146,21 @@ impl fmt::Display for Key {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
+    /// Errors only.
     Error,
+    /// Errors and warnings.
     Warn,
+    /// Also what the app does, in outline (the default).
     #[default]
     Info,
+    /// Also the detail that helps find a fault.
     Debug,
+    /// Everything the app can log.
     Trace,
 }
 
 impl LogLevel {
+    /// The level's name as the configuration file writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             LogLevel::Error => "error",
@@ -172,6 +197,7 @@ impl Pace {
     const MIN: u32 = 25;
     const MAX: u32 = 10_000;
 
+    /// Seconds of audio per second (1.0 is real time).
     pub fn as_f64(self) -> f64 {
         f64::from(self.hundredths) / 100.0
     }
@@ -205,14 +231,23 @@ impl Serialize for Pace {
 /// One layer's values; `None` means "this layer says nothing".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Layer {
+    /// The transcription server's address, without a trailing slash.
     pub server: Option<String>,
+    /// The protocol the server speaks.
     pub profile: Option<Profile>,
+    /// The recognition language (BCP 47).
     pub language: Option<String>,
+    /// The shortcut that starts or stops recording from anywhere.
     pub global_shortcut: Option<String>,
+    /// How much the log files say.
     pub log_level: Option<LogLevel>,
+    /// Days audio is kept once the server confirmed all of it.
     pub audio_retention_days: Option<u32>,
+    /// Days the transcript is kept on this computer after that.
     pub transcript_retention_days: Option<u32>,
+    /// Seed profile: seconds of audio sent per second, at most.
     pub seed_pace: Option<Pace>,
+    /// Whether the doctor must confirm the patient's consent before each recording.
     pub require_consent: Option<bool>,
 }
 

@@ -25,10 +25,15 @@ pub enum SignInFacts {
 
 /// What the checks look at.
 pub struct Inputs<'a> {
+    /// The app's folders (the spool folder and free space are checked).
     pub dirs: &'a AppDirs,
+    /// The keychain to probe, and to look for the saved sign-in in.
     pub keychain: &'a Keychain,
+    /// The configuration in force, with its problems.
     pub config: &'a Resolved,
+    /// The session store (the history is read; spool files are looked for).
     pub store: &'a Store,
+    /// What is known about the sign-in.
     pub sign_in: SignInFacts,
     /// The microphone chosen in the settings (else the system's default).
     pub microphone: Option<String>,

@@ -17,11 +17,17 @@ use serde::Serialize;
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case")]
 pub enum Area {
+    /// The administrator's file, the environment, and what is in force.
     Configuration,
+    /// The spool folder, free disk space, and the session history.
     Storage,
+    /// The system keychain (a probe entry is written, read and deleted).
     Keychain,
+    /// Reaching the server: address, proxy, TCP, TLS, HTTP and WebSocket.
     Server,
+    /// Who is signed in, and whether the sign-in is saved.
     SignIn,
+    /// The microphones, and the chosen one's level.
     Microphone,
 }
 
@@ -68,9 +74,13 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Check {
+    /// What the check looked at.
     pub area: Area,
+    /// A short name within the area, e.g. `TCP` or `free space`.
     pub name: String,
+    /// How it went.
     pub outcome: Outcome,
+    /// What was found, in one line.
     pub detail: String,
 }
 
@@ -78,8 +88,11 @@ pub struct Check {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Report {
+    /// The recorder's version.
     pub version: String,
+    /// The operating system and processor architecture, e.g. `linux x86_64`.
     pub system: String,
+    /// Every check, in the order of [`Area`].
     pub checks: Vec<Check>,
     /// 0 when nothing failed, else the code of the first failing area.
     pub exit_code: u8,

@@ -17,21 +17,31 @@ pub use crate::model::{Consent, Profile, Segment, SessionRecord, SessionState};
 /// Why the store failed, naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// SQLite could not open, read or write the file, or its schema is another
+    /// version's.
     #[error("session database {path}: {source}")]
     Database {
+        /// The database file.
         path: String,
+        /// SQLite's error.
         #[source]
         source: rusqlite::Error,
     },
+    /// The key that seals references and transcripts could not be read from
+    /// the keychain, or is damaged.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A sealed value did not open: it was changed, or sealed under another key.
     #[error(
         "session database {path}: the {what} of session {session} was altered or sealed under \
          another computer's key; it is not shown"
     )]
     Tampered {
+        /// The database file.
         path: String,
+        /// The id of the session it belongs to.
         session: String,
+        /// Which value: `reference` or `segment`.
         what: &'static str,
     },
 }
@@ -194,6 +204,7 @@ impl Store {
             .collect()
     }
 
+    /// Adds a new session; a session with the same id already there is kept as it is.
     pub fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
         let reference = self.seal("reference", &record.id, 0, &record.reference)?;
         self.with(|c| {
@@ -217,6 +228,7 @@ impl Store {
         })
     }
 
+    /// The session with this id, if there is one.
     pub fn get(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
         let row = self.with(|c| {
             c.query_row(
@@ -285,6 +297,8 @@ impl Store {
         })
     }
 
+    /// Sets the session's state and failure reason; the first time it becomes
+    /// complete or sent is remembered for the retention sweep.
     pub fn set_state(
         &self,
         id: &str,
@@ -321,6 +335,7 @@ impl Store {
         })
     }
 
+    /// The session's final transcript segments, in order of their start.
     pub fn segments(&self, id: &str) -> Result<Vec<Segment>, StoreError> {
         let rows: Vec<(u64, u64, Vec<u8>)> = self.with(|c| {
             let mut statement = c.prepare(
@@ -347,7 +362,6 @@ impl Store {
             .collect()
     }
 
-    /// Removes the transcript of a session, keeping its row (retention).
     /// Records the consent confirmed for session `id` (once; the first stays).
     pub fn set_consent(&self, id: &str, consent: &Consent) -> Result<(), StoreError> {
         self.with(|c| {
@@ -377,12 +391,14 @@ impl Store {
         })
     }
 
+    /// Removes the transcript of a session, keeping its row (retention);
+    /// returns how many segments went.
     pub fn delete_segments(&self, id: &str) -> Result<usize, StoreError> {
         self.with(|c| c.execute("DELETE FROM segments WHERE session_id = ?1", params![id]))
     }
 
-    /// Complete sessions with the time the server confirmed their last sample
-    /// (Unix milliseconds), oldest first.
+    /// Finished sessions (complete, or sent to a seed server) with the time
+    /// they finished (Unix milliseconds), oldest first: what retention counts from.
     pub fn completed(&self) -> Result<Vec<(String, u64)>, StoreError> {
         self.with(|c| {
             let mut statement = c.prepare(
@@ -396,6 +412,7 @@ impl Store {
         })
     }
 
+    /// Removes a session with its transcript and consent; `false` if there was none.
     pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
         self.with(|c| {
             c.execute("DELETE FROM segments WHERE session_id = ?1", params![id])?;
