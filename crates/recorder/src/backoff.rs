@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+/// Waits between retries: doubling, capped, with a random share taken off.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     first: Duration,
@@ -55,6 +56,7 @@ impl Backoff {
         base.mul_f64(1.0 - self.jitter * rand::random::<f64>())
     }
 
+    /// Starts again from `first` (after a success).
     pub fn reset(&mut self) {
         self.attempt = 0;
     }

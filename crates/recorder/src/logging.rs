@@ -205,7 +205,9 @@ pub fn init(
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write logs to {}: {source}", dir.display())]
 pub struct LogFileError {
+    /// The folder the log file was to go in.
     pub dir: PathBuf,
+    /// Why the file could not be opened there.
     #[source]
     pub source: io::Error,
 }

@@ -5,8 +5,11 @@ use std::path::PathBuf;
 /// The app's folders for this user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppDirs {
+    /// Settings and the remembered account.
     pub config: PathBuf,
+    /// The history database, the spool and exports.
     pub data: PathBuf,
+    /// The cache folder. Nothing is written there (a CLI test checks).
     pub cache: PathBuf,
     /// Log files (rotated, size-capped; no patient data or secrets).
     pub logs: PathBuf,

@@ -33,7 +33,11 @@ use crate::backoff::Backoff;
 pub struct InputDevice {
     /// Stable across runs where the platform allows: remember this one.
     pub id: String,
+    /// The name to show: "System default microphone", a sound server, or the
+    /// card's own description.
     pub name: String,
+    /// Whether this is the system's default input, the one used when none is
+    /// chosen (or the chosen one is missing).
     pub is_default: bool,
 }
 
@@ -204,6 +208,8 @@ pub struct MicSource {
     silence_reported: bool,
     /// The device first opened, and why it is not the one asked for, if not.
     pub device: InputDevice,
+    /// Why the device asked for was not opened, in words for the person; `None`
+    /// when it was, or when none was asked for.
     pub fallback_reason: Option<String>,
 }
 

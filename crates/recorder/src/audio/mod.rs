@@ -33,10 +33,12 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// Samples in the frame (two bytes each).
     pub fn samples(&self) -> u64 {
         (self.pcm.len() / 2) as u64
     }
 
+    /// The offset just after the frame's last sample: the next frame's `offset`.
     pub fn end(&self) -> u64 {
         self.offset + self.samples()
     }
@@ -45,20 +47,33 @@ impl Frame {
 /// Why a source cannot deliver audio.
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
+    /// The file cannot be opened or read.
     #[error("cannot read the audio file {path}: {reason}")]
-    File { path: PathBuf, reason: String },
+    File {
+        /// The file that failed.
+        path: PathBuf,
+        /// The WAV reader's error.
+        reason: String,
+    },
+    /// The microphone cannot be found, opened or read; holds why.
     #[error("microphone: {0}")]
     Device(String),
+    /// The operating system refused access to the microphone.
     #[error("the system refused access to the microphone")]
     PermissionDenied,
+    /// The file is not 16 kHz mono 16-bit integer PCM.
     #[error(
         "the audio file {path} is {rate} Hz, {channels} channel(s), {bits}-bit; \
          this source needs 16 kHz mono 16-bit PCM"
     )]
     Format {
+        /// The file that was refused.
         path: PathBuf,
+        /// Its sample rate, in Hz.
         rate: u32,
+        /// Its number of channels.
         channels: u16,
+        /// Its bits per sample.
         bits: u16,
     },
 }

@@ -18,22 +18,39 @@ pub const NO_SIGNAL_AFTER_SECS: f32 = 30.0;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MicChange {
     /// The device stopped delivering audio; a new one is being looked for.
-    Lost { device: String, reason: String },
+    Lost {
+        /// The lost device's name.
+        device: String,
+        /// Why it counts as lost: the audio system's error, or how long it
+        /// delivered nothing.
+        reason: String,
+    },
     /// Audio flows again, from `device` (`same_device`: the one that was lost).
     Restored {
+        /// The device audio now comes from.
         device: InputDevice,
+        /// Whether that is the device that was lost (if not, the default one).
         same_device: bool,
         /// Seconds without a microphone; that time is not in the recording.
         missing_secs: f64,
     },
     /// The operating system refuses access; `advice` says what to do.
-    PermissionDenied { advice: String },
+    PermissionDenied {
+        /// What to do on this platform (see [`super::permission_advice`]).
+        advice: String,
+    },
     /// Nothing but digital zeros for `secs` seconds.
-    NoSignal { secs: f32 },
+    NoSignal {
+        /// Seconds of digital silence so far.
+        secs: f32,
+    },
     /// Sound again after [`MicChange::NoSignal`].
     SignalBack,
     /// The reader fell behind the device and `secs` of audio were dropped.
-    Overflow { secs: f64 },
+    Overflow {
+        /// Seconds of audio dropped since the last such notice.
+        secs: f64,
+    },
 }
 
 impl MicChange {
@@ -74,6 +91,8 @@ impl MicChange {
 /// Either a level reading or a microphone change.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceNotice {
+    /// An input level reading (ten a second).
     Level(Level),
+    /// A change to the microphone.
     Mic(MicChange),
 }

@@ -84,10 +84,12 @@ impl WavSource {
         })
     }
 
+    /// The file being played.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Samples (at 16 kHz) in the whole file.
     pub fn total_samples(&self) -> u64 {
         self.samples.len() as u64
     }

@@ -21,10 +21,13 @@ pub struct TokenTimes {
 /// Why an access token's claims could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClaimsError {
+    /// The token cannot be decoded as a JWT.
     #[error("the server's access token is not a JWT")]
     NotAJwt,
+    /// The payload has no usable `exp`: absent, not a number, or not after 1970.
     #[error("the server's access token has no readable expiry (exp)")]
     MissingExpiry,
+    /// `exp` is earlier than `iat`.
     #[error("the server's access token expires before it was issued")]
     ExpiresBeforeIssue,
 }

@@ -14,18 +14,32 @@ use crate::server_profile::AuthProfile;
 /// Why signing in or refreshing failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
+    /// The server refused the e-mail and password (HTTP 401 on sign-in).
     #[error("wrong e-mail or password")]
     WrongCredentials,
+    /// The server refused the refresh token (HTTP 401): only a new sign-in helps.
+    /// Holds the server's detail.
     #[error("the server ended this sign-in ({0}); please sign in again")]
     SignInRequired(String),
+    /// The request did not get through; holds the error and its causes.
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
+    /// No answer within the timeout; holds it in seconds.
     #[error("the server did not answer within {0} s")]
     Timeout(u64),
+    /// The server answered with an error status other than 401.
     #[error("the server had a problem (HTTP {status}): {summary}")]
-    Server { status: u16, summary: String },
+    Server {
+        /// The HTTP status.
+        status: u16,
+        /// A short summary of the error body.
+        summary: String,
+    },
+    /// The answer is not JSON, or holds no token where the profile says.
     #[error("the server's answer was not understood: {0}")]
     BadResponse(String),
+    /// The access token's times cannot be used, and the answer gave no lifetime
+    /// to fall back on.
     #[error(transparent)]
     BadToken(#[from] ClaimsError),
 }
@@ -43,8 +57,12 @@ impl AuthError {
 /// Tokens as the server issued them, with what we need to schedule a refresh.
 #[derive(Debug, Clone)]
 pub struct IssuedTokens {
+    /// Proves the sign-in to the transcription server; kept in memory only.
     pub access: Secret,
+    /// Traded for new tokens before the access token expires; kept in the keychain.
     pub refresh: Secret,
+    /// Expiry, issue time and subject: from the access token, or from the
+    /// answer's lifetime field when the token has no readable expiry.
     pub times: TokenTimes,
     /// The response's `Date` header, Unix seconds.
     pub server_date: Option<u64>,
@@ -74,6 +92,7 @@ impl AuthClient {
         })
     }
 
+    /// Signs in with an e-mail and password.
     pub async fn login(&self, email: &str, password: &Secret) -> Result<IssuedTokens, AuthError> {
         let body = body(&[
             (&self.profile.login_email_field, email),
@@ -87,6 +106,8 @@ impl AuthClient {
         .await
     }
 
+    /// Trades a refresh token for new tokens (the server may rotate the refresh
+    /// token too).
     pub async fn refresh(&self, refresh_token: &Secret) -> Result<IssuedTokens, AuthError> {
         let body = body(&[(&self.profile.refresh_request_field, refresh_token.expose())]);
         self.post(&self.profile.refresh_path, body, Unauthorized::SessionEnded)

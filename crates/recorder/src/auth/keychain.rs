@@ -30,11 +30,15 @@ pub enum Backend {
 /// Names one stored secret: one entry per server and account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryKey {
+    /// The entry's service name; for a refresh token it names the server.
     pub service: String,
+    /// The entry's account name: the signed-in account, or a fixed label.
     pub account: String,
 }
 
 impl EntryKey {
+    /// The entry of `account`'s refresh token for `server` (a trailing `/` makes
+    /// no difference).
     pub fn refresh_token(server: &str, account: &str) -> Self {
         Self {
             service: format!("consult-recorder {}", server.trim_end_matches('/')),
@@ -46,18 +50,28 @@ impl EntryKey {
 /// Why the keychain could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeychainError {
+    /// No keychain answered, or it failed; holds the platform's message.
     #[error(
         "no keychain answered ({0}). On Linux, sign in to a desktop session with a keyring \
          (GNOME Keyring or KWallet) running, or choose the keyutils keychain \
          (CONSULT_KEYCHAIN=keyutils); tokens are never stored in a file"
     )]
     Unavailable(String),
+    /// The keychain refused access (locked, or not allowed); holds why.
     #[error("the keychain refused access: {0}")]
     Denied(String),
+    /// The secret is larger than the keychain accepts.
     #[error("the token is {len} bytes, more than the keychain's limit of {limit}")]
-    TooLong { len: usize, limit: usize },
+    TooLong {
+        /// The secret's size in bytes (0 when the keychain itself refused it).
+        len: usize,
+        /// The keychain's limit in bytes.
+        limit: usize,
+    },
+    /// An entry exists but cannot be used (not text, or several match).
     #[error("the keychain holds an unreadable entry: {0}")]
     Corrupt(String),
+    /// The keychain thread has ended, so nothing can be asked of it.
     #[error("the keychain thread has stopped")]
     Stopped,
 }
@@ -113,16 +127,19 @@ impl Keychain {
         Self { jobs, backend }
     }
 
+    /// Which keychain this handle talks to.
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
+    /// Saves `secret` under `key`, replacing what was there.
     pub async fn store(&self, key: &EntryKey, secret: &Secret) -> Result<(), KeychainError> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::Store(key.clone(), secret.clone(), reply))?;
         answer.await.map_err(|_| KeychainError::Stopped)?
     }
 
+    /// The secret under `key`; `None` when there is none.
     pub async fn load(&self, key: &EntryKey) -> Result<Option<Secret>, KeychainError> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::Load(key.clone(), reply))?;

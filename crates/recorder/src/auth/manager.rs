@@ -25,11 +25,13 @@ use crate::clock::unix_secs;
 
 /// Signs in and refreshes; [`AuthClient`] in the product, a stub in timing tests.
 pub trait AuthBackend: Send + Sync + 'static {
+    /// Signs in with an e-mail and password.
     fn login(
         &self,
         email: &str,
         password: &Secret,
     ) -> impl Future<Output = Result<IssuedTokens, AuthError>> + Send;
+    /// Trades a refresh token for new tokens.
     fn refresh(
         &self,
         refresh_token: &Secret,
@@ -55,15 +57,18 @@ impl AuthBackend for AuthClient {
 
 /// Where refresh tokens are kept: the keychain in the product.
 pub trait RefreshTokenVault: Send + Sync + 'static {
+    /// Saves `account`'s refresh token, replacing any earlier one.
     fn store(
         &self,
         account: &str,
         token: &Secret,
     ) -> impl Future<Output = Result<(), KeychainError>> + Send;
+    /// `account`'s saved refresh token; `None` when there is none.
     fn load(
         &self,
         account: &str,
     ) -> impl Future<Output = Result<Option<Secret>, KeychainError>> + Send;
+    /// Removes `account`'s refresh token; `Ok(false)` when there was none.
     fn delete(&self, account: &str) -> impl Future<Output = Result<bool, KeychainError>> + Send;
 }
 
@@ -75,6 +80,7 @@ pub struct KeychainVault {
 }
 
 impl KeychainVault {
+    /// The vault of `server`'s accounts, in `keychain`.
     pub fn new(keychain: Keychain, server: &str) -> Self {
         Self {
             keychain,
@@ -105,8 +111,12 @@ impl RefreshTokenVault for KeychainVault {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AuthState {
+    /// Nobody is signed in.
     SignedOut,
+    /// Signed in. After a failed resume the refresh token alone is held (and
+    /// `access_expires_at` is 0) while a refresh is retried.
     SignedIn {
+        /// The account: the access token's subject, or the e-mail signed in with.
         account: String,
         /// Access-token expiry on the server's clock, Unix seconds.
         #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -117,7 +127,9 @@ pub enum AuthState {
     },
     /// The server ended the sign-in; recording goes on, uploads wait.
     SignInRequired {
+        /// The account that must sign in again (empty when none was signed in).
         account: String,
+        /// Why, in words for the person.
         reason: String,
     },
 }
@@ -127,27 +139,40 @@ pub enum AuthState {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum AuthEvent {
+    /// A sign-in succeeded, with a password or from the keychain.
     SignedIn {
+        /// The account: the access token's subject, or the e-mail signed in with.
         account: String,
+        /// Access-token expiry on the server's clock, Unix seconds.
         #[cfg_attr(feature = "ts", ts(type = "number"))]
         access_expires_at: u64,
     },
+    /// A new access token arrived.
     Refreshed {
+        /// Its expiry on the server's clock, Unix seconds.
         #[cfg_attr(feature = "ts", ts(type = "number"))]
         access_expires_at: u64,
     },
+    /// A refresh failed; the tokens are kept and it is tried again.
     RefreshFailed {
+        /// Failed attempts since the last success, this one included.
         attempt: u32,
+        /// Milliseconds until the next attempt.
         #[cfg_attr(feature = "ts", ts(type = "number"))]
         retry_in_ms: u64,
+        /// Why it failed, in words.
         reason: String,
     },
+    /// The server ended the sign-in; the dead refresh token was removed.
     SignInRequired {
+        /// Why, in words for the person.
         reason: String,
     },
+    /// The person signed out.
     SignedOut,
     /// The new refresh token could not be saved: this sign-in will not survive a restart.
     KeychainFailed {
+        /// The keychain's error.
         reason: String,
     },
 }
@@ -155,12 +180,17 @@ pub enum AuthEvent {
 /// Why no access token can be handed out right now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenUnavailable {
+    /// Nobody is signed in.
     #[error("not signed in")]
     SignedOut,
+    /// The server ended the sign-in; holds why.
     #[error("sign-in required: {0}")]
     SignInRequired(String),
+    /// The token expired and refreshing it failed; holds why. A retry is
+    /// scheduled, so this may pass.
     #[error("the access token expired and refreshing it failed: {0}")]
     Offline(String),
+    /// The manager's task has ended.
     #[error("the sign-in service has stopped")]
     Stopped,
 }
@@ -168,12 +198,16 @@ pub enum TokenUnavailable {
 /// Why signing in failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignInError {
+    /// The server refused, or could not be reached.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// The refresh token could not be saved or read.
     #[error(transparent)]
     Keychain(#[from] KeychainError),
+    /// The keychain holds no refresh token for this account; holds the account.
     #[error("no saved sign-in for {0}")]
     NothingSaved(String),
+    /// The manager's task has ended.
     #[error("the sign-in service has stopped")]
     Stopped,
 }
@@ -184,7 +218,9 @@ pub struct ManagerOptions {
     /// A token closer than this to expiry (or than a quarter of its life, for
     /// very short tokens) is not handed out.
     pub min_validity: Duration,
+    /// The wait after the first failed refresh; it doubles from there.
     pub first_retry: Duration,
+    /// The longest wait between refresh attempts.
     pub max_retry: Duration,
     /// This machine's clock (tests skew it).
     pub local_clock: fn() -> u64,
@@ -221,6 +257,7 @@ pub struct TokenManager {
 }
 
 impl TokenManager {
+    /// Starts the manager's task (on the current Tokio runtime), signed out.
     pub fn start<B: AuthBackend, V: RefreshTokenVault>(
         backend: B,
         vault: V,
@@ -300,14 +337,17 @@ impl TokenManager {
         let _ = self.ask(Request::RequireSignIn(reason.to_owned())).await;
     }
 
+    /// The sign-in state now.
     pub fn state(&self) -> AuthState {
         self.state.borrow().clone()
     }
 
+    /// Follows the sign-in state, for a view that shows it.
     pub fn watch_state(&self) -> watch::Receiver<AuthState> {
         self.state.clone()
     }
 
+    /// Sign-in events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<AuthEvent> {
         self.events.subscribe()
     }

@@ -38,6 +38,8 @@ pub enum ServerNow {
 }
 
 impl ServerNow {
+    /// The best estimate of the server's clock: the token's `iat`, else the
+    /// `Date` header, else this machine's clock.
     pub fn pick(times: &TokenTimes, date_header: Option<u64>, local_now: u64) -> Self {
         match (times.iat, date_header) {
             (Some(iat), _) => ServerNow::IssuedAt(iat),

@@ -18,11 +18,13 @@ use crate::auth::{EntryKey, Keychain, KeychainError, Secret};
 /// Why the data key is not available.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
+    /// The keychain could not be read or written.
     #[error(
         "the key that protects recordings on this computer could not be read from the keychain \
          ({0}); nothing can be recorded or read back until the keychain answers"
     )]
     Keychain(#[from] KeychainError),
+    /// The keychain's entry is not a 32-byte key in base64.
     #[error(
         "the keychain's entry for the recordings' key is damaged (not 32 bytes); \
          recordings sealed under it cannot be read"
@@ -55,6 +57,7 @@ impl DataKey {
         Ok(Self::from_bytes(array))
     }
 
+    /// Seals and opens items under this key.
     pub fn sealer(&self) -> &Sealer {
         &self.0
     }

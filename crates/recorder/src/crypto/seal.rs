@@ -23,8 +23,11 @@ pub const SEAL_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
 /// Why a sealed item could not be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
+    /// Too short to hold a nonce and a tag.
     #[error("the sealed data is shorter than a nonce and a tag")]
     Truncated,
+    /// The tag does not match: the bytes or their additional data changed, or
+    /// another key sealed them.
     #[error("the sealed data was altered, or sealed under another key")]
     Tampered,
 }

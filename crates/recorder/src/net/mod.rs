@@ -35,20 +35,32 @@ const READ_BUFFER: usize = 8 * 1024;
 /// Why a connection could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectError {
+    /// The server address, or a part of the request, is not valid. Holds the
+    /// address, or names the part (never a token).
     #[error("the server address {0:?} is not a valid http(s) URL")]
     BadUrl(String),
+    /// Plain `http` to a host other than this computer; holds the host.
     #[error(
         "refusing an unencrypted connection to {0}: use https:// (plain http is allowed only on this computer)"
     )]
     Insecure(String),
+    /// The connection failed (DNS, TCP, the proxy or the handshake); holds why.
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
+    /// No connection within the timeout; holds it in seconds.
     #[error("the server did not answer within {0} s")]
     Timeout(u64),
+    /// The server answered the upgrade with an HTTP status instead.
     #[error("{}", refused_cause(*status))]
-    Refused { status: u16 },
+    Refused {
+        /// That HTTP status.
+        status: u16,
+    },
+    /// The TLS handshake failed, or the trust store could not be loaded.
     #[error("secure connection failed: {0}")]
     Tls(String),
+    /// The proxy refused the tunnel or gave no usable answer, or its setting
+    /// is invalid.
     #[error("proxy: {0}")]
     Proxy(String),
 }

@@ -33,10 +33,13 @@ impl std::fmt::Debug for Proxy {
 /// Why a proxy setting cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProxyAddressError {
+    /// The setting cannot be read as a URL.
     #[error("the proxy address is not a URL")]
     NotAUrl,
+    /// A scheme other than `http`; holds it.
     #[error("the proxy scheme {0}:// is not supported; use http://host:port")]
     Scheme(String),
+    /// The URL names no host.
     #[error("the proxy address has no host")]
     NoHost,
 }

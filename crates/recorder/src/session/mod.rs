@@ -48,14 +48,19 @@ use v1::V1;
 /// Why a session could not start or could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
+    /// The spool file could not be opened.
     #[error(transparent)]
     Spool(#[from] SpoolError),
+    /// The session store failed (or the data key is unavailable).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The server address is not usable for streaming.
     #[error(transparent)]
     Server(#[from] ConnectError),
+    /// The session was already sent or confirmed; holds its id.
     #[error("session {0} is already complete")]
     AlreadyComplete(String),
+    /// The session ended without its profile's evidence that it is whole.
     #[error("the session failed: {0}")]
     Failed(#[from] Failure),
 }
@@ -63,20 +68,26 @@ pub enum SessionError {
 /// Everything a session needs besides its audio.
 #[derive(Clone)]
 pub struct SessionSetup {
+    /// The session's id: names its record and spool, and is sent to the server.
     pub id: String,
     /// The doctor's reference for the consultation (free text, may be empty).
     pub reference: String,
+    /// The protocol the session speaks.
     pub profile: Profile,
     /// The server's origin, e.g. `https://transcribe.clinic.example`.
     pub server: String,
     /// Folder of the spool files.
     pub spool_dir: PathBuf,
+    /// Keeps the session's record and transcript, and gives the data key.
     pub store: Store,
+    /// Hands out access tokens for the connection.
     pub tokens: TokenManager,
+    /// How the sender connects, retries and paces.
     pub options: SenderOptions,
 }
 
 impl SessionSetup {
+    /// This session's spool file.
     pub fn spool_path(&self) -> PathBuf {
         spool_path(&self.spool_dir, &self.id)
     }
@@ -100,6 +111,7 @@ impl Stopper {
 
 /// A running session.
 pub struct Session {
+    /// The session's id, as given in its [`SessionSetup`].
     pub id: String,
     reporter: Reporter,
     stop: Arc<watch::Sender<bool>>,
@@ -199,6 +211,7 @@ impl Session {
         let _ = self.stop.send(true);
     }
 
+    /// A handle that stops capture from elsewhere (a button, a signal).
     pub fn stopper(&self) -> Stopper {
         Stopper(Arc::clone(&self.stop))
     }

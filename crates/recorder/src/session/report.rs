@@ -16,6 +16,7 @@ pub struct Reporter {
 }
 
 impl Reporter {
+    /// A reporter for `session_id` that publishes on `events`.
     pub fn new(session_id: &str, events: broadcast::Sender<Event>) -> Self {
         Self {
             session_id: session_id.to_owned(),
@@ -24,14 +25,17 @@ impl Reporter {
         }
     }
 
+    /// The id of the session it reports for.
     pub fn session_id(&self) -> &str {
         &self.session_id
     }
 
+    /// Every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
     }
 
+    /// Publishes `status`, unless it is the one last published.
     pub fn status(&self, status: Status) {
         let mut last = self.last_status.lock().expect("status lock poisoned");
         if last.as_ref() == Some(&status) {
@@ -45,6 +49,7 @@ impl Reporter {
         });
     }
 
+    /// The status last published, if any.
     pub fn current_status(&self) -> Option<Status> {
         self.last_status
             .lock()
@@ -52,6 +57,7 @@ impl Reporter {
             .clone()
     }
 
+    /// Publishes a transcript update.
     pub fn transcript(&self, update: TranscriptUpdate) {
         let _ = self.events.send(Event::Transcript {
             session_id: self.session_id.clone(),
@@ -59,6 +65,7 @@ impl Reporter {
         });
     }
 
+    /// Publishes sample counts: captured to disk, sent, confirmed by the server.
     pub fn progress(&self, recorded: u64, sent: u64, confirmed: u64) {
         let _ = self.events.send(Event::Progress {
             session_id: self.session_id.clone(),
@@ -68,6 +75,7 @@ impl Reporter {
         });
     }
 
+    /// Publishes a warning for the person (and logs it).
     pub fn warning(&self, message: impl Into<String>) {
         let message = message.into();
         tracing::warn!(session = %self.session_id, %message, "warning");

@@ -14,6 +14,8 @@ use crate::store::Store;
 /// Knobs of the sender; the defaults suit a clinic network.
 #[derive(Debug, Clone)]
 pub struct SenderOptions {
+    /// How long opening a connection may take, and then the server's greeting
+    /// (seed) or `ready` (v1).
     pub connect_timeout: Duration,
     /// Send a ping this often…
     pub ping_every: Duration,
@@ -21,6 +23,8 @@ pub struct SenderOptions {
     pub stall_after: Duration,
     /// Backlog upload speed limit, in multiples of real time.
     pub backlog_speed: f64,
+    /// The wait before the first reconnection attempt; it doubles up to
+    /// `max_retry`.
     pub first_retry: Duration,
     /// The longest wait between reconnection attempts: how late, at worst,
     /// a returning network is noticed.

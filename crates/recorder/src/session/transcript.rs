@@ -39,6 +39,7 @@ impl TranscriptAssembler {
         self.finals.values().map(|f| f.end).max().unwrap_or(0)
     }
 
+    /// The finals kept, in order of their start.
     pub fn finals(&self) -> impl Iterator<Item = &TranscriptUpdate> {
         self.finals.values()
     }

@@ -33,16 +33,19 @@ const AAD_LABEL: &[u8] = b"consult-recorder spool v2\0";
 /// One decoded record header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
+    /// Sample offset of the record's first sample.
     pub offset: u64,
     /// Bytes of audio (the body holds [`SEAL_OVERHEAD`] more).
     pub payload_len: u32,
 }
 
 impl Record {
+    /// Samples of audio in the record.
     pub fn samples(&self) -> u64 {
         u64::from(self.payload_len / 2)
     }
 
+    /// The offset just after the record's last sample.
     pub fn end(&self) -> u64 {
         self.offset + self.samples()
     }
@@ -52,6 +55,7 @@ impl Record {
         self.payload_len as usize + SEAL_OVERHEAD
     }
 
+    /// Bytes of the whole record on disk, header included.
     pub fn total_len(&self) -> u64 {
         (HEADER_LEN + self.body_len()) as u64
     }
@@ -60,16 +64,23 @@ impl Record {
 /// Why bytes are not a valid record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
+    /// Fewer bytes than a header.
     #[error("record header is incomplete")]
     Truncated,
+    /// The bytes do not start with the spool's magic.
     #[error("not a spool record (bad magic)")]
     BadMagic,
+    /// Another format version, or an unsealed record; holds the version byte.
     #[error("unsupported spool record version {0}")]
     BadVersion(u8),
+    /// The audio length is zero, odd, over `MAX_PAYLOAD`, or runs past the
+    /// last possible offset; holds it.
     #[error("record claims an impossible length {0}")]
     BadLength(u32),
+    /// The CRC does not match the header and body: damage.
     #[error("record checksum does not match")]
     BadChecksum,
+    /// The CRC holds but the tag does not: altered, or sealed under another key.
     #[error("record was altered or sealed under another key")]
     Tampered,
 }

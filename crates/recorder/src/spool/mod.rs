@@ -20,26 +20,47 @@ use std::path::PathBuf;
 /// A disk problem with the spool, always naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
+    /// A file operation failed.
     #[error("cannot {action} the audio spool {path}: {source}")]
     Io {
+        /// What was being done, as a verb for the message (`open`, `write to`…).
         action: &'static str,
+        /// The spool file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// Audio was appended that does not start where the spool ends.
     #[error("audio for sample {got} arrived but the spool {path} expected sample {expected}")]
     OutOfOrder {
+        /// The spool file.
         path: PathBuf,
+        /// The offset the spool ends at.
         expected: u64,
+        /// The offset the audio started at.
         got: u64,
     },
+    /// No readable record holds a sample that should be there (damaged, or cut
+    /// off).
     #[error("the audio spool {path} has no audio at sample {offset}")]
-    Missing { path: PathBuf, offset: u64 },
+    Missing {
+        /// The spool file.
+        path: PathBuf,
+        /// The sample asked for.
+        offset: u64,
+    },
+    /// A record's tag does not match: altered, or sealed under another key.
     #[error(
         "the audio spool {path} was altered at sample {offset} (or sealed under another \
          computer's key); that audio is not used"
     )]
-    Tampered { path: PathBuf, offset: u64 },
+    Tampered {
+        /// The spool file.
+        path: PathBuf,
+        /// The first sample of the altered record.
+        offset: u64,
+    },
 }
 
 impl SpoolError {
@@ -82,7 +103,9 @@ pub fn record_seal(path: &std::path::Path, key: &crate::crypto::DataKey) -> Reco
 /// One entry of the sparse index: where a record starting at `offset` lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexEntry {
+    /// Sample offset of the record's first sample.
     pub offset: u64,
+    /// Byte position of the record's header in the file.
     pub position: u64,
 }
 

@@ -24,7 +24,10 @@ pub struct Recovered {
     /// purpose, or sealed under another key. Their bytes stay in the file
     /// (the right key may turn up); their audio counts as lost.
     pub unauthentic_records: u64,
+    /// Valid records kept.
     pub records: u64,
+    /// Where valid records start: about one a second, and the first after
+    /// every hole or damaged stretch.
     pub index: Vec<IndexEntry>,
 }
 

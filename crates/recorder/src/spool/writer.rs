@@ -98,6 +98,7 @@ impl SpoolWriter {
         Ok((writer, recovered))
     }
 
+    /// The spool file.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -181,6 +182,7 @@ impl SpoolWriter {
         )
     }
 
+    /// Follows how far the spool is written and synced.
     pub fn subscribe(&self) -> watch::Receiver<WrittenEnd> {
         self.state.subscribe()
     }

@@ -4,17 +4,27 @@
 /// A block of interleaved samples in the device's own format.
 #[derive(Debug, Clone, Copy)]
 pub enum SampleBlock<'a> {
+    /// Signed 8-bit integers.
     I8(&'a [i8]),
+    /// Signed 16-bit integers.
     I16(&'a [i16]),
     /// 24-bit samples carried in 32-bit integers (low 24 bits significant).
     I24(&'a [i32]),
+    /// Signed 32-bit integers, full range.
     I32(&'a [i32]),
+    /// Signed 64-bit integers.
     I64(&'a [i64]),
+    /// Unsigned 8-bit integers, silence at 128.
     U8(&'a [u8]),
+    /// Unsigned 16-bit integers, silence at 32 768.
     U16(&'a [u16]),
+    /// Unsigned 32-bit integers, silence at 2^31.
     U32(&'a [u32]),
+    /// Unsigned 64-bit integers, silence at 2^63.
     U64(&'a [u64]),
+    /// 32-bit floats, full scale at ±1.
     F32(&'a [f32]),
+    /// 64-bit floats, full scale at ±1.
     F64(&'a [f64]),
 }
 

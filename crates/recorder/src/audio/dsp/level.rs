@@ -12,7 +12,9 @@ pub const FLOOR_DBFS: f32 = -120.0;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Level {
+    /// Loudness over the 100 ms (RMS), in dBFS; `FLOOR_DBFS` for silence.
     pub rms_dbfs: f32,
+    /// The loudest sample of the 100 ms, in dBFS.
     pub peak_dbfs: f32,
     /// Seconds of unbroken digital silence so far (0 when there is signal).
     pub silent_secs: f32,
@@ -36,6 +38,7 @@ fn dbfs(amplitude: f32) -> f32 {
 }
 
 impl LevelMeter {
+    /// A meter with nothing accumulated yet.
     pub fn new() -> Self {
         Self::default()
     }

@@ -42,6 +42,8 @@ fn gcd(a: u32, b: u32) -> u32 {
 }
 
 impl Resampler16k {
+    /// A resampler from `rate` Hz (a plain copy when that is already 16 kHz).
+    /// Rates outside 4–768 kHz are refused.
     pub fn new(rate: u32) -> Result<Self, ResampleError> {
         if rate == TARGET {
             return Ok(Self {
