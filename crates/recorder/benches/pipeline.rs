@@ -7,7 +7,7 @@
 
 use std::hint::black_box;
 
-use consult_recorder::audio::dsp::{Dsp, SampleBlock};
+use consult_recorder::audio::{Dsp, SampleBlock};
 use consult_recorder::crypto::DataKey;
 use consult_recorder::protocol::AudioFrame;
 use consult_recorder::spool::SpoolWriter;

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::audio::MicChange;
-use crate::audio::dsp::Level;
+use crate::audio::Level;
 use crate::auth::AuthEvent;
 use crate::deep_link::RecordLink;
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use base64::Engine;
-use consult_recorder::auth::claims::ClaimsError;
+use consult_recorder::auth::ClaimsError;
 use consult_recorder::auth::{AuthClient, AuthError, AuthProfile, Secret};
 
 mod support;

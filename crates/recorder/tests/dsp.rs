@@ -2,7 +2,7 @@
 //! PCM16 frames out, keeping frequency, level and timing.
 
 use consult_recorder::audio::FRAME_SAMPLES;
-use consult_recorder::audio::dsp::{Dsp, SampleBlock};
+use consult_recorder::audio::{Dsp, SampleBlock};
 
 const AMPLITUDE: f64 = 0.5; // −6 dBFS peak
 

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use consult_recorder::auth::Secret;
-use consult_recorder::auth::claims::read_times;
+use consult_recorder::auth::read_times;
 use consult_recorder::config::SystemFile;
 use consult_recorder::crypto::DataKey;
 use consult_recorder::protocol::{seed, v1};

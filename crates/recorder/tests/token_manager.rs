@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use consult_recorder::auth::claims::read_times;
+use consult_recorder::auth::read_times;
 use consult_recorder::auth::{
     AuthBackend, AuthError, AuthEvent, AuthState, IssuedTokens, ManagerOptions, Secret,
     TokenManager, TokenUnavailable,

@@ -9,11 +9,12 @@ mod wav;
 pub use wav::WavSource;
 
 mod device_list;
-pub mod dsp;
+mod dsp;
 mod library_messages;
 mod mic;
 mod notice;
 
+pub use dsp::{Dsp, Level, LevelMeter, ResampleError, Resampler16k, SampleBlock};
 pub use mic::{InputDevice, MicSource, STALL_AFTER, input_devices, permission_advice};
 pub use notice::{MicChange, NO_SIGNAL_AFTER_SECS, SourceNotice};
 

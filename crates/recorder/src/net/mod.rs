@@ -4,8 +4,10 @@
 //! classification of connection failures. Never logs a URL that may carry a
 //! token (the seed profile puts one in the query string).
 
-pub mod answer;
-pub mod proxy;
+pub(crate) mod answer;
+pub(crate) mod proxy;
+
+pub use proxy::{Proxy, ProxyAddressError};
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

@@ -16,7 +16,7 @@ mod seed;
 mod seed_url;
 mod sender;
 mod socket;
-pub mod transcript;
+mod transcript;
 mod upload;
 mod v1;
 

@@ -1,6 +1,6 @@
 //! `devices` and `level`: choosing and checking a microphone.
 
-use consult_recorder::audio::dsp::Level;
+use consult_recorder::audio::Level;
 use consult_recorder::audio::{AudioSource, MicSource, SourceNotice};
 use consult_recorder::paths::AppDirs;
 use consult_recorder::settings;
