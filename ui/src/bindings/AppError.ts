@@ -4,7 +4,15 @@ import type { ErrorKind } from "./ErrorKind";
 /**
  * An error for the UI: never carries a token, a password or patient text.
  */
-export type AppError = { kind: ErrorKind, message: string, 
+export type AppError = { 
+/**
+ * What went wrong, for the UI to choose its next step.
+ */
+kind: ErrorKind, 
+/**
+ * One sentence for the person: what happened and what to do.
+ */
+message: string, 
 /**
  * The form field the message is about, for the UI to show it beside.
  */

@@ -3,4 +3,36 @@
 /**
  * Something that happened to the sign-in, for the app's event stream.
  */
-export type AuthEvent = { "event": "signed_in", account: string, access_expires_at: number, } | { "event": "refreshed", access_expires_at: number, } | { "event": "refresh_failed", attempt: number, retry_in_ms: number, reason: string, } | { "event": "sign_in_required", reason: string, } | { "event": "signed_out" } | { "event": "keychain_failed", reason: string, };
+export type AuthEvent = { "event": "signed_in", 
+/**
+ * The account: the access token's subject, or the e-mail signed in with.
+ */
+account: string, 
+/**
+ * Access-token expiry on the server's clock, Unix seconds.
+ */
+access_expires_at: number, } | { "event": "refreshed", 
+/**
+ * Its expiry on the server's clock, Unix seconds.
+ */
+access_expires_at: number, } | { "event": "refresh_failed", 
+/**
+ * Failed attempts since the last success, this one included.
+ */
+attempt: number, 
+/**
+ * Milliseconds until the next attempt.
+ */
+retry_in_ms: number, 
+/**
+ * Why it failed, in words.
+ */
+reason: string, } | { "event": "sign_in_required", 
+/**
+ * Why, in words for the person.
+ */
+reason: string, } | { "event": "signed_out" } | { "event": "keychain_failed", 
+/**
+ * The keychain's error.
+ */
+reason: string, };

@@ -3,7 +3,11 @@
 /**
  * What the app shows about signing in.
  */
-export type AuthState = { "state": "signed_out" } | { "state": "signed_in", account: string, 
+export type AuthState = { "state": "signed_out" } | { "state": "signed_in", 
+/**
+ * The account: the access token's subject, or the e-mail signed in with.
+ */
+account: string, 
 /**
  * Access-token expiry on the server's clock, Unix seconds.
  */
@@ -11,4 +15,12 @@ access_expires_at: number,
 /**
  * Server clock minus this machine's clock, seconds.
  */
-clock_skew_secs: number, } | { "state": "sign_in_required", account: string, reason: string, };
+clock_skew_secs: number, } | { "state": "sign_in_required", 
+/**
+ * The account that must sign in again (empty when none was signed in).
+ */
+account: string, 
+/**
+ * Why, in words for the person.
+ */
+reason: string, };

@@ -5,4 +5,20 @@ import type { Outcome } from "./Outcome";
 /**
  * One line of the report.
  */
-export type Check = { area: Area, name: string, outcome: Outcome, detail: string, };
+export type Check = { 
+/**
+ * What the check looked at.
+ */
+area: Area, 
+/**
+ * A short name within the area, e.g. `TCP` or `free space`.
+ */
+name: string, 
+/**
+ * How it went.
+ */
+outcome: Outcome, 
+/**
+ * What was found, in one line.
+ */
+detail: string, };

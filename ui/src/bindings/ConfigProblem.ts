@@ -11,4 +11,12 @@ source: string,
 /**
  * 1-based line in `source`, when it is a file.
  */
-line: number | null, key: string | null, message: string, };
+line: number | null, 
+/**
+ * The key that was ignored, when the problem is about one.
+ */
+key: string | null, 
+/**
+ * What is wrong, and what was done instead.
+ */
+message: string, };

@@ -9,4 +9,72 @@ import type { TranscriptUpdate } from "./TranscriptUpdate";
 /**
  * Everything the UI and CLI show.
  */
-export type Event = { "type": "status", session_id: string, status: Status, } | { "type": "transcript", session_id: string, update: TranscriptUpdate, } | { "type": "progress", session_id: string, recorded: number, sent: number, confirmed: number, } | { "type": "auth" } & AuthEvent | { "type": "recording", session_id: string, active: boolean, } | { "type": "level", session_id: string, level: Level, } | { "type": "microphone", session_id: string, change: MicChange, message: string, } | { "type": "warning", session_id: string, message: string, } | { "type": "link" } & LinkEvent;
+export type Event = { "type": "status", 
+/**
+ * The consultation's id.
+ */
+session_id: string, 
+/**
+ * The new status.
+ */
+status: Status, } | { "type": "transcript", 
+/**
+ * The consultation's id.
+ */
+session_id: string, 
+/**
+ * The new or changed stretch of text.
+ */
+update: TranscriptUpdate, } | { "type": "progress", 
+/**
+ * The consultation's id.
+ */
+session_id: string, 
+/**
+ * Samples written to the spool.
+ */
+recorded: number, 
+/**
+ * Samples sent to the server.
+ */
+sent: number, 
+/**
+ * Samples the server confirmed it stored (seed profile: settled).
+ */
+confirmed: number, } | { "type": "auth" } & AuthEvent | { "type": "recording", 
+/**
+ * The consultation's id.
+ */
+session_id: string, 
+/**
+ * `true` while the microphone is being recorded.
+ */
+active: boolean, } | { "type": "level", 
+/**
+ * The consultation's id.
+ */
+session_id: string, 
+/**
+ * The latest reading.
+ */
+level: Level, } | { "type": "microphone", 
+/**
+ * The consultation's id.
+ */
+session_id: string, 
+/**
+ * What changed, for the UI to act on.
+ */
+change: MicChange, 
+/**
+ * The change as one sentence for the person.
+ */
+message: string, } | { "type": "warning", 
+/**
+ * The consultation's id.
+ */
+session_id: string, 
+/**
+ * One sentence for the person.
+ */
+message: string, } | { "type": "link" } & LinkEvent;

@@ -7,4 +7,14 @@ export type InputDevice = {
 /**
  * Stable across runs where the platform allows: remember this one.
  */
-id: string, name: string, is_default: boolean, };
+id: string, 
+/**
+ * The name to show: "System default microphone", a sound server, or the
+ * card's own description.
+ */
+name: string, 
+/**
+ * Whether this is the system's default input, the one used when none is
+ * chosen (or the chosen one is missing).
+ */
+is_default: boolean, };

@@ -3,7 +3,15 @@
 /**
  * One level reading.
  */
-export type Level = { rms_dbfs: number, peak_dbfs: number, 
+export type Level = { 
+/**
+ * Loudness over the 100 ms (RMS), in dBFS; `FLOOR_DBFS` for silence.
+ */
+rms_dbfs: number, 
+/**
+ * The loudest sample of the 100 ms, in dBFS.
+ */
+peak_dbfs: number, 
 /**
  * Seconds of unbroken digital silence so far (0 when there is signal).
  */

@@ -4,4 +4,12 @@ import type { RecordLink } from "./RecordLink";
 /**
  * What happened to a `consult-recorder://record?…` link.
  */
-export type LinkEvent = { "event": "offered", link: RecordLink, } | { "event": "refused", message: string, } | { "event": "cleared" };
+export type LinkEvent = { "event": "offered", 
+/**
+ * What the link asks to record.
+ */
+link: RecordLink, } | { "event": "refused", 
+/**
+ * The reason, as one sentence for the person.
+ */
+message: string, } | { "event": "cleared" };

@@ -4,8 +4,37 @@ import type { InputDevice } from "./InputDevice";
 /**
  * A change to the microphone. Recording goes on through all of these.
  */
-export type MicChange = { "kind": "lost", device: string, reason: string, } | { "kind": "restored", device: InputDevice, same_device: boolean, 
+export type MicChange = { "kind": "lost", 
+/**
+ * The lost device's name.
+ */
+device: string, 
+/**
+ * Why it counts as lost: the audio system's error, or how long it
+ * delivered nothing.
+ */
+reason: string, } | { "kind": "restored", 
+/**
+ * The device audio now comes from.
+ */
+device: InputDevice, 
+/**
+ * Whether that is the device that was lost (if not, the default one).
+ */
+same_device: boolean, 
 /**
  * Seconds without a microphone; that time is not in the recording.
  */
-missing_secs: number, } | { "kind": "permission_denied", advice: string, } | { "kind": "no_signal", secs: number, } | { "kind": "signal_back" } | { "kind": "overflow", secs: number, };
+missing_secs: number, } | { "kind": "permission_denied", 
+/**
+ * What to do on this platform (see [`super::permission_advice`]).
+ */
+advice: string, } | { "kind": "no_signal", 
+/**
+ * Seconds of digital silence so far.
+ */
+secs: number, } | { "kind": "signal_back" } | { "kind": "overflow", 
+/**
+ * Seconds of audio dropped since the last such notice.
+ */
+secs: number, };

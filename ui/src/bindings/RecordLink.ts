@@ -3,8 +3,16 @@
 /**
  * What a valid link asks for.
  */
-export type RecordLink = { session_id: string, 
+export type RecordLink = { 
+/**
+ * The consultation's id, checked and trimmed.
+ */
+session_id: string, 
 /**
  * The patient/encounter reference (may be empty).
  */
-reference: string, language: string | null, };
+reference: string, 
+/**
+ * The recognition language (BCP 47, e.g. `hi-IN`); the configured one if absent.
+ */
+language: string | null, };

@@ -3,7 +3,15 @@
 /**
  * The recording in progress.
  */
-export type RecordingView = { id: string, reference: string, 
+export type RecordingView = { 
+/**
+ * The consultation's id.
+ */
+id: string, 
+/**
+ * The doctor's reference for the consultation (may be empty).
+ */
+reference: string, 
 /**
  * Unix milliseconds.
  */

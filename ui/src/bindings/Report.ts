@@ -4,7 +4,19 @@ import type { Check } from "./Check";
 /**
  * The whole report.
  */
-export type Report = { version: string, system: string, checks: Array<Check>, 
+export type Report = { 
+/**
+ * The recorder's version.
+ */
+version: string, 
+/**
+ * The operating system and processor architecture, e.g. `linux x86_64`.
+ */
+system: string, 
+/**
+ * Every check, in the order of [`Area`].
+ */
+checks: Array<Check>, 
 /**
  * 0 when nothing failed, else the code of the first failing area.
  */

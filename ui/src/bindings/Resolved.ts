@@ -8,7 +8,27 @@ import type { Profile } from "./Profile";
 /**
  * The configuration in force.
  */
-export type Resolved = { server: string | null, profile: Profile, language: string | null, global_shortcut: string | null, log_level: LogLevel, 
+export type Resolved = { 
+/**
+ * The transcription server's address, if any source gives one.
+ */
+server: string | null, 
+/**
+ * The protocol the server speaks (`v1` unless set).
+ */
+profile: Profile, 
+/**
+ * The recognition language; the server's default if `None`.
+ */
+language: string | null, 
+/**
+ * The recording shortcut; the app's default if `None`.
+ */
+global_shortcut: string | null, 
+/**
+ * How much the log files say.
+ */
+log_level: LogLevel, 
 /**
  * Days audio is kept once the server confirmed all of it.
  */
@@ -24,7 +44,23 @@ seed_pace: number,
 /**
  * The doctor must confirm the patient's consent before each recording.
  */
-require_consent: boolean, origins: { [key in Key]?: Origin }, locked: Array<Key>, system_file: string, system_file_found: boolean, 
+require_consent: boolean, 
+/**
+ * Where each key's value came from.
+ */
+origins: { [key in Key]?: Origin }, 
+/**
+ * The keys the administrator locked.
+ */
+locked: Array<Key>, 
+/**
+ * Where the administrator's file is (or would be).
+ */
+system_file: string, 
+/**
+ * Whether that file exists and could be read.
+ */
+system_file_found: boolean, 
 /**
  * What was ignored, and why.
  */

@@ -3,4 +3,16 @@
 /**
  * One final transcript segment.
  */
-export type Segment = { start: number, end: number, text: string, };
+export type Segment = { 
+/**
+ * First sample of the utterance.
+ */
+start: number, 
+/**
+ * One past the last sample the text covers.
+ */
+end: number, 
+/**
+ * The words, as the server recognised them.
+ */
+text: string, };

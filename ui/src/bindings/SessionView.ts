@@ -5,15 +5,40 @@ import type { SessionState } from "./SessionState";
 /**
  * One row of the history.
  */
-export type SessionView = { id: string, reference: string, 
+export type SessionView = { 
+/**
+ * The consultation's id.
+ */
+id: string, 
+/**
+ * The doctor's reference (may be empty, or a placeholder when it cannot
+ * be opened on this computer).
+ */
+reference: string, 
 /**
  * Unix milliseconds.
  */
-started_at: number, duration_secs: number, 
+started_at: number, 
+/**
+ * Seconds of audio recorded.
+ */
+duration_secs: number, 
 /**
  * Seconds recorded but not yet confirmed by the server.
  */
-pending_secs: number, state: SessionState, profile: Profile, failure: string | null, 
+pending_secs: number, 
+/**
+ * Where the session is in its life.
+ */
+state: SessionState, 
+/**
+ * The protocol the session speaks to its server.
+ */
+profile: Profile, 
+/**
+ * Why the session failed, when it did.
+ */
+failure: string | null, 
 /**
  * Being recorded now.
  */

@@ -8,7 +8,11 @@ import type { UserSettings } from "./UserSettings";
 /**
  * The whole screen's state at one moment.
  */
-export type Snapshot = { version: string, 
+export type Snapshot = { 
+/**
+ * The app's version, for the About panel.
+ */
+version: string, 
 /**
  * The server signed in to, else the one configured.
  */
@@ -16,11 +20,19 @@ server: string | null,
 /**
  * An administrator fixed the server: show it read-only.
  */
-server_locked: boolean, auth: AuthState, 
+server_locked: boolean, 
+/**
+ * Whether, and as whom, the doctor is signed in.
+ */
+auth: AuthState, 
 /**
  * "This computer's clock is 12 minutes behind the server's…"
  */
-clock_warning: string | null, recording: RecordingView | null, 
+clock_warning: string | null, 
+/**
+ * The recording in progress, if any.
+ */
+recording: RecordingView | null, 
 /**
  * A link from the clinic's system waiting for the doctor to confirm it.
  */

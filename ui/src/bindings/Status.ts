@@ -3,4 +3,36 @@
 /**
  * What the doctor sees about the connection and upload.
  */
-export type Status = { "state": "connecting" } | { "state": "connected" } | { "state": "reconnecting", attempt: number, next_try_in_ms: number, reason: string, } | { "state": "offline", buffered_secs: number, attempt: number, next_try_in_ms: number, } | { "state": "uploading_backlog", seconds_left: number, } | { "state": "sign_in_required" } | { "state": "finishing" } | { "state": "complete" } | { "state": "sent" } | { "state": "failed", reason: string, };
+export type Status = { "state": "connecting" } | { "state": "connected" } | { "state": "reconnecting", 
+/**
+ * Tries that have failed since the last good connection.
+ */
+attempt: number, 
+/**
+ * Milliseconds until the next try.
+ */
+next_try_in_ms: number, 
+/**
+ * Why the last try or connection ended.
+ */
+reason: string, } | { "state": "offline", 
+/**
+ * Seconds recorded that the server has not yet confirmed, to a tenth.
+ */
+buffered_secs: number, 
+/**
+ * Tries that have failed since the last good connection.
+ */
+attempt: number, 
+/**
+ * Milliseconds until the next try.
+ */
+next_try_in_ms: number, } | { "state": "uploading_backlog", 
+/**
+ * Seconds recorded but not yet sent, to a tenth.
+ */
+seconds_left: number, } | { "state": "sign_in_required" } | { "state": "finishing" } | { "state": "complete" } | { "state": "sent" } | { "state": "failed", 
+/**
+ * What went wrong, as a sentence the person can read.
+ */
+reason: string, };

@@ -3,8 +3,21 @@
 /**
  * A change to the live transcript.
  */
-export type TranscriptUpdate = { text: string, is_final: boolean, 
+export type TranscriptUpdate = { 
+/**
+ * The words recognised in this stretch of audio.
+ */
+text: string, 
+/**
+ * `true` when the server will not change this text again; a partial is
+ * replaced by later updates with the same start.
+ */
+is_final: boolean, 
 /**
  * Sample offsets (exact in the v1 profile, estimated in the seed profile).
  */
-start: number, end: number, };
+start: number, 
+/**
+ * One past the last sample the text covers.
+ */
+end: number, };
