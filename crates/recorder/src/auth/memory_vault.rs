@@ -7,10 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use super::{KeychainError, RefreshTokenVault, Secret};
 
+/// Refresh tokens by account, shared between clones (a test keeps one to look in).
 #[derive(Clone, Default)]
 pub struct MemoryVault(pub Arc<Mutex<HashMap<String, String>>>);
 
 impl MemoryVault {
+    /// The refresh token stored for `account`, as a test checks it was rotated.
     pub fn get(&self, account: &str) -> Option<String> {
         self.0
             .lock()
