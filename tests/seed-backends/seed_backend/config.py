@@ -56,42 +56,29 @@ class Api:
     create_path: str = ""
 
 
+#: Every name of the two APIs side by side, ``Api`` field by field: (seed, clinic).
+_API_NAMES: dict[str, tuple[str, str]] = {
+    "login_path": ("/api/v1/auth/login", "/auth/token"),
+    "refresh_path": ("/api/v1/auth/refresh", "/auth/token/renew"),
+    "stream_path": ("/api/v1/ws/transcribe", "/ws/v2/stream"),
+    "login_user_field": ("email", "username"),
+    "login_password_field": ("password", "passcode"),
+    "refresh_request_field": ("refresh_token", "refreshToken"),
+    "answer_wrapper": ("", "data"),
+    "access_field": ("access_token", "accessToken"),
+    "refresh_field": ("refresh_token", "refreshToken"),
+    "expires_field": ("expires_in", "expiresIn"),
+    "token_transport": ("query", "first_message"),
+    "token_param": ("token", "token"),
+    "session_param": ("session_id", "consultation"),
+    "required_param": ("", "language_code"),
+    "required_origin": ("", "https://emr.clinic.example"),
+    "create_path": ("", "/api/consultations"),
+}
+
 APIS = {
-    "seed": Api(
-        login_path="/api/v1/auth/login",
-        refresh_path="/api/v1/auth/refresh",
-        stream_path="/api/v1/ws/transcribe",
-        login_user_field="email",
-        login_password_field="password",
-        refresh_request_field="refresh_token",
-        answer_wrapper="",
-        access_field="access_token",
-        refresh_field="refresh_token",
-        expires_field="expires_in",
-        token_transport="query",
-        token_param="token",
-        session_param="session_id",
-        required_param="",
-        required_origin="",
-    ),
-    "clinic": Api(
-        login_path="/auth/token",
-        refresh_path="/auth/token/renew",
-        stream_path="/ws/v2/stream",
-        login_user_field="username",
-        login_password_field="passcode",
-        refresh_request_field="refreshToken",
-        answer_wrapper="data",
-        access_field="accessToken",
-        refresh_field="refreshToken",
-        expires_field="expiresIn",
-        token_transport="first_message",
-        token_param="token",
-        session_param="consultation",
-        required_param="language_code",
-        required_origin="https://emr.clinic.example",
-        create_path="/api/consultations",
-    ),
+    api: Api(**{field: names[column] for field, names in _API_NAMES.items()})
+    for column, api in enumerate(("seed", "clinic"))
 }
 
 

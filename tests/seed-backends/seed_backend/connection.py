@@ -14,13 +14,15 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from starlette.types import Message
 from starlette.websockets import WebSocket
 
 from .auth import REASON_EXPIRED, AccessClaims, AuthError, TokenService
-from .config import Settings
+from .config import MAX_FRAME_BYTES, Settings
 from .events import EventLog
 from .recogniser import REASON_AUDIO_TIMEOUT, REASON_TOO_FAST, StreamingRecogniser, TooFast
 from .storage import AudioStore, ConnectionCounter
@@ -32,6 +34,42 @@ REASON_IDLE = "Idle timeout"
 REASON_TOO_BIG = "Message too big"
 REASON_INTERNAL = "Internal error"
 REASON_NO_SESSION = "Missing session_id"
+
+
+T = TypeVar("T")
+
+
+class KeptWait(Generic[T]):
+    """One wait (receive, queue get) kept across deadline checks, so nothing arriving is lost."""
+
+    def __init__(self, start: Callable[[], Awaitable[T]]) -> None:
+        self._start = start
+        self._pending: asyncio.Future[T] | None = None
+
+    async def next(self, timeout: float | None) -> T | None:
+        """What the wait got, or None if ``timeout`` passed first (the wait goes on)."""
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(self._start())
+        done, _ = await asyncio.wait({self._pending}, timeout=timeout)
+        if not done:
+            return None
+        result, self._pending = self._pending.result(), None
+        return result
+
+    def cancel(self) -> None:
+        """Stop waiting; anything it had got but not handed over is dropped."""
+        if self._pending is not None:
+            self._pending.cancel()
+
+    def release(self) -> T | None:
+        """Stop waiting, handing back anything it had already got (else None)."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return None
+        if pending.done() and not pending.cancelled():
+            return pending.result()
+        pending.cancel()
+        return None
 
 
 def truncate_reason(reason: str) -> str:
@@ -135,6 +173,34 @@ class Connection:
     async def send_json(self, message: dict[str, Any]) -> None:
         """Send a JSON text frame; raises WebSocketDisconnect if the socket is gone."""
         await self.ws.send_json(message)
+
+    async def next_frame(self, receive: KeptWait[Message], timeout: float) -> bytes | None:
+        """The next binary frame, or None (timeout, text ignored, or ``ended``): for both loops."""
+        message = await receive.next(timeout)
+        if message is None:
+            return None
+        if message["type"] == "websocket.disconnect":
+            self.client_gone(message.get("code"), message.get("reason"))
+            return None
+        self.last_message = time.monotonic()
+        data = message.get("bytes")
+        if data is None:
+            self.on_text(message.get("text"))
+            return None
+        if len(data) > MAX_FRAME_BYTES:
+            self.message_too_big(len(data))
+            return None
+        return data
+
+    def recognise(self, audio: bytes) -> list[dict[str, Any]] | None:
+        """Store and recognise ``audio``: messages to send, or None if refused as too fast."""
+        assert self.recogniser is not None
+        try:
+            transcripts = self.recogniser.accept(audio)
+        except TooFast as exc:
+            self.too_fast(exc)
+            return None
+        return [t.message(self.settings.transcript_shape) for t in transcripts]
 
     def on_text(self, text: str | None) -> None:
         """Text frames carry nothing the seed backend uses: log their size only."""

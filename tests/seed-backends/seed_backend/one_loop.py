@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .config import MAX_FRAME_BYTES
-from .connection import Connection, ServerContext
-from .recogniser import TooFast
+from .connection import Connection, KeptWait, ServerContext
 
 log = logging.getLogger("seed_backend.one_loop")
 
@@ -45,45 +42,27 @@ def _on_deadline(conn: Connection, kind: str) -> None:
 
 
 async def _loop(conn: Connection) -> None:
-    ws = conn.ws
     assert conn.recogniser is not None
-    # One receive at a time, kept across timeouts rather than cancelled by them, so a
-    # frame that arrives just as a deadline is checked is never lost.
-    pending: asyncio.Task[Message] | None = None
+    receive: KeptWait[Message] = KeptWait(conn.ws.receive)
     try:
         while True:
             remaining, kind = _next_deadline(conn)
             if remaining <= 0:
                 _on_deadline(conn, kind)
                 return
-            if pending is None:
-                pending = asyncio.ensure_future(ws.receive())
-            done, _ = await asyncio.wait({pending}, timeout=remaining)
-            if not done:
-                continue  # re-evaluate: the nearest deadline decides
-            message, pending = pending.result(), None
-            if message["type"] == "websocket.disconnect":
-                conn.client_gone(message.get("code"), message.get("reason"))
+            data = await conn.next_frame(receive, remaining)
+            if conn.ended.is_set():
                 return
-            conn.last_message = time.monotonic()
-            data = message.get("bytes")
             if data is None:
-                conn.on_text(message.get("text"))
-                continue
-            if len(data) > MAX_FRAME_BYTES:
-                conn.message_too_big(len(data))
-                return
+                continue  # re-evaluate: the nearest deadline decides
             conn.last_audio = conn.last_message
-            try:
-                transcripts = conn.recogniser.accept(data)
-            except TooFast as exc:
-                conn.too_fast(exc)
+            messages = conn.recognise(data)
+            if messages is None:
                 return
-            for transcript in transcripts:
-                await conn.send_json(transcript.message(conn.settings.transcript_shape))
+            for message in messages:
+                await conn.send_json(message)
     finally:
-        if pending is not None:
-            pending.cancel()
+        receive.cancel()
 
 
 async def handle(ws: WebSocket, ctx: ServerContext) -> None:

@@ -19,45 +19,26 @@ from typing import Any
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .config import MAX_FRAME_BYTES
-from .connection import Connection, ServerContext
-from .recogniser import TooFast
+from .connection import Connection, KeptWait, ServerContext
 
 log = logging.getLogger("seed_backend.pipeline")
 
 
 async def _receive_loop(conn: Connection, audio_q: asyncio.Queue[bytes]) -> None:
-    ws = conn.ws
     # The receive is kept across idle-timeout checks, never cancelled by them, so no
     # frame can be lost between the library and the queue while the connection lives.
-    pending: asyncio.Task[Message] | None = None
+    receive: KeptWait[Message] = KeptWait(conn.ws.receive)
     try:
         while not conn.ended.is_set():
             remaining = conn.seconds_until_idle()
             if remaining <= 0:
                 conn.idle_timeout()
                 return
-            if pending is None:
-                pending = asyncio.ensure_future(ws.receive())
-            done, _ = await asyncio.wait({pending}, timeout=remaining)
-            if not done:
-                continue
-            message, pending = pending.result(), None
-            if message["type"] == "websocket.disconnect":
-                conn.client_gone(message.get("code"), message.get("reason"))
-                return
-            conn.last_message = time.monotonic()
-            data = message.get("bytes")
-            if data is None:
-                conn.on_text(message.get("text"))
-                continue
-            if len(data) > MAX_FRAME_BYTES:
-                conn.message_too_big(len(data))
-                return
-            audio_q.put_nowait(data)
+            data = await conn.next_frame(receive, remaining)
+            if data is not None:
+                audio_q.put_nowait(data)
     finally:
-        if pending is not None:
-            pending.cancel()
+        receive.cancel()
 
 
 async def _recogniser_task(
@@ -65,34 +46,27 @@ async def _recogniser_task(
 ) -> None:
     """The streaming recogniser: audio is accepted (and stored) only here."""
     assert conn.recogniser is not None
-    pending: asyncio.Task[bytes] | None = None
+    take: KeptWait[bytes] = KeptWait(audio_q.get)
     try:
         while not conn.ended.is_set():
             timeout = conn.seconds_until_audio_timeout()
             if timeout is not None and timeout <= 0:
                 conn.audio_timeout()
                 return
-            if pending is None:
-                pending = asyncio.ensure_future(audio_q.get())
-            done, _ = await asyncio.wait({pending}, timeout=timeout)
-            if not done:
+            chunk = await take.next(timeout)
+            if chunk is None:
                 continue
-            chunk, pending = pending.result(), None
             conn.last_audio = time.monotonic()
-            try:
-                transcripts = conn.recogniser.accept(chunk)
-            except TooFast as exc:
-                conn.too_fast(exc)
+            messages = conn.recognise(chunk)
+            if messages is None:
                 return
-            for transcript in transcripts:
-                results_q.put_nowait(transcript.message(conn.settings.transcript_shape))
+            for message in messages:
+                results_q.put_nowait(message)
     finally:
-        if pending is not None:
-            if pending.done() and not pending.cancelled():
-                # Taken off the queue but never accepted: still counts as dropped.
-                audio_q.put_nowait(pending.result())
-            else:
-                pending.cancel()
+        taken = take.release()
+        if taken is not None:
+            # Taken off the queue but never accepted: still counts as dropped.
+            audio_q.put_nowait(taken)
 
 
 async def _sender_task(conn: Connection, results_q: asyncio.Queue[dict[str, Any]]) -> None:
