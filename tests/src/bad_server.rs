@@ -39,11 +39,14 @@ fn echo_protocol(
 
 /// A running fake server; connection `n` gets `script[n % len]`.
 pub struct BadServer {
+    /// The loopback address it listens on.
     pub addr: SocketAddr,
+    /// Connections accepted so far, counted before the WebSocket upgrade.
     pub connections: Arc<AtomicU32>,
 }
 
 impl BadServer {
+    /// Starts it on a free loopback port; new connections get `script`'s entries in turn.
     pub async fn start(script: Vec<Misbehaviour>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -20,6 +20,7 @@ pub struct Restartable {
 }
 
 impl Restartable {
+    /// Starts a server; `options` is called again for each restart.
     pub async fn start(options: impl Fn() -> Options + Send + Sync + 'static) -> Arc<Self> {
         let server = TestServer::start(options()).await;
         Arc::new(Self {
@@ -38,6 +39,7 @@ impl Restartable {
             .http()
     }
 
+    /// The address the server listens on (the same after a restart).
     pub async fn addr(&self) -> std::net::SocketAddr {
         self.server
             .lock()
@@ -48,6 +50,7 @@ impl Restartable {
             .addr()
     }
 
+    /// Where the running server keeps what it stored for `session`.
     pub async fn session_dir(&self, session: &str) -> std::path::PathBuf {
         self.server
             .lock()
@@ -131,12 +134,16 @@ pub async fn inject(
 /// What the session's events say about its connection.
 #[derive(Debug, Default)]
 pub struct ConnectionFigures {
+    /// How many times the session began reconnecting (first attempts only).
     pub reconnects: u32,
+    /// For each outage, the time from losing the connection to having it back.
     pub recoveries: Vec<Duration>,
+    /// The messages of the session's warning events, in order.
     pub warnings: Vec<String>,
 }
 
 impl ConnectionFigures {
+    /// The median and the longest recovery; zero when there were none.
     pub fn recovery_p50_and_max(&self) -> (Duration, Duration) {
         let mut sorted = self.recoveries.clone();
         sorted.sort();

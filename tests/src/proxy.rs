@@ -23,8 +23,11 @@ use tokio::sync::watch;
 /// Counts of what the proxy saw and did.
 #[derive(Debug, Default)]
 pub struct ProxyStats {
+    /// Connections forwarded to the upstream server.
     pub accepted: AtomicU64,
+    /// Connections reset at once because the proxy was refusing.
     pub refused: AtomicU64,
+    /// Calls to [`FaultProxy::cut_all`], each resetting every live connection.
     pub cuts: AtomicU64,
     /// Bytes clients sent into a stalled connection since the last stall began.
     pub held_back_from_clients: AtomicU64,
@@ -58,6 +61,7 @@ impl Drop for FaultProxy {
 }
 
 impl FaultProxy {
+    /// Starts a proxy on a free loopback port, forwarding to `upstream`.
     pub async fn start(upstream: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
         let addr = listener.local_addr().expect("proxy address");
@@ -87,14 +91,17 @@ impl FaultProxy {
         }
     }
 
+    /// The proxy's own address, where clients connect.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    /// The proxy's base URL (`http://ADDR`), to give clients as their server.
     pub fn http_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
+    /// Resets every live connection (RST); new connections still get through.
     pub fn cut_all(&self) {
         self.control.stats.cuts.fetch_add(1, Ordering::Relaxed);
         self.control.cut.send_modify(|g| *g += 1);
@@ -119,20 +126,24 @@ impl FaultProxy {
             .send_replace(Stall::Before(first_spared));
     }
 
+    /// While `true`, resets each new connection at once; open ones carry on.
     pub fn set_refusing(&self, refusing: bool) {
         self.control.refusing.send_replace(refusing);
     }
 
+    /// Limits each direction of each connection to about `bytes_per_sec`; `None` lifts the limit.
     pub fn set_throttle(&self, bytes_per_sec: Option<u64>) {
         self.control
             .throttle
             .store(bytes_per_sec.unwrap_or(0), Ordering::Relaxed);
     }
 
+    /// Sends new connections to `upstream`; open ones keep their server.
     pub fn set_upstream(&self, upstream: SocketAddr) {
         *self.control.upstream.lock().expect("upstream lock") = upstream;
     }
 
+    /// What the proxy has counted so far.
     pub fn stats(&self) -> &ProxyStats {
         &self.control.stats
     }

@@ -33,16 +33,19 @@ use crate::server::{EMAIL, Options, PASSWORD};
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The protocol profile the recorder speaks (v1 or seed).
     pub profile: Profile,
     /// Length of the consultation, in minutes of audio.
     pub minutes: f64,
     /// Time compression factor.
     pub speed: f64,
+    /// Seeds the source audio and the moments of faults, crashes and the forced sign-in.
     pub seed: u64,
     /// `kill -9` of the recorder at this many random moments.
     pub crashes: u32,
     /// Revoke every refresh token once, then sign in again from the CLI.
     pub forced_sign_in: bool,
+    /// The backend the recorder streams to, behind the fault proxy.
     pub backend: BackendKind,
 }
 
@@ -58,6 +61,7 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
+    /// How the report's lines name this backend.
     pub fn name(self) -> &'static str {
         match self {
             BackendKind::Reference => "reference server",
@@ -69,7 +73,9 @@ impl BackendKind {
 
 /// The running backend of a run.
 pub enum Backend {
+    /// Our reference server, which can restart on the same port.
     Reference(Arc<Restartable>),
+    /// An independent seed backend in Python.
     Python(Box<SeedBackend>),
 }
 
@@ -157,38 +163,51 @@ const STALL_FOR: Duration = Duration::from_secs(15);
 /// How often a stall that did not reach the recorder's connection is tried again.
 const STALL_TRIES: u32 = 5;
 
-/// The figures of one run.
-#[derive(Debug, Default)]
+/// The figures of one run, grouped by what they are about.
+#[derive(Debug)]
 pub struct Report {
-    pub profile: &'static str,
-    pub backend: &'static str,
-    pub audio_secs: f64,
-    pub speed: f64,
-    pub seed: u64,
+    /// What was run.
+    pub plan: Plan,
+    /// Wall-clock time of the whole run, set-up included.
     pub wall: Duration,
+    /// How many faults of each kind were injected, crashes and the revocation included.
     pub faults: BTreeMap<&'static str, u32>,
-    pub reconnects: u32,
-    pub refreshes: u32,
-    pub sign_ins: u32,
-    /// Sign-ins the recorder asked for besides the forced one.
-    pub unplanned_sign_ins: u32,
-    pub bytes_lost: usize,
-    pub bytes_duplicated: usize,
+    // The connections: how soon they were back, and how often they broke.
+    /// For each outage, the time from losing the connection to having it back.
     pub recoveries: Vec<Duration>,
+    /// How many times the connection broke, counted once per outage.
+    pub reconnects: u32,
+    /// For each stall the recorder noticed, how long it took to report the connection lost.
     pub stall_detections: Vec<Duration>,
     /// Stalls of the connection in use that the recorder never reported.
     pub stalls_unnoticed: u32,
+    // Signing in.
+    /// Access-token refreshes the recorder reported.
+    pub refreshes: u32,
+    /// Sign-ins with a password from the CLI, the first one included.
+    pub sign_ins: u32,
+    /// Sign-ins the recorder asked for besides the forced one.
+    pub unplanned_sign_ins: u32,
+    // The recorder's own disk.
     /// Audio captured but not yet on disk at each crash, in seconds of live capture.
     pub crash_losses: Vec<f64>,
+    /// Failures that name the spool or the disk, plus warnings of damaged data.
     pub spool_errors: u32,
-    pub completed: bool,
-    /// The recorder said "complete" for a seed session (no such proof exists).
-    pub claimed_complete: bool,
-    /// Refusals by the backend's recogniser for audio sent too fast.
-    pub too_fast_refusals: Option<usize>,
+    // What the server got, and what came back.
+    /// Bytes of the source audio the server never stored.
+    pub bytes_lost: usize,
+    /// Bytes stored beyond one copy of the source: repeats, or audio not from it.
+    pub bytes_duplicated: usize,
     /// Consultation seconds between a final transcript's audio and the live
     /// edge when the final arrived.
     pub text_delays: Vec<f64>,
+    /// Refusals by the backend's recogniser for audio sent too fast.
+    pub too_fast_refusals: Option<usize>,
+    // How the session ended.
+    /// The CLI exited successfully with the session complete (v1) or sent (seed).
+    pub completed: bool,
+    /// The recorder said "complete" for a seed session (no such proof exists).
+    pub claimed_complete: bool,
 }
 
 fn p50_and_max(values: &[Duration]) -> (f64, f64) {
@@ -200,15 +219,24 @@ fn p50_and_max(values: &[Duration]) -> (f64, f64) {
 }
 
 impl Report {
+    /// Seconds of consultation recorded, which the figures are per.
+    fn audio_secs(&self) -> f64 {
+        self.plan.minutes * 60.0
+    }
+
     /// One line per figure, the same in CI and by hand.
     pub fn lines(&self) -> Vec<String> {
         let mut out = vec![
-            format!("profile: {} against the {}", self.profile, self.backend),
+            format!(
+                "profile: {} against the {}",
+                self.plan.profile.as_str(),
+                self.plan.backend.name()
+            ),
             format!(
                 "consultation: {:.0} min of audio at {}x (seed {:#x}) in {:.0} s",
-                self.audio_secs / 60.0,
-                self.speed,
-                self.seed,
+                self.audio_secs() / 60.0,
+                self.plan.speed,
+                self.plan.seed,
                 self.wall.as_secs_f64()
             ),
         ];
@@ -254,12 +282,12 @@ impl Report {
         });
         out.push(format!(
             "duplicated: {:.1} % of the audio",
-            100.0 * self.bytes_duplicated as f64 / (self.audio_secs * 32_000.0).max(1.0)
+            100.0 * self.bytes_duplicated as f64 / (self.audio_secs() * 32_000.0).max(1.0)
         ));
         out.push(format!(
             "ended as: {}",
-            match (self.completed, self.profile) {
-                (true, "seed") => "sent (the seed server does not confirm storage)",
+            match (self.completed, self.plan.profile) {
+                (true, Profile::Seed) => "sent (the seed server does not confirm storage)",
                 (true, _) => "complete (confirmed by the server)",
                 (false, _) => "not finished",
             }
@@ -288,7 +316,7 @@ impl Report {
         if self.bytes_lost > 0 {
             problems.push(format!("{} bytes lost", self.bytes_lost));
         }
-        if self.profile == "v1" && self.bytes_duplicated > 0 {
+        if self.plan.profile == Profile::V1 && self.bytes_duplicated > 0 {
             problems.push(format!(
                 "{} bytes duplicated (v1 is exactly once)",
                 self.bytes_duplicated
@@ -855,11 +883,7 @@ impl Chaos {
             ),
         };
         Report {
-            profile: plan.profile.as_str(),
-            backend: plan.backend.name(),
-            audio_secs: plan.minutes * 60.0,
-            speed: plan.speed,
-            seed: plan.seed,
+            plan: plan.clone(),
             wall: self.started.elapsed(),
             faults,
             reconnects: watch.reconnects,
@@ -994,18 +1018,7 @@ pub fn lost_and_duplicated(source: &[u8], session_dir: &Path, profile: Profile) 
             )
         }
         Profile::Seed => {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(session_dir)
-                .map(|dir| {
-                    dir.filter_map(Result::ok)
-                        .map(|e| e.path())
-                        .filter(|p| {
-                            p.file_name()
-                                .is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            files.sort();
+            let files = seed_pieces(session_dir).unwrap_or_default();
             let total = source.len() / 2;
             let mut covered = vec![false; total];
             let mut received = 0usize;
@@ -1033,6 +1046,22 @@ pub fn lost_and_duplicated(source: &[u8], session_dir: &Path, profile: Profile) 
             (missing * 2, (received + missing - total) * 2)
         }
     }
+}
+
+/// A seed session's stored files (`seed-*`), in connection order: where checks of seed audio start.
+pub fn seed_pieces(session_dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(session_dir)? {
+        let path = entry?.path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
+        {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// Where `piece` starts in `source`, in samples, searching just before `hint`

@@ -26,6 +26,7 @@ pub enum Architecture {
 }
 
 impl Architecture {
+    /// The value the backend's `--architecture` option takes.
     pub fn as_str(self) -> &'static str {
         match self {
             Architecture::OneLoop => "one-loop",
@@ -37,10 +38,12 @@ impl Architecture {
 /// How to run one backend.
 #[derive(Debug, Clone)]
 pub struct SeedOptions {
+    /// Which of the two designs to run.
     pub architecture: Architecture,
     /// Seconds of audio its recogniser accepts per wall second (a test's
     /// compressed clock; its timeouts shrink by the same factor).
     pub time_scale: f64,
+    /// Lifetime of its access tokens, in wall seconds (`time_scale` does not shrink it).
     pub access_ttl_secs: u64,
     /// Close 1008 at the access token's expiry while connected.
     pub strict_expiry: bool,
@@ -55,6 +58,8 @@ pub struct SeedOptions {
 }
 
 impl SeedOptions {
+    /// Real time, 30-minute access tokens, lenient expiry and reuse, and the
+    /// seed's own API and transcript shape.
     pub fn new(architecture: Architecture) -> Self {
         Self {
             architecture,
@@ -120,10 +125,12 @@ impl SeedBackend {
         }
     }
 
+    /// Its loopback address, the same after a restart.
     pub fn addr(&self) -> std::net::SocketAddr {
         std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
+    /// Its base URL (`http://ADDR`).
     pub fn http_url(&self) -> String {
         format!("http://{}", self.addr())
     }

@@ -6,19 +6,23 @@ use transcribe_server::{RunningServer, ServerConfig};
 
 /// The account every test server knows.
 pub const EMAIL: &str = "doctor@clinic.test";
+/// The password of [`EMAIL`].
 pub const PASSWORD: &str = "correct horse battery staple";
 /// A second account, for ownership tests.
 pub const OTHER_EMAIL: &str = "other@clinic.test";
+/// The password of [`OTHER_EMAIL`].
 pub const OTHER_PASSWORD: &str = "another long password";
 
 /// A running server and the temporary directory holding its data.
 pub struct TestServer {
+    /// The server itself: its address, URLs and data folder.
     pub server: RunningServer,
     dir: tempfile::TempDir,
 }
 
 /// Builder-style options for [`TestServer::start`].
 pub struct Options {
+    /// The configuration the server starts with; tests may change any of it.
     pub config: ServerConfig,
 }
 
@@ -50,6 +54,7 @@ impl Options {
         self
     }
 
+    /// Lets `change` set any other part of the configuration.
     pub fn with(mut self, change: impl FnOnce(&mut ServerConfig)) -> Self {
         change(&mut self.config);
         self
@@ -63,9 +68,24 @@ impl Default for Options {
 }
 
 impl TestServer {
+    /// Starts a server with its data in a new temporary directory.
     pub async fn start(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         Self::start_in(options, dir).await
+    }
+
+    /// A server and the test account's access token: where a test of the protocol begins.
+    pub async fn start_signed_in(options: Options) -> (Self, String) {
+        let server = Self::start(options).await;
+        let token = server.access_token().await;
+        (server, token)
+    }
+
+    /// The test account's access token, signed in over the wire, for tests that speak the protocol.
+    pub async fn access_token(&self) -> String {
+        crate::wire::sign_in(&self.http(), EMAIL, PASSWORD)
+            .await
+            .access_token
     }
 
     /// Starts in an existing directory (a restart keeps the same data).
@@ -83,10 +103,12 @@ impl TestServer {
         self.dir
     }
 
+    /// The base URL of the HTTP endpoints (`http://ADDR`).
     pub fn http(&self) -> String {
         self.server.http_url()
     }
 
+    /// The base URL of the streaming endpoints (`ws://ADDR`).
     pub fn ws(&self) -> String {
         self.server.ws_url()
     }
@@ -98,6 +120,12 @@ impl TestServer {
         path
     }
 
+    /// Calls an admin endpoint (revocation, refusal windows): the knobs tests turn from outside.
+    pub async fn admin(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        crate::wire::admin(&self.http(), path, body).await
+    }
+
+    /// Where the server keeps what it stored for `session`.
     pub fn session_dir(&self, session: &str) -> PathBuf {
         self.server.data_dir().join("sessions").join(session)
     }

@@ -32,6 +32,7 @@ pub fn http_client() -> reqwest::Client {
         .expect("HTTP client")
 }
 
+/// Posts a sign-in with `email` and `password`; returns the response, whatever its status.
 pub async fn login(base: &str, email: &str, password: &str) -> reqwest::Response {
     http_client()
         .post(format!("{base}{LOGIN_PATH}"))
@@ -41,6 +42,7 @@ pub async fn login(base: &str, email: &str, password: &str) -> reqwest::Response
         .expect("login request")
 }
 
+/// Trades `refresh_token` for new tokens; returns the response, whatever its status.
 pub async fn refresh(base: &str, refresh_token: &str) -> reqwest::Response {
     http_client()
         .post(format!("{base}{REFRESH_PATH}"))
@@ -57,6 +59,7 @@ pub async fn sign_in(base: &str, email: &str, password: &str) -> TokenResponse {
     response.json().await.expect("token response")
 }
 
+/// Posts `body` as JSON to the admin endpoint `path` under `base`; returns the response.
 pub async fn admin(base: &str, path: &str, body: serde_json::Value) -> reqwest::Response {
     http_client()
         .post(format!("{base}{path}"))
@@ -115,10 +118,15 @@ pub async fn connect_v1(ws_base: &str, token: Option<&str>, session: &str, query
 /// What the server did next, skipping pings and pongs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
+    /// A text message, with its text.
     Text(String),
+    /// A binary message, with its bytes.
     Binary(Vec<u8>),
+    /// A close frame.
     Closed {
+        /// The close code (1005 when the frame carried none).
         code: u16,
+        /// The close reason (empty when none was given).
         reason: String,
     },
     /// The connection ended without a close frame.
@@ -150,6 +158,32 @@ pub async fn next(ws: &mut Ws) -> Next {
     }
 }
 
+/// The v1 server message in `next`, failing on anything else: no test skips the unexpected.
+pub fn v1_message(next: Next) -> v1::ServerMessage {
+    match next {
+        Next::Text(text) => match v1::parse_server_message(&text).unwrap() {
+            v1::Incoming::Message(m) => m,
+            v1::Incoming::Unknown(kind) => panic!("unknown message type {kind}"),
+        },
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+/// Reads the `ready` every v1 socket opens with, failing on anything else.
+pub async fn v1_ready(ws: &mut Ws) -> v1::Ready {
+    match v1_message(next(ws).await) {
+        v1::ServerMessage::Ready(ready) => ready,
+        other => panic!("expected ready, got {other:?}"),
+    }
+}
+
+/// Opens a v1 socket for `session` and reads its `ready`: how nearly every v1 conversation begins.
+pub async fn open_v1(ws_base: &str, token: &str, session: &str) -> (Ws, v1::Ready) {
+    let mut ws = connect_v1(ws_base, Some(token), session, "").await;
+    let ready = v1_ready(&mut ws).await;
+    (ws, ready)
+}
+
 /// Waits for the close frame, ignoring any text before it; returns (code, reason).
 pub async fn closed(ws: &mut Ws) -> (u16, String) {
     loop {
@@ -169,12 +203,14 @@ pub async fn next_json(ws: &mut Ws) -> serde_json::Value {
     }
 }
 
+/// Sends `bytes` as one binary message, failing the test if it cannot.
 pub async fn send_binary(ws: &mut Ws, bytes: Vec<u8>) {
     ws.send(Message::Binary(bytes.into()))
         .await
         .expect("send binary");
 }
 
+/// Sends `text` as one text message, failing the test if it cannot.
 pub async fn send_text(ws: &mut Ws, text: &str) {
     ws.send(Message::Text(text.into()))
         .await
@@ -192,6 +228,34 @@ pub async fn send_v1_audio(ws: &mut Ws, offset: u64, pcm: &[u8], frame_samples: 
         send_binary(ws, frame.encode()).await;
         at += (chunk.len() / 2) as u64;
     }
+}
+
+/// Says the v1 session ends at `end_offset`, the message every graceful end sends.
+pub async fn send_v1_finish(ws: &mut Ws, end_offset: u64) {
+    send_text(
+        ws,
+        &format!(r#"{{"type":"finish","end_offset":{end_offset}}}"#),
+    )
+    .await;
+}
+
+/// Reads until the server acknowledges `offset`; every ack seen, for tests of acknowledgement.
+pub async fn v1_acks_until(ws: &mut Ws, offset: u64) -> Vec<u64> {
+    let mut acks = Vec::new();
+    loop {
+        if let v1::ServerMessage::Ack { durable_offset } = v1_message(next(ws).await) {
+            acks.push(durable_offset);
+            if durable_offset >= offset {
+                return acks;
+            }
+        }
+    }
+}
+
+/// Sends `pcm` from `offset` and waits for its ack, so a test goes on with durable audio.
+pub async fn send_v1_acked(ws: &mut Ws, offset: u64, pcm: &[u8], frame_samples: usize) -> Vec<u64> {
+    send_v1_audio(ws, offset, pcm, frame_samples).await;
+    v1_acks_until(ws, offset + (pcm.len() / 2) as u64).await
 }
 
 /// A new random session id.

@@ -107,12 +107,9 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
 async fn admin_revocation_signs_everyone_out() {
     let server = TestServer::start(Options::new()).await;
     let tokens = sign_in(&server.http(), EMAIL, PASSWORD).await;
-    let revoked = admin(
-        &server.http(),
-        "/admin/revoke-refresh-tokens",
-        serde_json::json!({}),
-    )
-    .await;
+    let revoked = server
+        .admin("/admin/revoke-refresh-tokens", serde_json::json!({}))
+        .await;
     assert_eq!(revoked.status(), 200);
     assert_eq!(
         refresh(&server.http(), &tokens.refresh_token)

@@ -6,7 +6,7 @@
 //! through the administrator's file, as clinic IT would do it, and runs as
 //! the separate `consult-cli` process.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
@@ -84,6 +84,20 @@ impl Clinic {
             .await
             .unwrap_or_else(|_| panic!("consult-cli {args:?} did not finish within 120 s"))
             .expect("consult-cli runs")
+    }
+
+    /// `consult-cli record` of `wav` at the backend's pace with `extra`, as every recording here.
+    async fn record(&self, wav: &Path, extra: &[&str]) -> Output {
+        let speed = SPEED.to_string();
+        let mut args = vec![
+            "record",
+            "--input",
+            wav.to_str().unwrap(),
+            "--speed",
+            &speed,
+        ];
+        args.extend_from_slice(extra);
+        self.cli(&args).await
     }
 
     fn wav(&self, pcm: &[u8]) -> PathBuf {
@@ -177,17 +191,7 @@ async fn a_backend_with_its_own_names_is_reached_through_the_administrators_file
     let source = unique_pcm(8 * 16_000, 0xC11C);
     let wav = clinic.wav(&source);
     let session = "enc-2026-0042";
-    let record = clinic
-        .cli(&[
-            "record",
-            "--input",
-            wav.to_str().unwrap(),
-            "--speed",
-            &SPEED.to_string(),
-            "--session-id",
-            session,
-        ])
-        .await;
+    let record = clinic.record(&wav, &["--session-id", session]).await;
     assert!(record.status.success(), "{}", text(&record));
     let printed = events(&record);
     let finals: Vec<&str> = printed
@@ -274,15 +278,7 @@ create_session_id_field = "data.consultationId"
     let source = unique_pcm(4 * 16_000, 0xC4EA);
     let wav = clinic.wav(&source);
     let record = clinic
-        .cli(&[
-            "record",
-            "--input",
-            wav.to_str().unwrap(),
-            "--speed",
-            &SPEED.to_string(),
-            "--reference",
-            "Room 3, \"Mr\" Jones",
-        ])
+        .record(&wav, &["--reference", "Room 3, \"Mr\" Jones"])
         .await;
     assert!(record.status.success(), "{}", text(&record));
 
@@ -311,9 +307,7 @@ create_session_id_field = "data.consultationId"
     // The backend down: nothing is recorded under a made-up id, and the
     // doctor is told why.
     clinic.backend.kill().await;
-    let refused = clinic
-        .cli(&["record", "--input", wav.to_str().unwrap(), "--speed", "4"])
-        .await;
+    let refused = clinic.record(&wav, &[]).await;
     assert_eq!(refused.status.code(), Some(4), "{}", text(&refused));
     assert!(
         text(&refused).contains("no consultation was created"),

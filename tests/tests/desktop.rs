@@ -53,11 +53,29 @@ return "ok";
 /// A consultation id as a clinic's system might show it.
 const CONSULTATION_ID: &str = "enc-2026-0042";
 
-async fn server(
-    dir: &Path,
-    change: impl FnOnce(&mut transcribe_server::ServerConfig),
-) -> TestServer {
-    TestServer::start(Options::new().grammar(&PHRASES, dir).with(change)).await
+/// What a test here works in: the microphone to itself, a scratch folder, a server, a desktop.
+struct Practice {
+    // Dropped in this order: the microphone is let go last.
+    desktop: Desktop,
+    server: TestServer,
+    work: tempfile::TempDir,
+    _mic: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Practice {
+    /// Sets it up (screenshots under `name`): where each test but the outage's begins.
+    async fn open(name: &str) -> Self {
+        let mic = MICROPHONE.lock().await;
+        let work = tempfile::tempdir().unwrap();
+        let server = TestServer::start(Options::new().grammar(&PHRASES, work.path())).await;
+        let desktop = Desktop::with_server(name, &server.http()).await;
+        Self {
+            desktop,
+            server,
+            work,
+            _mic: mic,
+        }
+    }
 }
 
 /// The finished lines of the live transcript (not the grey provisional one).
@@ -96,6 +114,20 @@ async fn wait_status(app: &App, label: &str, timeout: Duration) {
         (status(app).await == label).then_some(())
     })
     .await;
+}
+
+/// Starts recording and says the first phrase, which must come back: a recording under way.
+async fn record_the_first_phrase(app: &App, dir: &Path) {
+    app.session.click("#record").await.unwrap();
+    wait_status(app, "Connected", SHORT).await;
+    say(dir, PHRASES[0]).await;
+    wait_for_finals(app, &PHRASES[..1]).await;
+}
+
+/// Stops the recording and waits until it is uploaded, as every test that records ends.
+async fn stop_and_upload(app: &App) {
+    app.session.click("#record").await.unwrap();
+    wait_status(app, "Uploaded", SPEECH).await;
 }
 
 /// Plays `phrase` into the microphone and waits for the player to finish.
@@ -190,11 +222,13 @@ fn all_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Xvfb, tauri-driver, a Secret Service and PulseAudio; run scripts/test.sh"]
 async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
-    let _mic = MICROPHONE.lock().await;
-    let work = tempfile::tempdir().unwrap();
-    let server = server(work.path(), |_| {}).await;
+    let Practice {
+        _mic,
+        work,
+        server,
+        desktop,
+    } = Practice::open("first-run").await;
     let url = server.http();
-    let desktop = Desktop::start("first-run", &format!("server = \"{url}\"\n")).await;
 
     // 1. First run: sign in; the refresh token is in the keychain, in no file.
     let app = desktop.launch().await;
@@ -234,15 +268,9 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
     app.shot("02-relaunched-signed-in").await;
 
     // 3. Record: the phrase comes back, exactly, in the live transcript.
-    app.session
-        .type_into("#reference", "Room 4, 10:30")
-        .await
-        .unwrap();
+    app.type_into("#reference", "Room 4, 10:30").await;
     // The consultation's id as the clinic's system shows it, pasted in.
-    app.session
-        .type_into("#consultation-id", CONSULTATION_ID)
-        .await
-        .unwrap();
+    app.type_into("#consultation-id", CONSULTATION_ID).await;
     // Space starts it; the button keeps the keyboard focus for the Stop.
     app.session.send_keys("#record", " ").await.unwrap();
     wait_status(&app, "Connected", SHORT).await;
@@ -288,10 +316,7 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
     app.shot("05-ready-for-the-next-patient").await;
 
     // The next patient: only their words, under their reference.
-    app.session
-        .type_into("#reference", "Room 5, 11:00")
-        .await
-        .unwrap();
+    app.type_into("#reference", "Room 5, 11:00").await;
     app.session.send_keys("#record", " ").await.unwrap();
     wait_status(&app, "Connected", SHORT).await;
     assert_eq!(
@@ -425,10 +450,7 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
         .click("nav button[data-view=recorder]")
         .await
         .unwrap();
-    app.session
-        .type_into("#reference", "Room 9, Mrs Shah")
-        .await
-        .unwrap();
+    app.type_into("#reference", "Room 9, Mrs Shah").await;
     app.session
         .click("nav button[data-view=settings]")
         .await
@@ -461,14 +483,9 @@ async fn a_server_outage_and_a_revoked_sign_in_lose_no_word() {
     let server = TestServer::start(options()).await;
     let url = server.http();
     let addr = server.server.addr();
-    let desktop = Desktop::start("outage", &format!("server = \"{url}\"\n")).await;
-    let app = desktop.launch().await;
-    sign_in(&app).await;
-    app.wait_shown("#view-recorder", SHORT).await;
-    app.session.click("#record").await.unwrap();
-    wait_status(&app, "Connected", SHORT).await;
-    say(work.path(), PHRASES[0]).await;
-    wait_for_finals(&app, &PHRASES[..1]).await;
+    let desktop = Desktop::with_server("outage", &url).await;
+    let app = desktop.launch_signed_in(EMAIL, PASSWORD).await;
+    record_the_first_phrase(&app, work.path()).await;
 
     // 4. The server stops: reconnecting, then offline with the kept time
     // growing while the doctor goes on talking.
@@ -537,10 +554,7 @@ async fn a_server_outage_and_a_revoked_sign_in_lose_no_word() {
     );
     say(work.path(), PHRASES[3]).await;
     app.shot("05-sign-in-needed").await;
-    app.session
-        .type_into("#signin-password", PASSWORD)
-        .await
-        .unwrap();
+    app.type_into("#signin-password", PASSWORD).await;
     app.session.click("#signin-submit").await.unwrap();
     app.wait_for("the banner to go", SHORT, async |_| {
         app.text("#banner").await.is_none().then_some(())
@@ -548,8 +562,7 @@ async fn a_server_outage_and_a_revoked_sign_in_lose_no_word() {
     .await;
     wait_for_finals(&app, &PHRASES).await;
     app.shot("06-complete-after-sign-in").await;
-    app.session.click("#record").await.unwrap();
-    wait_status(&app, "Uploaded", SPEECH).await;
+    stop_and_upload(&app).await;
     app.quit().await;
     drop(server);
 }
@@ -557,18 +570,9 @@ async fn a_server_outage_and_a_revoked_sign_in_lose_no_word() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Xvfb, tauri-driver, a Secret Service and PulseAudio; run scripts/test.sh"]
 async fn an_unplugged_microphone_is_reported_and_recording_carries_on() {
-    let _mic = MICROPHONE.lock().await;
-    let work = tempfile::tempdir().unwrap();
-    let server = server(work.path(), |_| {}).await;
-    let url = server.http();
-    let desktop = Desktop::start("microphone", &format!("server = \"{url}\"\n")).await;
-    let app = desktop.launch().await;
-    sign_in(&app).await;
-    app.wait_shown("#view-recorder", SHORT).await;
-    app.session.click("#record").await.unwrap();
-    wait_status(&app, "Connected", SHORT).await;
-    say(work.path(), PHRASES[0]).await;
-    wait_for_finals(&app, &PHRASES[..1]).await;
+    let practice = Practice::open("microphone").await;
+    let app = practice.desktop.launch_signed_in(EMAIL, PASSWORD).await;
+    record_the_first_phrase(&app, practice.work.path()).await;
 
     // 7. Unplug: the window says so; plug back: it says so and goes on.
     let mut replug = pulse::Replug { armed: true };
@@ -583,11 +587,10 @@ async fn an_unplugged_microphone_is_reported_and_recording_carries_on() {
     .await;
     app.shot("02-plugged-back").await;
     assert_eq!(app.text("#record").await.as_deref(), Some("Stop recording"));
-    say(work.path(), PHRASES[1]).await;
+    say(practice.work.path(), PHRASES[1]).await;
     wait_for_finals(&app, &PHRASES[..2]).await;
     app.shot("03-speech-after-replug").await;
-    app.session.click("#record").await.unwrap();
-    wait_status(&app, "Uploaded", SPEECH).await;
+    stop_and_upload(&app).await;
     app.quit().await;
 }
 
@@ -595,14 +598,13 @@ async fn an_unplugged_microphone_is_reported_and_recording_carries_on() {
 #[ignore = "needs Xvfb, tauri-driver, a Secret Service and PulseAudio; run scripts/test.sh"]
 async fn a_link_from_the_clinic_system_opens_the_consultation_and_records_after_the_doctor_confirms()
  {
-    let _mic = MICROPHONE.lock().await;
-    let work = tempfile::tempdir().unwrap();
-    let server = server(work.path(), |_| {}).await;
-    let url = server.http();
-    let desktop = Desktop::start("deep-link", &format!("server = \"{url}\"\n")).await;
-    let app = desktop.launch().await;
-    sign_in(&app).await;
-    app.wait_shown("#view-recorder", SHORT).await;
+    let Practice {
+        _mic,
+        work,
+        server,
+        desktop,
+    } = Practice::open("deep-link").await;
+    let app = desktop.launch_signed_in(EMAIL, PASSWORD).await;
     app.quit().await;
 
     // The clinic system opens a link: the app starts with it, signed in,
@@ -656,8 +658,7 @@ async fn a_link_from_the_clinic_system_opens_the_consultation_and_records_after_
     assert_eq!(app.text("#record").await.as_deref(), Some("Stop recording"));
     app.shot("03-second-link-refused").await;
 
-    app.session.click("#record").await.unwrap();
-    wait_status(&app, "Uploaded", SPEECH).await;
+    stop_and_upload(&app).await;
     assert!(
         server.session_dir(id).is_dir(),
         "the server filed it under the link's id"
@@ -744,12 +745,8 @@ fn contrast(a: &str, b: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Xvfb, tauri-driver, a Secret Service and PulseAudio; run scripts/test.sh"]
 async fn every_view_passes_an_automated_accessibility_check() {
-    let _mic = MICROPHONE.lock().await;
-    let work = tempfile::tempdir().unwrap();
-    let server = server(work.path(), |_| {}).await;
-    let url = server.http();
-    let desktop = Desktop::start("accessibility", &format!("server = \"{url}\"\n")).await;
-    let app = desktop.launch().await;
+    let practice = Practice::open("accessibility").await;
+    let app = practice.desktop.launch().await;
     app.wait_shown("#view-signin", SHORT).await;
     let mut report = Vec::new();
     report.push(("sign-in", accessibility_violations(&app).await));

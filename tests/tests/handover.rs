@@ -9,17 +9,13 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use consult_recorder::audio::WavSource;
-use consult_recorder::auth::memory_vault::MemoryVault;
-use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, Secret, TokenManager};
-use consult_recorder::crypto::{DataKey, DataKeySource};
 use consult_recorder::events::{Event, Status};
-use consult_recorder::session::{SenderOptions, Session, SessionSetup};
-use consult_recorder::store::{Profile, Store};
-use e2e_tests::audio::{unique_pcm, write_wav};
+use consult_recorder::session::{SenderOptions, SessionSetup};
+use consult_recorder::store::Profile;
 use e2e_tests::proxy::FaultProxy;
+use e2e_tests::recording::{Consultation, finished_within, signed_in};
 use e2e_tests::reliability::lost_and_duplicated;
-use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
+use e2e_tests::server::{Options, TestServer};
 use tokio::sync::broadcast;
 
 /// The first status of the session that `pick` accepts, within 30 s.
@@ -68,40 +64,20 @@ async fn a_seed_handover_over_a_stalled_connection_is_reported_and_loses_nothing
     let proxy = FaultProxy::start(server.server.addr()).await;
     // Tokens come straight from the server: only the audio crosses the proxy,
     // so the stall holds the audio socket and nothing else.
-    let client = AuthClient::new(
-        &server.http(),
-        AuthProfile::default(),
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    let tokens = TokenManager::start(client, MemoryVault::default(), ManagerOptions::default());
-    tokens.sign_in(EMAIL, Secret::new(PASSWORD)).await.unwrap();
+    let tokens = signed_in(&server.http()).await;
 
-    let scratch = tempfile::tempdir().unwrap();
-    let source = unique_pcm(40 * 16_000, 0x4A4D);
-    let wav = scratch.path().join("consultation.wav");
-    write_wav(&wav, &source);
-    let session_id = uuid::Uuid::new_v4().to_string();
+    let consultation = Consultation::new(40 * 16_000, 0x4A4D);
     let setup = SessionSetup {
-        id: session_id.clone(),
         reference: "handover".into(),
-        profile: Profile::Seed,
-        server: proxy.http_url(),
-        spool_dir: scratch.path().join("spool"),
-        store: Store::open(
-            &scratch.path().join("sessions.sqlite3"),
-            DataKeySource::fixed(DataKey::generate()),
-        )
-        .unwrap(),
-        tokens: tokens.clone(),
         options: SenderOptions {
             first_retry: Duration::from_millis(100),
             // The file plays at twice real time; the seed pace keeps up.
             seed_pace: 2.0,
             ..SenderOptions::default()
         },
+        ..consultation.setup(Profile::Seed, proxy.http_url(), tokens.clone())
     };
-    let session = Session::start(setup, Some(WavSource::open(&wav, 2.0).unwrap())).unwrap();
+    let session = consultation.record(setup, 2.0);
     let mut events = session.subscribe();
     next_status(&mut events, "connected", |s| {
         matches!(s, Status::Connected).then_some(())
@@ -134,11 +110,13 @@ async fn a_seed_handover_over_a_stalled_connection_is_reported_and_loses_nothing
     // The half-open socket's held data may still arrive; it changes nothing.
     proxy.set_stalled(false);
 
-    tokio::time::timeout(Duration::from_secs(60), session.finished())
+    finished_within(session, Duration::from_secs(60), "the session completes")
         .await
-        .expect("the session completes")
         .expect("the session succeeds");
-    let (lost, _duplicated) =
-        lost_and_duplicated(&source, &server.session_dir(&session_id), Profile::Seed);
+    let (lost, _duplicated) = lost_and_duplicated(
+        &consultation.source,
+        &server.session_dir(&consultation.session_id),
+        Profile::Seed,
+    );
     assert_eq!(lost, 0, "no gap: every sample reached the server");
 }

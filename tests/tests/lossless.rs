@@ -5,17 +5,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use consult_recorder::audio::WavSource;
-use consult_recorder::auth::memory_vault::MemoryVault;
-use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, Secret, TokenManager};
-use consult_recorder::crypto::{DataKey, DataKeySource};
 use consult_recorder::events::Status;
-use consult_recorder::session::{SenderOptions, Session, SessionSetup};
-use consult_recorder::store::{Profile, Store};
-use e2e_tests::audio::{locate, unique_pcm, write_wav};
+use consult_recorder::session::{SenderOptions, SessionSetup};
+use consult_recorder::store::Profile;
+use e2e_tests::audio::locate;
 use e2e_tests::chaos::{Restartable, inject, watch_events};
 use e2e_tests::proxy::FaultProxy;
-use e2e_tests::server::{EMAIL, Options, PASSWORD};
+use e2e_tests::recording::{Consultation, signed_in};
+use e2e_tests::reliability::seed_pieces;
+use e2e_tests::server::Options;
 
 const MINUTES: usize = 10;
 const SPEED: f64 = 20.0;
@@ -47,38 +45,18 @@ struct Run {
 }
 
 async fn record_through_chaos(profile: Profile, seed: u64) -> Run {
-    let scratch = tempfile::tempdir().unwrap();
-    let source = unique_pcm(MINUTES * 60 * 16_000, seed);
-    let wav = scratch.path().join("consultation.wav");
-    write_wav(&wav, &source);
+    let consultation = Consultation::new(MINUTES * 60 * 16_000, seed);
 
     let server = Restartable::start(strict_short_tokens).await;
     let proxy = FaultProxy::start(server.addr().await).await;
-    let client = AuthClient::new(
-        &proxy.http_url(),
-        AuthProfile::default(),
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    let tokens = TokenManager::start(client, MemoryVault::default(), ManagerOptions::default());
-    tokens.sign_in(EMAIL, Secret::new(PASSWORD)).await.unwrap();
+    let tokens = signed_in(&proxy.http_url()).await;
 
-    let session_id = uuid::Uuid::new_v4().to_string();
     let setup = SessionSetup {
-        id: session_id.clone(),
         reference: "chaos".into(),
-        profile,
-        server: proxy.http_url(),
-        spool_dir: scratch.path().join("spool"),
-        store: Store::open(
-            &scratch.path().join("sessions.sqlite3"),
-            DataKeySource::fixed(DataKey::generate()),
-        )
-        .unwrap(),
-        tokens: tokens.clone(),
         options: fast_retries(),
+        ..consultation.setup(profile, proxy.http_url(), tokens.clone())
     };
-    let session = Session::start(setup, Some(WavSource::open(&wav, SPEED).unwrap())).unwrap();
+    let session = consultation.record(setup, SPEED);
     let watcher = tokio::spawn(watch_events(session.subscribe()));
     let started = tokio::time::Instant::now();
     let finished = session.finished();
@@ -136,11 +114,10 @@ async fn record_through_chaos(profile: Profile, seed: u64) -> Run {
         figures.reconnects >= 3,
         "the faults really broke connections"
     );
-    drop(scratch);
     Run {
-        source,
+        source: consultation.source,
         server,
-        session_id,
+        session_id: consultation.session_id,
     }
 }
 
@@ -171,17 +148,7 @@ async fn v1_delivers_every_sample_exactly_once_through_chaos() {
 async fn seed_delivers_every_sample_with_no_gap_through_chaos() {
     let run = record_through_chaos(Profile::Seed, 0xBEEF).await;
     let dir = run.server.session_dir(&run.session_id).await;
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("seed-")
-        })
-        .collect();
-    files.sort();
+    let files = seed_pieces(&dir).unwrap();
     let total = run.source.len() / 2;
     let mut covered = vec![false; total];
     let mut received = 0usize;

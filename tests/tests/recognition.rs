@@ -1,7 +1,7 @@
 //! Speech in, exact words out: the reference server's recogniser in grammar mode.
 
 use consult_protocol::v1;
-use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
+use e2e_tests::server::{Options, TestServer};
 use e2e_tests::speech::speak_all;
 use e2e_tests::wire::*;
 
@@ -11,26 +11,52 @@ const PHRASES: [&str; 3] = [
     "take two tablets daily",
 ];
 
+/// A server recognising `PHRASES`, a token on it and speech to send: where each test starts.
+struct Dictation {
+    /// Holds the grammar and the speech while the test runs.
+    _scratch: tempfile::TempDir,
+    server: TestServer,
+    token: String,
+    pcm: Vec<u8>,
+    /// Samples in `pcm`.
+    total: u64,
+}
+
+impl Dictation {
+    /// Opens a signed-in v1 socket for `session` (`query` added to its URL), as each one here.
+    async fn connect(&self, session: &str, query: &str) -> Ws {
+        connect_v1(&self.server.ws(), Some(&self.token), session, query).await
+    }
+}
+
+/// Starts the recognising server and speaks `spoken`: where every test of recognition begins.
+async fn dictate(spoken: &[&str]) -> Dictation {
+    let scratch = tempfile::tempdir().unwrap();
+    let (server, token) =
+        TestServer::start_signed_in(Options::new().grammar(&PHRASES, scratch.path())).await;
+    let pcm = speak_all(spoken, scratch.path());
+    let total = (pcm.len() / 2) as u64;
+    Dictation {
+        _scratch: scratch,
+        server,
+        token,
+        pcm,
+        total,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v1_returns_the_spoken_phrases_in_order_with_offsets() {
-    let scratch = tempfile::tempdir().unwrap();
-    let server = TestServer::start(Options::new().grammar(&PHRASES, scratch.path())).await;
-    let tokens = sign_in(&server.http(), EMAIL, PASSWORD).await;
-    let session = new_session();
     let spoken = [PHRASES[1], PHRASES[0], PHRASES[2]];
-    let pcm = speak_all(&spoken, scratch.path());
-    let total = (pcm.len() / 2) as u64;
+    let dictation = dictate(&spoken).await;
+    let session = new_session();
 
-    let mut ws = connect_v1(&server.ws(), Some(&tokens.access_token), &session, "").await;
+    let mut ws = dictation.connect(&session, "").await;
     let ready = next_json(&mut ws).await;
     assert_eq!(ready["type"], "ready");
     assert_eq!(ready["durable_offset"], 0);
-    send_v1_audio(&mut ws, 0, &pcm, 1600).await;
-    send_text(
-        &mut ws,
-        &format!(r#"{{"type":"finish","end_offset":{total}}}"#),
-    )
-    .await;
+    send_v1_audio(&mut ws, 0, &dictation.pcm, 1600).await;
+    send_v1_finish(&mut ws, dictation.total).await;
 
     let mut finals = Vec::new();
     let mut last_end = 0;
@@ -39,7 +65,7 @@ async fn v1_returns_the_spoken_phrases_in_order_with_offsets() {
             Next::Text(text) => match v1::parse_server_message(&text).unwrap() {
                 v1::Incoming::Message(v1::ServerMessage::Transcript(t)) if t.is_final => {
                     assert!(
-                        t.start < t.end && t.end <= total,
+                        t.start < t.end && t.end <= dictation.total,
                         "offsets inside the audio"
                     );
                     assert!(t.start >= last_end, "finals arrive in order");
@@ -47,7 +73,7 @@ async fn v1_returns_the_spoken_phrases_in_order_with_offsets() {
                     finals.push(t.text);
                 }
                 v1::Incoming::Message(v1::ServerMessage::Done { durable_offset }) => {
-                    assert_eq!(durable_offset, total);
+                    assert_eq!(durable_offset, dictation.total);
                 }
                 _ => {}
             },
@@ -95,19 +121,15 @@ async fn read_finals(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v1_keeps_every_phrase_across_a_dropped_connection() {
-    let scratch = tempfile::tempdir().unwrap();
-    let server = TestServer::start(Options::new().grammar(&PHRASES, scratch.path())).await;
-    let tokens = sign_in(&server.http(), EMAIL, PASSWORD).await;
+    let dictation = dictate(&PHRASES).await;
     let session = new_session();
-    let pcm = speak_all(&PHRASES, scratch.path());
-    let total = (pcm.len() / 2) as u64;
     // Cut in the middle of the second phrase.
-    let cut = total / 2;
+    let cut = dictation.total / 2;
 
     let mut finals = std::collections::BTreeMap::new();
-    let mut ws = connect_v1(&server.ws(), Some(&tokens.access_token), &session, "").await;
+    let mut ws = dictation.connect(&session, "").await;
     next_json(&mut ws).await;
-    send_v1_audio(&mut ws, 0, &pcm[..2 * cut as usize], 1600).await;
+    send_v1_audio(&mut ws, 0, &dictation.pcm[..2 * cut as usize], 1600).await;
     // Drop only after the first phrase's final arrived (and so was stored):
     // recognition must then resume right after it, mid-way through the audio.
     read_finals(&mut ws, &mut finals, Some(cut), 1).await;
@@ -115,16 +137,12 @@ async fn v1_keeps_every_phrase_across_a_dropped_connection() {
 
     let heard_until = 0; // pretend the client lost its transcript too: ask for everything
     let query = format!("&{}={heard_until}", v1::QUERY_TRANSCRIPTS_AFTER);
-    let mut ws = connect_v1(&server.ws(), Some(&tokens.access_token), &session, &query).await;
+    let mut ws = dictation.connect(&session, &query).await;
     let ready = next_json(&mut ws).await;
     let resume = ready["durable_offset"].as_u64().unwrap();
     assert_eq!(resume, cut);
-    send_v1_audio(&mut ws, resume, &pcm[2 * resume as usize..], 1600).await;
-    send_text(
-        &mut ws,
-        &format!(r#"{{"type":"finish","end_offset":{total}}}"#),
-    )
-    .await;
+    send_v1_audio(&mut ws, resume, &dictation.pcm[2 * resume as usize..], 1600).await;
+    send_v1_finish(&mut ws, dictation.total).await;
     read_finals(&mut ws, &mut finals, None, 0).await;
 
     let text: Vec<&str> = finals.values().map(String::as_str).collect();

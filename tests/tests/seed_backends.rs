@@ -18,18 +18,13 @@
 use std::io::Write;
 use std::time::Duration;
 
-use consult_recorder::audio::WavSource;
-use consult_recorder::auth::memory_vault::MemoryVault;
-use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, Secret, TokenManager};
-use consult_recorder::crypto::{DataKey, DataKeySource};
 use consult_recorder::events::{Event, Status};
 use consult_recorder::server_profile::{FieldPath, StreamProfile, TranscriptFields};
-use consult_recorder::session::{SenderOptions, Session, SessionSetup};
-use consult_recorder::store::{Profile, Store};
-use e2e_tests::audio::{unique_pcm, write_wav};
+use consult_recorder::session::{SenderOptions, SessionSetup};
+use consult_recorder::store::Profile;
+use e2e_tests::recording::{Consultation, signed_in};
 use e2e_tests::reliability::{BackendKind, Plan, lost_and_duplicated, run};
 use e2e_tests::seed_backend::{Architecture, SeedBackend, SeedOptions};
-use e2e_tests::server::{EMAIL, PASSWORD};
 
 async fn short_form(architecture: Architecture, seed: u64) {
     let report = run(Plan {
@@ -96,38 +91,35 @@ struct Shown {
     ended: Option<Status>,
 }
 
+impl Shown {
+    /// What each readable shape must show: finals, no "cannot read", no loss, "sent".
+    fn assert_read(&self, shape: &str) {
+        assert!(
+            self.finals.len() >= 2 && self.finals.iter().all(|f| f.starts_with("heard ")),
+            "{shape}: the finals appear: {:?}",
+            self.finals
+        );
+        assert!(
+            !self.warnings.iter().any(|w| w.contains("cannot read")),
+            "{shape}: {:?}",
+            self.warnings
+        );
+        assert_eq!(self.lost, 0, "{shape}: every sample accepted");
+        assert_eq!(self.ended, Some(Status::Sent), "{shape}");
+    }
+}
+
 async fn record_against(shape: &'static str, transcript: Option<TranscriptFields>) -> Shown {
     const SPEED: f64 = 4.0;
     let mut options = SeedOptions::new(Architecture::Pipeline);
     options.time_scale = SPEED;
     options.transcript_shape = shape;
     let backend = SeedBackend::start(options).await;
-    let client = AuthClient::new(
-        &backend.http_url(),
-        AuthProfile::default(),
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    let tokens = TokenManager::start(client, MemoryVault::default(), ManagerOptions::default());
-    tokens.sign_in(EMAIL, Secret::new(PASSWORD)).await.unwrap();
+    let tokens = signed_in(&backend.http_url()).await;
 
-    let scratch = tempfile::tempdir().unwrap();
-    let source = unique_pcm(10 * 16_000, 0x5A9E);
-    let wav = scratch.path().join("consultation.wav");
-    write_wav(&wav, &source);
-    let session_id = uuid::Uuid::new_v4().to_string();
+    let consultation = Consultation::new(10 * 16_000, 0x5A9E);
     let setup = SessionSetup {
-        id: session_id.clone(),
         reference: shape.into(),
-        profile: Profile::Seed,
-        server: backend.http_url(),
-        spool_dir: scratch.path().join("spool"),
-        store: Store::open(
-            &scratch.path().join("sessions.sqlite3"),
-            DataKeySource::fixed(DataKey::generate()),
-        )
-        .unwrap(),
-        tokens,
         options: SenderOptions {
             seed_pace: SPEED,
             stream: StreamProfile {
@@ -136,8 +128,9 @@ async fn record_against(shape: &'static str, transcript: Option<TranscriptFields
             },
             ..SenderOptions::default()
         },
+        ..consultation.setup(Profile::Seed, backend.http_url(), tokens)
     };
-    let session = Session::start(setup, Some(WavSource::open(&wav, SPEED).unwrap())).unwrap();
+    let session = consultation.record(setup, SPEED);
     let mut events = session.subscribe();
     let mut shown = Shown {
         finals: Vec::new(),
@@ -170,7 +163,8 @@ async fn record_against(shape: &'static str, transcript: Option<TranscriptFields
         }
     }
     assert!(result.is_ok(), "{result:?}");
-    shown.lost = lost_and_duplicated(&source, &backend.session_dir(&session_id), Profile::Seed).0;
+    let stored = backend.session_dir(&consultation.session_id);
+    shown.lost = lost_and_duplicated(&consultation.source, &stored, Profile::Seed).0;
     shown
 }
 
@@ -178,19 +172,7 @@ async fn record_against(shape: &'static str, transcript: Option<TranscriptFields
 #[ignore = "needs Python; run scripts/test.sh"]
 async fn transcripts_in_the_shapes_real_backends_send_appear() {
     for shape in ["seed", "camel", "typed", "google"] {
-        let shown = record_against(shape, None).await;
-        assert!(
-            shown.finals.len() >= 2 && shown.finals.iter().all(|f| f.starts_with("heard ")),
-            "{shape}: the finals appear: {:?}",
-            shown.finals
-        );
-        assert!(
-            !shown.warnings.iter().any(|w| w.contains("cannot read")),
-            "{shape}: {:?}",
-            shown.warnings
-        );
-        assert_eq!(shown.lost, 0, "{shape}: every sample accepted");
-        assert_eq!(shown.ended, Some(Status::Sent), "{shape}");
+        record_against(shape, None).await.assert_read(shape);
     }
 }
 
@@ -231,17 +213,7 @@ async fn a_shape_named_in_the_server_profile_is_read() {
         text: FieldPath::new("payload.words"),
         is_final: FieldPath::new("payload.done"),
     };
-    let shown = record_against("unknown", Some(fields)).await;
-    assert!(
-        shown.finals.len() >= 2 && shown.finals.iter().all(|f| f.starts_with("heard ")),
-        "the configured shape's finals appear: {:?}",
-        shown.finals
-    );
-    assert!(
-        !shown.warnings.iter().any(|w| w.contains("cannot read")),
-        "{:?}",
-        shown.warnings
-    );
-    assert_eq!(shown.lost, 0);
-    assert_eq!(shown.ended, Some(Status::Sent));
+    record_against("unknown", Some(fields))
+        .await
+        .assert_read("the shape named in the server profile");
 }

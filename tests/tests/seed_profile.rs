@@ -2,6 +2,7 @@
 //! accept-then-authenticate, bare PCM frames, 1008 on auth and idle.
 
 use consult_protocol::seed::{self, REASON_TOKEN_EXPIRED, REASON_TOKEN_INVALID};
+use e2e_tests::reliability::seed_pieces;
 use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
 use e2e_tests::speech::speak_all;
 use e2e_tests::wire::*;
@@ -24,18 +25,11 @@ async fn connected(server: &TestServer, session: &str) -> Ws {
 
 /// The seed files of a session, in connection order.
 fn stored(server: &TestServer, session: &str) -> Vec<Vec<u8>> {
-    let mut files: Vec<_> = std::fs::read_dir(server.session_dir(session))
+    seed_pieces(&server.session_dir(session))
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("seed-")
-        })
-        .collect();
-    files.sort();
-    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
 }
 
 #[tokio::test]
@@ -143,12 +137,9 @@ async fn bad_input_gets_a_documented_close_code() {
 async fn refusal_window_answers_503_then_accepts_again() {
     let server = TestServer::start(Options::new()).await;
     let tokens = sign_in(&server.http(), EMAIL, PASSWORD).await;
-    let answer = admin(
-        &server.http(),
-        "/admin/refuse",
-        serde_json::json!({ "seconds": 1 }),
-    )
-    .await;
+    let answer = server
+        .admin("/admin/refuse", serde_json::json!({ "seconds": 1 }))
+        .await;
     assert_eq!(answer.status(), 200);
     let url = format!(
         "{}{}?token={}&session_id=r",

@@ -13,42 +13,8 @@ fn audio(samples: u32, seed: u32) -> Vec<u8> {
         .collect()
 }
 
-fn message(next: Next) -> ServerMessage {
-    match next {
-        Next::Text(text) => match v1::parse_server_message(&text).unwrap() {
-            Incoming::Message(m) => m,
-            Incoming::Unknown(kind) => panic!("unknown message type {kind}"),
-        },
-        other => panic!("expected a message, got {other:?}"),
-    }
-}
-
-async fn ready(ws: &mut Ws) -> v1::Ready {
-    match message(next(ws).await) {
-        ServerMessage::Ready(ready) => ready,
-        other => panic!("expected ready, got {other:?}"),
-    }
-}
-
-/// Reads until an ack of at least `offset` arrives; returns every ack seen.
-async fn acks_until(ws: &mut Ws, offset: u64) -> Vec<u64> {
-    let mut acks = Vec::new();
-    loop {
-        if let ServerMessage::Ack { durable_offset } = message(next(ws).await) {
-            acks.push(durable_offset);
-            if durable_offset >= offset {
-                return acks;
-            }
-        }
-    }
-}
-
 async fn finish(ws: &mut Ws, end_offset: u64) -> u64 {
-    send_text(
-        ws,
-        &format!(r#"{{"type":"finish","end_offset":{end_offset}}}"#),
-    )
-    .await;
+    send_v1_finish(ws, end_offset).await;
     loop {
         match next(ws).await {
             Next::Closed { code, .. } => panic!("closed with {code} before done"),
@@ -69,17 +35,11 @@ async fn finish(ws: &mut Ws, end_offset: u64) -> u64 {
     }
 }
 
-async fn token(server: &TestServer) -> String {
-    sign_in(&server.http(), EMAIL, PASSWORD).await.access_token
-}
-
 #[tokio::test]
 async fn handshake_announces_where_to_resume() {
-    let server = TestServer::start(Options::new()).await;
-    let token = token(&server).await;
+    let (server, token) = TestServer::start_signed_in(Options::new()).await;
     let session = new_session();
-    let mut ws = connect_v1(&server.ws(), Some(&token), &session, "").await;
-    let r = ready(&mut ws).await;
+    let (_ws, r) = open_v1(&server.ws(), &token, &session).await;
     assert_eq!(r.session_id.to_string(), session);
     assert_eq!(
         (r.durable_offset, r.sample_rate, r.max_frame_samples),
@@ -90,19 +50,17 @@ async fn handshake_announces_where_to_resume() {
 
 #[tokio::test]
 async fn resumes_exactly_at_the_durable_offset_and_drops_resent_samples() {
-    let server = TestServer::start(Options::new()).await;
-    let token = token(&server).await;
+    let (server, token) = TestServer::start_signed_in(Options::new()).await;
     let session = new_session();
     let source = audio(48_000, 1);
 
-    let mut ws = connect_v1(&server.ws(), Some(&token), &session, "").await;
-    assert_eq!(ready(&mut ws).await.durable_offset, 0);
-    send_v1_audio(&mut ws, 0, &source[..2 * 20_000], 320).await;
-    acks_until(&mut ws, 20_000).await;
+    let (mut ws, ready) = open_v1(&server.ws(), &token, &session).await;
+    assert_eq!(ready.durable_offset, 0);
+    send_v1_acked(&mut ws, 0, &source[..2 * 20_000], 320).await;
     drop(ws); // the network dies: no close frame
 
-    let mut ws = connect_v1(&server.ws(), Some(&token), &session, "").await;
-    let resume = ready(&mut ws).await.durable_offset;
+    let (mut ws, ready) = open_v1(&server.ws(), &token, &session).await;
+    let resume = ready.durable_offset;
     assert_eq!(resume, 20_000);
     // Resend a little from before the resume point, as a cautious client might.
     send_v1_audio(&mut ws, 12_000, &source[2 * 12_000..], 320).await;
@@ -118,13 +76,10 @@ async fn resumes_exactly_at_the_durable_offset_and_drops_resent_samples() {
 
 #[tokio::test]
 async fn acknowledges_at_least_every_half_second_of_audio() {
-    let server = TestServer::start(Options::new()).await;
-    let token = token(&server).await;
-    let mut ws = connect_v1(&server.ws(), Some(&token), &new_session(), "").await;
-    ready(&mut ws).await;
+    let (server, token) = TestServer::start_signed_in(Options::new()).await;
+    let (mut ws, _) = open_v1(&server.ws(), &token, &new_session()).await;
     let frame = 320u64; // 20 ms
-    send_v1_audio(&mut ws, 0, &audio(40_000, 2), frame as usize).await;
-    let acks = acks_until(&mut ws, 40_000).await;
+    let acks = send_v1_acked(&mut ws, 0, &audio(40_000, 2), frame as usize).await;
     let mut previous = 0;
     for ack in &acks {
         assert!(*ack > previous, "acks only move forward: {acks:?}");
@@ -138,11 +93,9 @@ async fn acknowledges_at_least_every_half_second_of_audio() {
 
 #[tokio::test]
 async fn refuses_a_gap_with_4409() {
-    let server = TestServer::start(Options::new()).await;
-    let token = token(&server).await;
+    let (server, token) = TestServer::start_signed_in(Options::new()).await;
     let session = new_session();
-    let mut ws = connect_v1(&server.ws(), Some(&token), &session, "").await;
-    ready(&mut ws).await;
+    let (mut ws, _) = open_v1(&server.ws(), &token, &session).await;
     send_v1_audio(&mut ws, 0, &audio(1000, 3), 500).await;
     send_v1_audio(&mut ws, 1500, &audio(500, 4), 500).await;
     let (code, reason) = closed(&mut ws).await;
@@ -152,8 +105,8 @@ async fn refuses_a_gap_with_4409() {
     assert_eq!(stored.len(), 2000, "nothing after the gap was stored");
 
     // Finishing short of what was sent is a gap at the end.
-    let mut ws = connect_v1(&server.ws(), Some(&token), &session, "").await;
-    assert_eq!(ready(&mut ws).await.durable_offset, 1000);
+    let (mut ws, ready) = open_v1(&server.ws(), &token, &session).await;
+    assert_eq!(ready.durable_offset, 1000);
     send_text(&mut ws, r#"{"type":"finish","end_offset":5000}"#).await;
     assert_eq!(closed(&mut ws).await.0, 4409);
 }
@@ -173,12 +126,11 @@ async fn bad_or_missing_tokens_and_foreign_sessions_are_refused() {
         assert_eq!(closed(&mut ws).await, (4401, reason.to_owned()));
     }
 
-    let mine = token(&server).await;
+    let mine = server.access_token().await;
     let mut ws = connect_v1(&server.ws(), Some(&mine), "..%2Fnot%20a%20name", "").await;
     assert_eq!(closed(&mut ws).await.0, 4400);
 
-    let mut ws = connect_v1(&server.ws(), Some(&mine), &session, "").await;
-    ready(&mut ws).await;
+    let (_owner, _) = open_v1(&server.ws(), &mine, &session).await;
     let theirs = sign_in(&server.http(), OTHER_EMAIL, OTHER_PASSWORD)
         .await
         .access_token;
@@ -213,51 +165,27 @@ async fn capture_upgrade(
 
 #[tokio::test]
 async fn the_recorder_sends_the_token_in_a_header_never_in_the_url() {
-    use consult_recorder::audio::WavSource;
-    use consult_recorder::auth::memory_vault::MemoryVault;
-    use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, Secret, TokenManager};
-    use consult_recorder::crypto::{DataKey, DataKeySource};
-    use consult_recorder::session::{SenderOptions, Session, SessionSetup};
-    use consult_recorder::store::{Profile, Store};
+    use consult_recorder::store::Profile;
+    use e2e_tests::recording::{Consultation, finished_within, signed_in};
 
     let server = TestServer::start(Options::new()).await;
-    let client = AuthClient::new(
-        &server.http(),
-        AuthProfile::default(),
-        std::time::Duration::from_secs(5),
-    )
-    .unwrap();
-    let tokens = TokenManager::start(client, MemoryVault::default(), ManagerOptions::default());
-    tokens.sign_in(EMAIL, Secret::new(PASSWORD)).await.unwrap();
+    let tokens = signed_in(&server.http()).await;
     let token = tokens.access_token().await.unwrap();
     let (via, upgrade) = capture_upgrade(server.server.addr()).await;
 
-    let scratch = tempfile::tempdir().unwrap();
-    let wav = scratch.path().join("consultation.wav");
-    e2e_tests::audio::write_wav(&wav, &e2e_tests::audio::unique_pcm(8_000, 7));
-    let setup = SessionSetup {
-        id: new_session(),
-        reference: String::new(),
-        profile: Profile::V1,
-        server: via,
-        spool_dir: scratch.path().join("spool"),
-        store: Store::open(
-            &scratch.path().join("sessions.sqlite3"),
-            DataKeySource::fixed(DataKey::generate()),
-        )
-        .unwrap(),
-        tokens,
-        options: SenderOptions::default(),
-    };
-    let session = Session::start(setup, Some(WavSource::open(&wav, 4.0).unwrap())).unwrap();
+    let consultation = Consultation::new(8_000, 7);
+    let session = consultation.record(consultation.setup(Profile::V1, via, tokens), 4.0);
     let head = tokio::time::timeout(std::time::Duration::from_secs(10), upgrade)
         .await
         .expect("the recorder connected")
         .unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(30), session.finished())
-        .await
-        .expect("the session finished")
-        .expect("the server confirmed it");
+    finished_within(
+        session,
+        std::time::Duration::from_secs(30),
+        "the session finished",
+    )
+    .await
+    .expect("the server confirmed it");
     let request_line = head.lines().next().unwrap_or_default();
     assert!(
         request_line.starts_with("GET /api/v1/stream"),
@@ -282,11 +210,10 @@ async fn expiry_without_reauth_closes_4401_and_reauth_keeps_the_socket() {
     let server = TestServer::start(Options::new().with(|c| c.access_ttl = 2)).await;
     let tokens = sign_in(&server.http(), EMAIL, PASSWORD).await;
 
-    let mut idle = connect_v1(&server.ws(), Some(&tokens.access_token), &new_session(), "").await;
-    ready(&mut idle).await;
+    let (mut idle, _) = open_v1(&server.ws(), &tokens.access_token, &new_session()).await;
 
-    let mut ws = connect_v1(&server.ws(), Some(&tokens.access_token), &new_session(), "").await;
-    let first_expiry = ready(&mut ws).await.token_expires_at;
+    let (mut ws, ready) = open_v1(&server.ws(), &tokens.access_token, &new_session()).await;
+    let first_expiry = ready.token_expires_at;
     // A token minted in the same second would expire with the first one; a
     // client re-authenticates with a token that lives longer.
     let now = unix_now();
@@ -308,7 +235,7 @@ async fn expiry_without_reauth_closes_4401_and_reauth_keeps_the_socket() {
         send_v1_audio(&mut ws, offset, &audio(1600, 5), 1600).await;
         offset += 1600;
         loop {
-            match message(next(&mut ws).await) {
+            match v1_message(next(&mut ws).await) {
                 ServerMessage::ReauthOk { token_expires_at } => {
                     assert!(token_expires_at > first_expiry);
                     reauthed = true;
@@ -329,28 +256,22 @@ async fn expiry_without_reauth_closes_4401_and_reauth_keeps_the_socket() {
 
 #[tokio::test]
 async fn a_newer_connection_takes_the_session_over() {
-    let server = TestServer::start(Options::new()).await;
-    let token = token(&server).await;
     let session = new_session();
-    let mut old = connect_v1(&server.ws(), Some(&token), &session, "").await;
-    ready(&mut old).await;
-    send_v1_audio(&mut old, 0, &audio(8000, 6), 1000).await;
-    acks_until(&mut old, 8000).await;
+    let (server, token) = TestServer::start_signed_in(Options::new()).await;
+    let (mut old, _) = open_v1(&server.ws(), &token, &session).await;
+    send_v1_acked(&mut old, 0, &audio(8000, 6), 1000).await;
     let mut new = connect_v1(&server.ws(), Some(&token), &session, "").await;
     assert_eq!(closed(&mut old).await.0, 4410);
-    assert_eq!(ready(&mut new).await.durable_offset, 8000);
+    assert_eq!(v1_ready(&mut new).await.durable_offset, 8000);
 }
 
 #[tokio::test]
 async fn durable_audio_survives_a_server_restart() {
-    let server = TestServer::start(Options::new()).await;
-    let token = token(&server).await;
-    let session = new_session();
     let source = audio(30_000, 7);
-    let mut ws = connect_v1(&server.ws(), Some(&token), &session, "").await;
-    ready(&mut ws).await;
-    send_v1_audio(&mut ws, 0, &source[..20_000], 500).await;
-    acks_until(&mut ws, 10_000).await;
+    let (server, token) = TestServer::start_signed_in(Options::new()).await;
+    let session = new_session();
+    let (mut ws, _) = open_v1(&server.ws(), &token, &session).await;
+    send_v1_acked(&mut ws, 0, &source[..20_000], 500).await;
 
     let dir = server.stop().await;
     assert_eq!(
@@ -360,8 +281,8 @@ async fn durable_audio_survives_a_server_restart() {
     );
     let server = TestServer::start_in(Options::new(), dir).await;
 
-    let mut ws = connect_v1(&server.ws(), Some(&token), &session, "").await;
-    let resume = ready(&mut ws).await.durable_offset;
+    let (mut ws, ready) = open_v1(&server.ws(), &token, &session).await;
+    let resume = ready.durable_offset;
     assert_eq!(resume, 10_000);
     send_v1_audio(&mut ws, resume, &source[2 * resume as usize..], 500).await;
     assert_eq!(finish(&mut ws, 30_000).await, 30_000);
@@ -371,8 +292,7 @@ async fn durable_audio_survives_a_server_restart() {
 
 #[tokio::test]
 async fn bad_input_gets_a_documented_close_code() {
-    let server = TestServer::start(Options::new()).await;
-    let token = token(&server).await;
+    let (server, token) = TestServer::start_signed_in(Options::new()).await;
     use tokio_tungstenite::tungstenite::Message;
     let oversized = {
         let mut bytes = vec![0u8; 8];
@@ -393,21 +313,18 @@ async fn bad_input_gets_a_documented_close_code() {
         ("ten megabytes", vec![0u8; 10 * 1024 * 1024].into(), 1009),
     ];
     for (name, bad, code) in cases {
-        let mut ws = connect_v1(&server.ws(), Some(&token), &new_session(), "").await;
-        ready(&mut ws).await;
+        let (mut ws, _) = open_v1(&server.ws(), &token, &new_session()).await;
         futures_util::SinkExt::send(&mut ws, bad).await.unwrap();
         let (got, reason) = closed(&mut ws).await;
         assert_eq!(got, code, "{name}: {reason}");
     }
-    let mut ws = connect_v1(&server.ws(), Some(&token), &new_session(), "").await;
-    ready(&mut ws).await;
+    let (_still_served, _) = open_v1(&server.ws(), &token, &new_session()).await;
 }
 
 #[tokio::test]
 async fn idle_sockets_are_closed_with_4408() {
-    let server = TestServer::start(Options::new().with(|c| c.idle_timeout = 1)).await;
-    let token = token(&server).await;
-    let mut ws = connect_v1(&server.ws(), Some(&token), &new_session(), "").await;
-    ready(&mut ws).await;
+    let (server, token) =
+        TestServer::start_signed_in(Options::new().with(|c| c.idle_timeout = 1)).await;
+    let (mut ws, _) = open_v1(&server.ws(), &token, &new_session()).await;
     assert_eq!(closed(&mut ws).await.0, 4408);
 }

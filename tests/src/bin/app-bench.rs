@@ -262,7 +262,7 @@ async fn main() {
     let plan = plan();
     let work = tempfile::tempdir().expect("temp dir");
     let server = TestServer::start(Options::new().grammar(&PHRASES, work.path())).await;
-    let desktop = Desktop::start("app-bench", &format!("server = \"{}\"\n", server.http())).await;
+    let desktop = Desktop::with_server("app-bench", &server.http()).await;
     let app = desktop.launch().await;
     app.sign_in(EMAIL, PASSWORD).await;
     app.wait_shown("#view-recorder", STEP).await;
@@ -271,10 +271,7 @@ async fn main() {
     let idle = watch_memory(pid, plan.idle_secs, 0).await;
     idle.print(&format!("signed in, idle ({} s)", plan.idle_secs));
 
-    app.session
-        .type_into("#reference", "Benchmark")
-        .await
-        .unwrap();
+    app.type_into("#reference", "Benchmark").await;
     app.session.click("#record").await.unwrap();
     app.wait_text("#status-pill", "Connected", STEP).await;
     let (stop_talking, stop) = watch::channel(false);

@@ -84,20 +84,29 @@ fn usage() -> ! {
     std::process::exit(2);
 }
 
-/// The state names of the CLI's status events, with when they arrived.
-fn follow_events(child: &mut Child) -> Events {
-    let (tx, rx) = mpsc::unbounded_channel();
+/// Hands each JSON event the CLI prints to `see`, reading to the end so the pipe never fills.
+fn on_each_event(
+    child: &mut Child,
+    mut see: impl FnMut(serde_json::Value) + std::marker::Send + 'static,
+) {
     let stdout = child.stdout.take().expect("piped");
     tokio::spawn(async move {
         let mut lines = BufReader::new(stdout).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            if event["type"] == "status" {
-                let state = event["status"]["state"].as_str().unwrap_or("").to_owned();
-                let _ = tx.send((Instant::now(), state, event["status"].clone()));
+            if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) {
+                see(event);
             }
+        }
+    });
+}
+
+/// The state names of the CLI's status events, with when they arrived.
+fn follow_events(child: &mut Child) -> Events {
+    let (tx, rx) = mpsc::unbounded_channel();
+    on_each_event(child, move |event| {
+        if event["type"] == "status" {
+            let state = event["status"]["state"].as_str().unwrap_or("").to_owned();
+            let _ = tx.send((Instant::now(), state, event["status"].clone()));
         }
     });
     rx
@@ -245,6 +254,35 @@ fn record_in_real_time(home: &Path, wav: &Path, extra: &[&str]) -> Command {
     cli(home, &args)
 }
 
+/// A real-time recording with its per-frame trace followed, for the runs measured frame by frame.
+struct Traced {
+    child: Child,
+    trace: Trace,
+}
+
+/// Starts `consult-cli record` at real time, per-frame trace on, for the runs measured by it.
+fn record_traced(home: &Path, wav: &Path, extra: &[&str], stdout: Stdio) -> Traced {
+    let mut child = record_in_real_time(home, wav, extra)
+        .env("CONSULT_LOG", "warn,consult_recorder::latency=trace")
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("consult-cli record starts");
+    let trace = Trace::follow(&mut child);
+    Traced { child, trace }
+}
+
+impl Traced {
+    /// Lets it stream for `secs` and stops it; its trace's delays and sends, for the figures.
+    async fn stop_after(mut self, secs: u64) -> (Vec<f64>, Vec<Send>) {
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        let seen = self.trace.stop();
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        seen
+    }
+}
+
 fn cli(home: &Path, args: &[&str]) -> Command {
     let mut command = e2e_tests::reliability::isolated_cli(home);
     command.args(args);
@@ -316,17 +354,8 @@ async fn main() {
 
 /// Capture to socket delay of each live frame, from the recorder's trace.
 async fn latency(home: &Path, wav: &Path, secs: u64) {
-    let mut traced = record_in_real_time(home, wav, &[])
-        .env("CONSULT_LOG", "warn,consult_recorder::latency=trace")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("consult-cli record starts");
-    let trace = Trace::follow(&mut traced);
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    let (mut delays, _) = trace.stop();
-    let _ = traced.start_kill();
-    let _ = traced.wait().await;
+    let traced = record_traced(home, wav, &[], Stdio::null());
+    let (mut delays, _) = traced.stop_after(secs).await;
     delays.sort_by(f64::total_cmp);
     println!(
         "capture -> socket latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} live frames of 20 ms (after {WARM_UP_SECS:.0} s of warm-up)",
@@ -375,17 +404,22 @@ async fn steady(pid: u32, secs: u64) -> f64 {
     cpu / wall
 }
 
+/// The network gone for `secs` (its events dropped), as every measured outage; when it came back.
+async fn outage(proxy: &FaultProxy, events: &mut Events, secs: u64) -> Instant {
+    proxy.set_refusing(true);
+    proxy.cut_all();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    while events.try_recv().is_ok() {}
+    proxy.set_refusing(false);
+    Instant::now()
+}
+
 /// `outages` short outages: how long after the network returns the
 /// recorder is sending again.
 async fn recovery(proxy: &FaultProxy, events: &mut Events, outages: u32, outage_secs: u64) {
     let mut recoveries = Vec::new();
     for _ in 0..outages {
-        proxy.set_refusing(true);
-        proxy.cut_all();
-        tokio::time::sleep(Duration::from_secs(outage_secs)).await;
-        while events.try_recv().is_ok() {}
-        proxy.set_refusing(false);
-        let back = Instant::now();
+        let back = outage(proxy, events, outage_secs).await;
         let deadline = back + Duration::from_secs(30);
         while let Ok(Some((at, state, _))) =
             tokio::time::timeout_at(deadline.into(), events.recv()).await
@@ -411,12 +445,7 @@ async fn recovery(proxy: &FaultProxy, events: &mut Events, outages: u32, outage_
 /// returns, with live audio continuing on top.
 async fn backlog(proxy: &FaultProxy, events: &mut Events, outage_secs: u64) {
     while events.try_recv().is_ok() {}
-    proxy.set_refusing(true);
-    proxy.cut_all();
-    tokio::time::sleep(Duration::from_secs(outage_secs)).await;
-    while events.try_recv().is_ok() {}
-    proxy.set_refusing(false);
-    let back = Instant::now();
+    let back = outage(proxy, events, outage_secs).await;
     let mut backlog: Option<(Instant, f64)> = None;
     let deadline = back + Duration::from_secs(outage_secs * 2 + 30);
     while let Ok(Some((at, state, status))) =
@@ -461,31 +490,15 @@ async fn refresh_gap(profile: &str, secs: u64) {
     sign_in(home.path(), &server.http()).await;
     let wav = home.path().join("consultation.wav");
     write_wav(&wav, &unique_pcm(16_000 * (secs as usize + 10), 11));
-    let mut child = record_in_real_time(home.path(), &wav, &["--profile", profile])
-        .env("CONSULT_LOG", "warn,consult_recorder::latency=trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("consult-cli record starts");
-    let trace = Trace::follow(&mut child);
+    let mut traced = record_traced(home.path(), &wav, &["--profile", profile], Stdio::piped());
     let refreshes = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     let counted = std::sync::Arc::clone(&refreshes);
-    let stdout = child.stdout.take().expect("piped");
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            if event["type"] == "auth" && event["event"] == "refreshed" {
-                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
+    on_each_event(&mut traced.child, move |event| {
+        if event["type"] == "auth" && event["event"] == "refreshed" {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     });
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    let (_, sends) = trace.stop();
-    let _ = child.start_kill();
-    let _ = child.wait().await;
+    let (_, sends) = traced.stop_after(secs).await;
     let (mut gaps, skipped) = intervals(&sends);
     gaps.sort_by(f64::total_cmp);
     let cadence = percentile(&gaps, 0.5);

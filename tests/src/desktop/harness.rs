@@ -38,10 +38,12 @@ pub fn free_port() -> u16 {
 /// Xvfb on the first free display number from 100.
 pub struct Display {
     child: Child,
+    /// The display's name for `DISPLAY`, such as `:100`.
     pub name: String,
 }
 
 impl Display {
+    /// Starts Xvfb on the first free display and waits for its socket.
     pub async fn start() -> Self {
         for number in 100..200 {
             if Path::new(&format!("/tmp/.X{number}-lock")).exists() {
@@ -111,11 +113,7 @@ impl Desktop {
             .args(["--port", &port.to_string()])
             .args(["--native-port", &native_port.to_string()]);
         as_the_doctor(&mut driver, &display.name, home.path(), &config);
-        let mut driver = driver
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
+        let mut driver = spawn_quietly(&mut driver)
             .expect("tauri-driver is installed (scripts/install-deps.sh)");
         let url = format!("http://127.0.0.1:{port}");
         // Ready when our driver (still running: not one left over on the
@@ -151,6 +149,11 @@ impl Desktop {
         }
     }
 
+    /// A desktop whose clinic file names only `server_url`: the clinic every test works in.
+    pub async fn with_server(name: &str, server_url: &str) -> Self {
+        Self::start(name, &format!("server = \"{server_url}\"\n")).await
+    }
+
     /// Opens the app (a new process).
     pub async fn launch(&self) -> App {
         self.launch_with(&[]).await
@@ -175,9 +178,17 @@ impl Desktop {
 }
 
 impl Desktop {
-    /// Starts another program as the doctor on this desktop's display (the
-    /// benchmark's floor window); it is stopped when dropped.
-    pub fn spawn_beside(&self, program: &Path) -> Child {
+    /// Opens the app and signs in: how a test not about signing in gets to the recorder.
+    pub async fn launch_signed_in(&self, email: &str, password: &str) -> App {
+        let app = self.launch().await;
+        app.sign_in(email, password).await;
+        app.wait_shown("#view-recorder", Duration::from_secs(20))
+            .await;
+        app
+    }
+
+    /// `program` as the doctor runs it here: the same display, home and clinic file for all.
+    fn command_as_the_doctor(&self, program: &Path) -> Command {
         let mut command = Command::new(program);
         as_the_doctor(
             &mut command,
@@ -186,10 +197,12 @@ impl Desktop {
             &self.config,
         );
         command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
+    }
+
+    /// Starts another program as the doctor on this desktop's display (the
+    /// benchmark's floor window); it is stopped when dropped.
+    pub fn spawn_beside(&self, program: &Path) -> Child {
+        spawn_quietly(&mut self.command_as_the_doctor(program))
             .unwrap_or_else(|e| panic!("{} starts: {e}", program.display()))
     }
 
@@ -197,25 +210,23 @@ impl Desktop {
     /// desktop does when a link is opened) and waits for it to hand over and
     /// exit.
     pub async fn launch_again(&self, args: &[&str]) -> std::process::ExitStatus {
-        let mut again = Command::new(&self.app);
+        let mut again = self.command_as_the_doctor(&self.app);
         again.args(args);
-        as_the_doctor(
-            &mut again,
-            &self.display.name,
-            self.home.path(),
-            &self.config,
-        );
-        let mut child = again
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the app's binary starts");
+        let mut child = spawn_quietly(&mut again).expect("the app's binary starts");
         tokio::time::timeout(Duration::from_secs(30), child.wait())
             .await
             .expect("a second launch hands over and exits")
             .expect("the second launch is waited for")
     }
+}
+
+/// Starts `command` silent and killed when dropped, as every process beside the app under test.
+fn spawn_quietly(command: &mut Command) -> std::io::Result<Child> {
+    command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
 }
 
 /// The name the single-instance plugin holds on the session bus while an
@@ -348,6 +359,7 @@ fn screenshot_dir(name: &str) -> PathBuf {
 
 /// The running app, seen through its window.
 pub struct App {
+    /// The WebDriver session that drives the app's window.
     pub session: Session,
     shots: PathBuf,
     binary: PathBuf,
@@ -364,15 +376,17 @@ impl App {
     pub async fn sign_in(&self, email: &str, password: &str) {
         self.wait_shown("#view-signin", Duration::from_secs(20))
             .await;
-        self.session
-            .type_into("#signin-email", email)
-            .await
-            .unwrap();
-        self.session
-            .type_into("#signin-password", password)
-            .await
-            .unwrap();
+        self.type_into("#signin-email", email).await;
+        self.type_into("#signin-password", password).await;
         self.session.click("#signin-submit").await.unwrap();
+    }
+
+    /// Types `text` over the field `css` (failing the test if it cannot), as every form is filled.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        self.session
+            .type_into(css, text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
     }
 
     /// Keeps a screenshot of the window as `<step>.png`.

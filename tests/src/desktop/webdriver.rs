@@ -13,20 +13,33 @@ const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// What went wrong talking to the driver.
 #[derive(Debug, thiserror::Error)]
 pub enum WebDriverError {
+    /// The request failed or its answer was not JSON; holds the HTTP client's error.
     #[error("the driver did not answer: {0}")]
     Http(String),
+    /// The driver answered the command with an error.
     #[error("{error}: {message}")]
-    Command { error: String, message: String },
+    Command {
+        /// The W3C error code, such as `no such element`.
+        error: String,
+        /// What the driver said about it (may be empty).
+        message: String,
+    },
+    /// The answer lacked what the call needs; holds the answer or what was wrong.
     #[error("unexpected answer: {0}")]
     Unexpected(String),
 }
 
 /// WebDriver's code points for keys that type no character.
 pub mod keys {
+    /// The Tab key.
     pub const TAB: &str = "\u{E004}";
+    /// The Enter key.
     pub const ENTER: &str = "\u{E007}";
+    /// The space bar: a plain space character.
     pub const SPACE: &str = " ";
+    /// The Shift key, for chords such as Shift+Tab.
     pub const SHIFT: &str = "\u{E008}";
+    /// The Control key, for chords such as Ctrl+A.
     pub const CONTROL: &str = "\u{E009}";
 }
 
@@ -101,6 +114,7 @@ impl Session {
             .ok_or_else(|| WebDriverError::Unexpected(found.to_string()))
     }
 
+    /// Clicks the element matching the CSS selector.
     pub async fn click(&self, css: &str) -> Result<(), WebDriverError> {
         let element = self.find(css).await?;
         self.post(&format!("/element/{element}/click"), json!({}))
