@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use crate::audio::MicChange;
 use crate::audio::Level;
+use crate::audio::MicChange;
 use crate::auth::AuthEvent;
 use crate::deep_link::RecordLink;
 

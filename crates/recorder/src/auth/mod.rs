@@ -32,5 +32,9 @@ pub fn manager_for(
 ) -> Result<TokenManager, AuthError> {
     let client = AuthClient::new(server, profile, AUTH_TIMEOUT)?;
     let vault = KeychainVault::new(keychain.clone(), server);
-    Ok(TokenManager::start(client, vault, ManagerOptions::default()))
+    Ok(TokenManager::start(
+        client,
+        vault,
+        ManagerOptions::default(),
+    ))
 }
