@@ -837,7 +837,8 @@ impl Chaos {
 
     /// One line of the recorder's output.
     fn see(&mut self, line: Line) {
-        if line.run == self.recorder.run {
+        let current = line.run == self.recorder.run;
+        if current {
             match line.event["recorded"].as_u64() {
                 Some(recorded) => self.recorder.last_progress = Some((line.at, recorded)),
                 // The first event comes as capture starts.
@@ -847,7 +848,15 @@ impl Chaos {
                 }
             }
         }
+        // A replaced recorder's last lines may still be in the pipe after
+        // its successor started: a sign-in it asked for is not asked any
+        // more (the successor asks again by itself if the sign-in is still
+        // needed), and answering it would count a sign-in nobody needed.
+        let asked_before = self.watch.sign_in_required;
         self.watch.see(&line);
+        if !current {
+            self.watch.sign_in_required = asked_before;
+        }
     }
 
     /// Compares what the server stored with the source and gathers the
