@@ -78,3 +78,29 @@ pub async fn close_connections(_: Loopback, State(state): State<Arc<AppState>>) 
     tracing::warn!("admin: closing every live connection");
     Json(json!({ "closing": true })).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    async fn caller(address: &str) -> Result<Loopback, Response> {
+        let mut request = Request::new(());
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(address.parse::<SocketAddr>().unwrap()));
+        let (mut parts, ()) = request.into_parts();
+        Loopback::from_request_parts(&mut parts, &()).await
+    }
+
+    #[tokio::test]
+    async fn only_callers_on_this_machine_reach_the_admin_knobs() {
+        assert!(caller("127.0.0.1:5000").await.is_ok());
+        assert!(caller("[::1]:5000").await.is_ok());
+        let refused = caller("10.0.0.5:5000")
+            .await
+            .err()
+            .expect("a caller on another machine is refused");
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
+}
