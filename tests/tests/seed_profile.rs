@@ -6,7 +6,7 @@ use e2e_tests::reliability::seed_pieces;
 use e2e_tests::server::{EMAIL, Options, PASSWORD, TestServer};
 use e2e_tests::speech::speak_all;
 use e2e_tests::wire::*;
-use transcribe_server::auth::unix_now;
+use transcribe_server::unix_now;
 
 async fn connected(server: &TestServer, session: &str) -> Ws {
     let tokens = sign_in(&server.http(), EMAIL, PASSWORD).await;

@@ -4,7 +4,7 @@
 use consult_protocol::v1::{self, Incoming, ServerMessage};
 use e2e_tests::server::{EMAIL, OTHER_EMAIL, OTHER_PASSWORD, Options, PASSWORD, TestServer};
 use e2e_tests::wire::*;
-use transcribe_server::auth::unix_now;
+use transcribe_server::unix_now;
 
 /// Distinct samples, so any misplaced byte shows.
 fn audio(samples: u32, seed: u32) -> Vec<u8> {

@@ -9,7 +9,7 @@ pub mod account;
 pub mod app;
 pub mod audio;
 pub mod auth;
-pub mod backoff;
+mod backoff;
 pub mod clinic_session;
 pub mod clock;
 pub mod config;
@@ -18,16 +18,16 @@ pub mod crypto;
 pub mod deep_link;
 pub mod diagnose;
 pub mod events;
-pub mod json_file;
+mod json_file;
 pub mod logging;
-pub mod model;
+mod model;
 pub mod net;
 // The C library (free disk space): the crate's only unsafe code.
 #[allow(unsafe_code)]
 mod os;
 pub mod paths;
 pub mod retention;
-pub mod secret;
+mod secret;
 pub mod server_profile;
 pub mod session;
 pub mod settings;

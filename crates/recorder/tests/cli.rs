@@ -257,7 +257,7 @@ async fn a_new_process_signs_in_silently_and_no_token_leaks() {
     let report: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(report["signed_in"], true);
     assert_eq!(report["account"], EMAIL);
-    assert!(report["access_expires_at"].as_u64().unwrap() > transcribe_server::auth::unix_now());
+    assert!(report["access_expires_at"].as_u64().unwrap() > transcribe_server::unix_now());
     printed.push(text(&status));
     let second = keychain
         .load(&key)

@@ -6,14 +6,14 @@
 
 #![deny(clippy::unwrap_used)]
 
-pub mod admin;
-pub mod auth;
-pub mod config;
-pub mod recognizer;
-pub mod sessions;
-pub mod state;
-pub mod storage;
-pub mod ws;
+mod admin;
+mod auth;
+mod config;
+mod recognizer;
+mod sessions;
+mod state;
+mod storage;
+mod ws;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,9 +25,12 @@ use base64::Engine;
 use rand::RngCore;
 use tokio::sync::watch;
 
+pub use auth::unix_now;
+pub use auth::users::{DEMO_EMAIL, DEMO_PASSWORD};
 pub use config::{RecognizerKind, ServerConfig};
 use recognizer::{ModelPaths, Recognition, RecognizerError, grammar};
 use state::AppState;
+pub use storage::session_dir;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

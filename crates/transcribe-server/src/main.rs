@@ -3,7 +3,7 @@
 #![deny(clippy::unwrap_used)]
 
 use clap::Parser;
-use transcribe_server::{ServerConfig, auth::users};
+use transcribe_server::{DEMO_EMAIL, DEMO_PASSWORD, ServerConfig};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -19,11 +19,7 @@ async fn main() -> anyhow::Result<()> {
     // One machine-readable line on stdout, so scripts and tests can find the port.
     println!("listening on {}", server.http_url());
     if server.uses_demo_account() {
-        println!(
-            "demo account: {} / {}",
-            users::DEMO_EMAIL,
-            users::DEMO_PASSWORD
-        );
+        println!("demo account: {} / {}", DEMO_EMAIL, DEMO_PASSWORD);
     }
     server.run_until_signal().await;
     Ok(())

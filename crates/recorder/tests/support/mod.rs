@@ -113,7 +113,7 @@ impl ServerHome {
 
     /// The folder in which the server keeps what it stored for `session`.
     pub fn session_dir(&self, session: &str) -> PathBuf {
-        transcribe_server::storage::session_dir(self.server.data_dir(), session)
+        transcribe_server::session_dir(self.server.data_dir(), session)
     }
 
     /// The audio the server stored for `session` (the v1 profile's one file).

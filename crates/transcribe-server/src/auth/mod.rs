@@ -8,5 +8,5 @@ pub mod refresh;
 pub mod users;
 
 pub use jwt::{AccessTokens, TokenError, unix_now};
-pub use refresh::{RefreshError, RefreshStore};
+pub use refresh::RefreshStore;
 pub use users::Users;

@@ -14,7 +14,7 @@ pub mod grammar;
 mod worker;
 
 pub use decoder::{Decoder, ModelPaths, RecognizerError};
-pub use worker::{FeedState, RecognizedText, Span, WorkerEvent, spawn_worker};
+pub use worker::{FeedState, Span, WorkerEvent, spawn_worker};
 
 use std::sync::Arc;
 

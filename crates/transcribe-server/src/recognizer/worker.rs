@@ -49,11 +49,8 @@ pub struct RecognizedText {
 pub enum WorkerEvent {
     /// A partial or final result for one utterance.
     Text(RecognizedText),
-    /// Everything up to `end` was recognised after the feed finished.
-    Flushed {
-        /// Offset just past the last sample recognised.
-        end: u64,
-    },
+    /// Everything fed was recognised after the feed finished.
+    Flushed,
     /// The recogniser stopped; audio is still stored.
     Failed(String),
 }
@@ -137,12 +134,7 @@ fn follow_without_decoding(
     loop {
         let state = *feed.borrow_and_update();
         if state.finished {
-            return send(
-                events,
-                WorkerEvent::Flushed {
-                    end: state.available,
-                },
-            );
+            return send(events, WorkerEvent::Flushed);
         }
         if runtime.block_on(feed.changed()).is_err() {
             return Err(WorkerError::Stopped);
@@ -210,7 +202,7 @@ impl Worker<'_> {
             }
             if state.finished {
                 self.finish_utterance()?;
-                return send(self.events, WorkerEvent::Flushed { end: self.position });
+                return send(self.events, WorkerEvent::Flushed);
             }
             if runtime.block_on(feed.changed()).is_err() {
                 return Err(WorkerError::Stopped);

@@ -200,7 +200,7 @@ async fn run(
                     tracing::error!(%reason, "recogniser failed");
                     break Some((CloseCode::InternalError, "Recogniser failed"));
                 }
-                WorkerEvent::Flushed { .. } => {}
+                WorkerEvent::Flushed => {}
             },
             incoming = socket.recv() => {
                 timers.touch();

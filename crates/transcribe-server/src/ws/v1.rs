@@ -245,7 +245,7 @@ impl Stream {
                 tracing::error!(%reason, "recogniser failed");
                 Err(End::close(CloseCode::InternalError, "recogniser failed"))
             }
-            WorkerEvent::Flushed { .. } => {
+            WorkerEvent::Flushed => {
                 self.sync_and_ack().await?;
                 let durable_offset = self.media.audio.durable();
                 self.send(&ServerMessage::Done { durable_offset }).await?;
