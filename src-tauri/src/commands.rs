@@ -85,6 +85,7 @@ pub async fn start_recording(
         session_id,
         consent_confirmed: consent_confirmed.unwrap_or(false),
         language: None,
+        continue_existing: false,
     };
     app.start_recording(&request).await
 }

@@ -310,7 +310,7 @@ create_session_id_field = "data.consultationId"
     let refused = clinic.record(&wav, &[]).await;
     assert_eq!(refused.status.code(), Some(4), "{}", text(&refused));
     assert!(
-        text(&refused).contains("no consultation was created"),
+        text(&refused).contains("No consultation was created"),
         "{}",
         text(&refused)
     );

@@ -513,6 +513,53 @@ async fn a_seed_session_ends_as_sent_and_can_be_sent_again_whole() {
     assert!(text(&refused).contains("no session"), "{}", text(&refused));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service; run scripts/test.sh"]
+async fn the_command_line_records_and_resends_by_the_apps_rules() {
+    let signed_in = SignedInHome::start(2).await;
+    let (home, session) = (signed_in.home(), signed_in.session.as_str());
+    let consent_required = [("CONSULT_REQUIRE_CONSENT", "true")];
+
+    // The administrator requires consent: without it nothing is recorded.
+    let refused = cli_with_env(
+        home,
+        &signed_in.record_args("0", &["--session-id", session]),
+        None,
+        &consent_required,
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("patient agreed"),
+        "{}",
+        text(&refused)
+    );
+    let listed = text(&cli(home, &["sessions"], None).await);
+    assert!(!listed.contains(session), "nothing was recorded: {listed}");
+
+    let recorded = cli_with_env(
+        home,
+        &signed_in.record_args("0", &["--session-id", session, "--consent-confirmed"]),
+        None,
+        &consent_required,
+    )
+    .await;
+    assert!(recorded.status.success(), "{}", text(&recorded));
+    assert!(
+        signed_in.fixture.stored_audio(session) == signed_in.source,
+        "the server holds the consultation byte for byte"
+    );
+
+    // A v1 server confirmed every byte: there is nothing to send again.
+    let resend = cli(home, &["resend", session], None).await;
+    assert_eq!(resend.status.code(), Some(2), "{}", text(&resend));
+    assert!(
+        text(&resend).contains("does not confirm receipt"),
+        "{}",
+        text(&resend)
+    );
+}
+
 /// A fresh session id in the form the recorder makes its own.
 fn uuid_like() -> String {
     format!(

@@ -79,6 +79,7 @@ impl App {
             session_id: Some(offer.session_id.clone()),
             consent_confirmed,
             language: offer.language.clone(),
+            continue_existing: false,
         };
         Ok((offer, request))
     }

@@ -9,11 +9,13 @@ mod diagnostics;
 mod error;
 mod export;
 mod link;
+mod sessions;
 mod show_in_folder;
 mod view;
 
 pub use error::{AppError, ErrorKind};
 pub use export::ExportFormat;
+pub use sessions::{PendingUploads, Resumed, SilentSignIn};
 pub use view::{RecordingView, SessionView, Snapshot};
 
 use std::collections::HashSet;
@@ -24,15 +26,15 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use crate::account::{self, RememberedAccount};
-use crate::audio::{AudioSource, InputDevice, MicSource, WavSource};
-use crate::auth::{AuthState, Keychain, Secret, SignInError, TokenManager};
+use crate::audio::{AudioSource, InputDevice, MicSource};
+use crate::auth::{AuthState, Keychain, Secret, TokenManager};
 use crate::config::{self, ConfigSources, Key, Resolved};
 use crate::events::Event;
 use crate::paths::AppDirs;
 use crate::retention;
 use crate::session::{self, SenderOptions, Session, SessionSetup, Stopper};
 use crate::settings::{self, UserSettings};
-use crate::store::{Consent, Profile, Segment, SessionState, Store};
+use crate::store::{Profile, Segment, Store};
 
 /// How the app is set up (by the shell, from configuration).
 #[derive(Clone)]
@@ -134,26 +136,22 @@ impl App {
     /// remembered, then resumes uploading any pending sessions. An unreachable
     /// server is not an error: uploads wait for it.
     pub async fn start_up(&self) -> Snapshot {
-        let remembered = match account::load(&self.inner.options.dirs.config) {
-            Ok(remembered) => remembered,
-            Err(err) => {
-                tracing::warn!(error = %err, "the remembered sign-in is unreadable");
-                None
+        match self.sign_in_silently().await {
+            Ok(None)
+            | Ok(Some(SilentSignIn {
+                resumed: Resumed::Ready,
+                ..
+            })) => {}
+            Ok(Some(SilentSignIn {
+                resumed: Resumed::Offline(reason),
+                ..
+            })) => {
+                tracing::info!(error = %reason, "server unreachable at start; will retry");
             }
-        };
-        if let Some(remembered) = remembered {
-            if self.locked_elsewhere(&remembered.server) {
-                tracing::warn!("the remembered server is not the one the administrator set");
-            } else {
-                let signed = self.signed_for(&remembered.server);
-                match signed.tokens.resume(&remembered.account).await {
-                    Ok(()) => {}
-                    Err(SignInError::Auth(err)) if err.is_transient() => {
-                        tracing::info!(error = %err, "server unreachable at start; will retry");
-                    }
-                    Err(err) => tracing::info!(error = %err, "silent sign-in did not succeed"),
-                }
+            Ok(Some(SilentSignIn { resumed, .. })) => {
+                tracing::info!(?resumed, "silent sign-in did not succeed");
             }
+            Err(err) => tracing::warn!(error = %err, "silent sign-in did not succeed"),
         }
         self.resume_uploads();
         self.keep_retention();
@@ -286,8 +284,7 @@ impl App {
         &self,
         request: &RecordingRequest,
     ) -> Result<RecordingView, AppError> {
-        self.check_can_record(request)?;
-        self.new_session_id(request.session_id.as_deref())?;
+        self.check_recording_request(request)?;
         let request = &self.with_clinic_id(request).await?;
         let wanted = settings::load(&self.inner.options.dirs.config)
             .unwrap_or_default()
@@ -337,18 +334,14 @@ impl App {
             AppError::new(ErrorKind::SignInNeeded, "Please sign in before recording.")
         })?;
         let token = signed.tokens.access_token().await.map_err(|e| {
-            let kind = match e {
-                crate::auth::TokenUnavailable::Offline(_) => ErrorKind::Unreachable,
-                _ => ErrorKind::SignInNeeded,
-            };
-            AppError::new(
-                kind,
-                format!(
-                    "No consultation could be created on the clinic server ({e}). \
-                     Nothing has been recorded yet; try again, or paste the consultation ID \
-                     from the clinic system."
-                ),
-            )
+            // The technical cause is for the log; the doctor gets what to do.
+            tracing::warn!(error = %e, "no access token to create the consultation with");
+            match e {
+                crate::auth::TokenUnavailable::Offline(_) => {
+                    not_created(ErrorKind::Unreachable, "the server cannot be reached")
+                }
+                _ => not_created(ErrorKind::SignInNeeded, "please sign in again first"),
+            }
         })?;
         let language = request.language.clone().or(config.language);
         let id = crate::clinic_session::create(
@@ -359,18 +352,11 @@ impl App {
             language.as_deref(),
         )
         .await
-        .map_err(|e| {
-            let kind = match e {
-                crate::clinic_session::CreateSessionError::Unreachable(_) => ErrorKind::Unreachable,
-                _ => ErrorKind::Other,
-            };
-            AppError::new(
-                kind,
-                format!(
-                    "No consultation was created: {e}. Nothing has been recorded yet; \
-                     try again, or paste the consultation ID from the clinic system."
-                ),
-            )
+        .map_err(|e| match e {
+            crate::clinic_session::CreateSessionError::Unreachable(_) => {
+                not_created(ErrorKind::Unreachable, e)
+            }
+            _ => not_created(ErrorKind::Other, e),
         })?;
         Ok(RecordingRequest {
             session_id: Some(id),
@@ -384,26 +370,9 @@ impl App {
         source: S,
         request: &RecordingRequest,
     ) -> Result<RecordingView, AppError> {
-        let id = self.new_session_id(request.session_id.as_deref())?;
-        self.check_can_record(request)?;
+        let session = self.begin_recording(source, request)?;
+        let id = session.id.clone();
         let reference = request.reference.as_str();
-        let signed = self.signed().ok_or_else(|| {
-            AppError::new(ErrorKind::SignInNeeded, "Please sign in before recording.")
-        })?;
-        let config = self.config();
-        let mut setup = self.setup(&id, reference, config.profile, &signed);
-        setup.options.language = request.language.clone().or(config.language);
-        let session = Session::start(setup, Some(source)).map_err(AppError::storage)?;
-        if request.consent_confirmed {
-            let consent = Consent {
-                confirmed_by: signed_account(&signed),
-                confirmed_at: crate::clock::unix_millis(),
-            };
-            if let Err(err) = self.inner.store.set_consent(&id, &consent) {
-                session.stop();
-                return Err(AppError::storage(err));
-            }
-        }
         let view = RecordingView {
             id: id.clone(),
             reference: reference.to_owned(),
@@ -517,62 +486,28 @@ impl App {
         Ok(())
     }
 
-    /// Sends a session again from its first sample: a seed server never
-    /// confirms what it stored, so a clinic may ask for a recording again
-    /// while its audio is still kept here.
+    /// Sends a session again from its first sample (see [`App::begin_resend`]).
     pub fn resend(&self, id: &str) -> Result<(), AppError> {
-        let record = self.existing(id)?;
-        if record.state != SessionState::Sent || self.lock_sending().contains(id) {
-            return Err(AppError::invalid(
-                "Only a recording that was sent to a server that does not confirm receipt can be sent again.",
-            ));
-        }
-        if !session::spool_path(&self.spool_dir(), id).exists() {
-            return Err(AppError::invalid(
-                "The audio of this recording is no longer on this computer (the retention period has passed).",
-            ));
-        }
-        let signed = self.signed().ok_or_else(|| {
-            AppError::new(
-                ErrorKind::SignInNeeded,
-                "Please sign in before sending a recording again.",
-            )
-        })?;
-        if record.server.trim_end_matches('/') != signed.server {
-            return Err(AppError::invalid(
-                "This recording was made for another server: sign in to that server to send it again.",
-            ));
-        }
-        self.inner
-            .store
-            .restart_upload(id)
-            .map_err(AppError::storage)?;
-        let setup = self.setup(&record.id, &record.reference, record.profile, &signed);
-        let session = Session::start::<WavSource>(setup, None).map_err(AppError::storage)?;
+        let session = self.begin_resend(id)?;
         self.follow(session);
         Ok(())
     }
 
-    /// Starts sending every session the server has not fully confirmed.
+    /// Starts sending every session the server has not fully confirmed and
+    /// the current sign-in may carry.
     pub fn resume_uploads(&self) {
-        let Some(signed) = self.signed() else {
+        if self.signed().is_none() {
             return;
-        };
-        let pending = match session::pending(&self.inner.store) {
+        }
+        let pending = match self.pending_uploads() {
             Ok(pending) => pending,
             Err(err) => {
                 tracing::error!(error = %err, "cannot list pending sessions");
                 return;
             }
         };
-        for record in pending {
-            if record.server.trim_end_matches('/') != signed.server
-                || self.lock_sending().contains(&record.id)
-            {
-                continue;
-            }
-            let setup = self.setup(&record.id, &record.reference, record.profile, &signed);
-            match Session::start::<WavSource>(setup, None) {
+        for record in &pending.sendable {
+            match self.begin_upload(record) {
                 Ok(session) => self.follow(session),
                 Err(err) => {
                     tracing::warn!(session = %record.id, error = %err, "cannot resume upload")
@@ -604,29 +539,6 @@ impl App {
             ));
         }
         Ok(())
-    }
-
-    /// The id for a new recording: the clinic's, checked and not yet in the
-    /// history, or a new one.
-    fn new_session_id(&self, given: Option<&str>) -> Result<String, AppError> {
-        let Some(given) = given.filter(|g| !g.trim().is_empty()) else {
-            return Ok(uuid::Uuid::new_v4().to_string());
-        };
-        let id = crate::consultation::check_session_id(given)
-            .map_err(|e| AppError::invalid(format!("{}.", capitalised(&e.to_string()))))?;
-        if self
-            .inner
-            .store
-            .get(&id)
-            .map_err(AppError::storage)?
-            .is_some()
-        {
-            return Err(AppError::invalid(format!(
-                "Consultation {id} already has a recording in History. Use Send again there, \
-                 or start a new consultation in the clinic system."
-            )));
-        }
-        Ok(id)
     }
 
     fn existing(&self, id: &str) -> Result<crate::store::SessionRecord, AppError> {
@@ -791,6 +703,18 @@ impl App {
     }
 }
 
+/// Why no consultation was created at the clinic's server, and that
+/// nothing was recorded.
+fn not_created(kind: ErrorKind, why: impl std::fmt::Display) -> AppError {
+    AppError::new(
+        kind,
+        format!(
+            "No consultation was created: {why}. Nothing has been recorded yet; \
+             try again, or paste the consultation ID from the clinic system."
+        ),
+    )
+}
+
 /// "the x" → "The x", for a sentence on its own.
 fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
@@ -814,6 +738,10 @@ pub struct RecordingRequest {
     /// The language for this consultation, over the configured one (a link
     /// from the clinic's system may name it).
     pub language: Option<String>,
+    /// An id already in History continues that recording into its spool
+    /// (the command line run again after a crash). The app's window never
+    /// sets it: there the doctor uses Send again.
+    pub continue_existing: bool,
 }
 
 impl RecordingRequest {

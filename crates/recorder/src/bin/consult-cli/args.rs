@@ -73,8 +73,8 @@ pub enum Command {
     },
     /// Send every session's unconfirmed audio; prints progress as JSON lines.
     Upload,
-    /// Send a finished session again from its first sample, e.g. when a seed
-    /// server (which never confirms storage) turns out to have lost it.
+    /// Send a session sent to a seed server again from its first sample, e.g.
+    /// when that server (which never confirms storage) turns out to have lost it.
     Resend {
         /// The session's id (see `sessions`).
         session_id: String,
@@ -152,4 +152,8 @@ pub struct RecordArgs {
     /// The doctor's reference for this consultation.
     #[arg(long, default_value = "")]
     pub reference: String,
+    /// The patient agreed to the recording (required when the administrator
+    /// set `require_consent`); stored with the session, as in the app.
+    #[arg(long)]
+    pub consent_confirmed: bool,
 }

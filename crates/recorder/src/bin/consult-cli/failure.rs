@@ -1,5 +1,6 @@
 //! Why a command failed, and the exit code that says so.
 
+use consult_recorder::app::{AppError, ErrorKind};
 use consult_recorder::auth::{AuthError, SignInError};
 
 /// A failed command: its exit code and the sentence printed on stderr.
@@ -29,6 +30,26 @@ impl From<SignInError> for Failure {
         Self {
             code,
             message: err.to_string(),
+        }
+    }
+}
+
+impl From<AppError> for Failure {
+    fn from(err: AppError) -> Self {
+        let code = match err.kind {
+            ErrorKind::InvalidInput | ErrorKind::ConsentNeeded | ErrorKind::Locked => 2,
+            ErrorKind::WrongPassword | ErrorKind::SignInNeeded => 3,
+            ErrorKind::Unreachable => 4,
+            ErrorKind::Keychain => 5,
+            ErrorKind::Microphone
+            | ErrorKind::AlreadyRecording
+            | ErrorKind::NotFound
+            | ErrorKind::Storage
+            | ErrorKind::Other => 1,
+        };
+        Self {
+            code,
+            message: err.message,
         }
     }
 }

@@ -120,16 +120,16 @@ async fn run(cli: Cli, context: Context) -> Result<(), Failure> {
             seconds,
             json,
         } => microphone::level(&dirs, device, seconds, json).await,
-        Command::Record(args) => record::record(&dirs, &keychain, &config, args).await,
+        Command::Record(args) => record::record(&dirs, &keychain, sources, args).await,
         Command::Diagnose { json, listen } => {
             setup::diagnose(dirs, keychain, sources, json, listen).await
         }
         Command::Config { json } => setup::config(&config, json),
         Command::Sessions { json } => history::sessions(&dirs, &keychain, json),
         Command::Resend { session_id } => {
-            history::resend(&dirs, &keychain, &config, &session_id).await
+            history::resend(&dirs, &keychain, sources, &session_id).await
         }
-        Command::Upload => history::upload(&dirs, &keychain, &config).await,
+        Command::Upload => history::upload(&dirs, &keychain, sources).await,
         Command::Transcript { session_id, format } => {
             history::transcript(&dirs, &keychain, &session_id, format)
         }

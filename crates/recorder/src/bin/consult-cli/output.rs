@@ -1,19 +1,21 @@
 //! What the commands print: a session's events as JSON lines, and errors.
 
-use consult_recorder::auth::TokenManager;
 use consult_recorder::events::{Event, Status};
 use consult_recorder::session::Session;
 
 use crate::failure::Failure;
 
-/// Prints the session's events as JSON lines until it completes or fails;
-/// Ctrl-C stops capture, a second Ctrl-C leaves the upload for later.
-pub async fn follow(session: Session, tokens: &TokenManager) -> Result<(), Failure> {
+/// Prints the session's events, and the sign-in's from the app's stream, as
+/// JSON lines until the session completes or fails; Ctrl-C stops capture, a
+/// second Ctrl-C leaves the upload for later.
+pub async fn follow(
+    session: Session,
+    mut app_events: tokio::sync::broadcast::Receiver<Event>,
+) -> Result<(), Failure> {
     let mut events = session.subscribe();
     if let Some(current) = session.status_event() {
         print_event(&current); // sent before the subscription
     }
-    let mut auth = tokens.subscribe();
     let stopper = session.stopper();
     let id = session.id.clone();
     let finished = session.finished();
@@ -32,9 +34,10 @@ pub async fn follow(session: Session, tokens: &TokenManager) -> Result<(), Failu
                 }
                 Err(_) => {}
             },
-            event = auth.recv() => {
-                if let Ok(event) = event {
-                    print_event(&Event::Auth(event));
+            event = app_events.recv() => {
+                // The app follows no session here: only its sign-in events are new.
+                if let Ok(event @ Event::Auth(_)) = event {
+                    print_event(&event);
                 }
             }
             _ = tokio::signal::ctrl_c() => {

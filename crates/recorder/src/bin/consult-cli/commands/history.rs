@@ -1,13 +1,11 @@
 //! `sessions`, `resend`, `upload`, `transcript`: the history of recordings.
 
-use consult_recorder::audio::WavSource;
-use consult_recorder::auth::{Keychain, TokenManager};
-use consult_recorder::config::Resolved;
+use consult_recorder::app::ErrorKind;
+use consult_recorder::auth::Keychain;
+use consult_recorder::config::ConfigSources;
 use consult_recorder::paths::AppDirs;
-use consult_recorder::session::{Session, SessionSetup};
-use consult_recorder::store::{SessionRecord, SessionState, Store};
 
-use super::{open_store, sender_options, signed_in_tokens};
+use super::{open_app, open_store, signed_in};
 use crate::args::TranscriptFormat;
 use crate::failure::{Failure, other};
 use crate::output::follow;
@@ -37,51 +35,49 @@ pub fn sessions(dirs: &AppDirs, keychain: &Keychain, json: bool) -> Result<(), F
     Ok(())
 }
 
-/// `resend`: sends a finished session again from its first sample.
+/// `resend`: sends a session sent to a seed server again from its first
+/// sample, by the app's rule (see `App::begin_resend`).
 pub async fn resend(
     dirs: &AppDirs,
     keychain: &Keychain,
-    config: &Resolved,
+    sources: ConfigSources,
     session_id: &str,
 ) -> Result<(), Failure> {
-    let store = open_store(dirs, keychain)?;
-    let record = store
-        .get(session_id)
-        .map_err(other)?
-        .ok_or_else(|| Failure::other(format!("no session {session_id}")))?;
-    if matches!(
-        record.state,
-        SessionState::Recording | SessionState::Uploading
-    ) {
-        return Err(Failure::other(format!(
-            "session {session_id} is still being sent; `upload` finishes it"
-        )));
-    }
-    let spool = consult_recorder::session::spool_path(&dirs.spool(), session_id);
-    if !spool.exists() {
-        return Err(Failure::other(format!(
-            "the audio of session {session_id} is no longer on this computer (retention)"
-        )));
-    }
-    let (tokens, _) = signed_in_tokens(dirs, keychain, config, None).await?;
-    store.restart_upload(session_id).map_err(other)?;
-    let session = start_upload(&record, dirs, store, &tokens, config)?;
-    follow(session, &tokens).await
+    let app = open_app(dirs, keychain, sources)?;
+    signed_in(&app, None).await?;
+    let session = app.begin_resend(session_id).map_err(|err| match err.kind {
+        ErrorKind::NotFound => Failure::other(format!("no session {session_id}")),
+        _ => err.into(),
+    })?;
+    follow(session, app.subscribe()).await
 }
 
-/// `upload`: sends every session's unconfirmed audio.
-pub async fn upload(dirs: &AppDirs, keychain: &Keychain, config: &Resolved) -> Result<(), Failure> {
-    let store = open_store(dirs, keychain)?;
-    let pending = consult_recorder::session::pending(&store).map_err(other)?;
-    if pending.is_empty() {
+/// `upload`: sends every session's unconfirmed audio, one after the other.
+/// Sessions made for another server wait for a sign-in to it (and count as
+/// not uploaded): a token is never sent to a server it was not issued by.
+pub async fn upload(
+    dirs: &AppDirs,
+    keychain: &Keychain,
+    sources: ConfigSources,
+) -> Result<(), Failure> {
+    let app = open_app(dirs, keychain, sources)?;
+    let waiting = app.pending_uploads()?;
+    if waiting.sendable.is_empty() && waiting.elsewhere.is_empty() {
         eprintln!("nothing to upload");
         return Ok(());
     }
-    let (tokens, _) = signed_in_tokens(dirs, keychain, config, None).await?;
-    let mut failed = 0;
-    for record in pending {
-        let session = start_upload(&record, dirs, store.clone(), &tokens, config)?;
-        if follow(session, &tokens).await.is_err() {
+    signed_in(&app, None).await?;
+    let pending = app.pending_uploads()?;
+    for record in &pending.elsewhere {
+        eprintln!(
+            "warning: session {} was recorded for {}: sign in to that server to upload it",
+            record.id, record.server
+        );
+    }
+    let mut failed = pending.elsewhere.len();
+    for record in &pending.sendable {
+        let session = app.begin_upload(record)?;
+        if follow(session, app.subscribe()).await.is_err() {
             failed += 1;
         }
     }
@@ -119,25 +115,4 @@ pub fn transcript(
         }
     }
     Ok(())
-}
-
-/// Starts sending what the spool of a recorded session holds.
-fn start_upload(
-    record: &SessionRecord,
-    dirs: &AppDirs,
-    store: Store,
-    tokens: &TokenManager,
-    config: &Resolved,
-) -> Result<Session, Failure> {
-    let setup = SessionSetup {
-        id: record.id.clone(),
-        reference: record.reference.clone(),
-        profile: record.profile,
-        server: record.server.clone(),
-        spool_dir: dirs.spool(),
-        store,
-        tokens: tokens.clone(),
-        options: sender_options(config),
-    };
-    Session::start::<WavSource>(setup, None).map_err(other)
 }

@@ -6,9 +6,9 @@ pub mod record;
 pub mod setup;
 pub mod sign_in;
 
-use consult_recorder::account;
-use consult_recorder::auth::{AuthError, Keychain, SignInError, TokenManager};
-use consult_recorder::config::Resolved;
+use consult_recorder::app::{App, AppOptions, ErrorKind, Resumed};
+use consult_recorder::auth::{Keychain, TokenManager};
+use consult_recorder::config::{ConfigSources, Resolved};
 use consult_recorder::paths::AppDirs;
 use consult_recorder::session::SenderOptions;
 use consult_recorder::store::Store;
@@ -30,52 +30,67 @@ pub fn open_store(dirs: &AppDirs, keychain: &Keychain) -> Result<Store, Failure>
     Store::open_in(dirs, keychain).map_err(other)
 }
 
-/// The token manager of the remembered sign-in. A server that cannot be
-/// reached now is not an error: recording goes on and uploads wait.
-pub async fn signed_in_tokens(
+/// The app's controller over this command line's folders, keychain and
+/// configuration: the command line starts its sessions through it, so both
+/// follow the same rules (see `consult_recorder::app`).
+pub fn open_app(
     dirs: &AppDirs,
     keychain: &Keychain,
-    config: &Resolved,
-    server: Option<String>,
-) -> Result<(TokenManager, String), Failure> {
-    let remembered = account::load(&dirs.config).map_err(other)?.ok_or(Failure {
-        code: 3,
-        message: "not signed in: run `consult-cli login` first".into(),
-    })?;
-    let server = server.unwrap_or_else(|| remembered.server.clone());
-    if server.trim_end_matches('/') != remembered.server.trim_end_matches('/') {
+    sources: ConfigSources,
+) -> Result<App, Failure> {
+    App::open(AppOptions {
+        dirs: dirs.clone(),
+        keychain: keychain.clone(),
+        config: sources,
+        sender: SenderOptions::default(),
+    })
+    .map_err(Failure::from)
+}
+
+/// Signs in again from the keychain, as the app does at launch. A server
+/// that cannot be reached now is not an error: recording goes on and uploads
+/// wait. `server` is the one asked for on the command line, if any.
+pub async fn signed_in(app: &App, server: Option<&str>) -> Result<(), Failure> {
+    let silent = match app.sign_in_silently().await {
+        Ok(Some(silent)) => silent,
+        Ok(None) => {
+            return Err(Failure {
+                code: 3,
+                message: "not signed in: run `consult-cli login` first".into(),
+            });
+        }
+        Err(err) if err.kind == ErrorKind::Locked => {
+            return Err(Failure {
+                code: 3,
+                message: err.message,
+            });
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if let Some(server) = server
+        && server.trim_end_matches('/') != silent.server
+    {
         return Err(Failure {
             code: 3,
             message: format!(
                 "signed in to {}, not {server}: run `consult-cli login` for it",
-                remembered.server
+                silent.server
             ),
         });
     }
-    let tokens = manager(&server, keychain, config)?;
-    match tokens.resume(&remembered.account).await {
-        Ok(()) => {}
-        Err(SignInError::Auth(err)) if err.is_transient() => {
-            eprintln!("warning: {err}; recording anyway, the upload will wait");
+    match silent.resumed {
+        Resumed::Ready => {}
+        Resumed::Offline(reason) => {
+            eprintln!("warning: {reason}; recording anyway, the upload will wait");
         }
-        Err(SignInError::Auth(AuthError::SignInRequired(reason))) => {
-            eprintln!(
-                "warning: sign-in required ({reason}); recording anyway, run `consult-cli login` to upload"
-            );
-        }
+        Resumed::SignInRequired(reason) => eprintln!(
+            "warning: sign-in required ({reason}); recording anyway, run `consult-cli login` to upload"
+        ),
         // The saved sign-in was removed (revoked earlier, or signed out
         // elsewhere): the recording must not be refused for it.
-        Err(SignInError::NothingSaved(_)) => {
-            eprintln!(
-                "warning: no saved sign-in in the keychain; recording anyway, run `consult-cli login` to upload"
-            );
-        }
-        Err(other) => return Err(other.into()),
+        Resumed::NothingSaved => eprintln!(
+            "warning: no saved sign-in in the keychain; recording anyway, run `consult-cli login` to upload"
+        ),
     }
-    Ok((tokens, server))
-}
-
-/// The sender's settings from the configuration in force, as the app's.
-pub fn sender_options(config: &Resolved) -> SenderOptions {
-    SenderOptions::default().configured(config)
+    Ok(())
 }
