@@ -30,19 +30,23 @@ const PHRASES: [&str; 4] = [
 ];
 const STEP: Duration = Duration::from_secs(30);
 
+#[derive(Default)]
 struct Plan {
     idle_secs: u64,
     recording_secs: u64,
     /// Print the current figures this often while recording (0: never), to
     /// see over a long run whether memory levels off or keeps climbing.
     report_secs: u64,
+    /// After recording, add this many lines to the live transcript and
+    /// print what they cost (0: skip): whether bounding it is worth it.
+    dom_lines: usize,
 }
 
 fn plan() -> Plan {
     let mut plan = Plan {
         idle_secs: 60,
         recording_secs: 120,
-        report_secs: 0,
+        ..Plan::default()
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -55,6 +59,7 @@ fn plan() -> Plan {
             "--idle-secs" => plan.idle_secs = value(),
             "--recording-secs" => plan.recording_secs = value(),
             "--report-secs" => plan.report_secs = value(),
+            "--dom-lines" => plan.dom_lines = value() as usize,
             "--short" => {
                 plan.idle_secs = 5;
                 plan.recording_secs = 15;
@@ -66,7 +71,9 @@ fn plan() -> Plan {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: app-bench [--short] [--idle-secs N] [--recording-secs N] [--report-secs N]");
+    eprintln!(
+        "usage: app-bench [--short] [--idle-secs N] [--recording-secs N] [--report-secs N] [--dom-lines N]"
+    );
     std::process::exit(2);
 }
 
@@ -194,6 +201,72 @@ async fn final_lines(app: &App) -> usize {
         .unwrap_or(0) as usize
 }
 
+/// Lines of dictation length, as the transcript renderer adds them (one
+/// `<p>` of text each, before the provisional line), followed to the end
+/// as the live view follows them. `content_visibility` also sets the CSS
+/// that lets WebKit skip laying out and painting lines out of view.
+const ADD_LINES: &str = r#"
+const [count, contentVisibility] = arguments;
+const box = document.querySelector('#transcript');
+const marked = 'bench-line';
+for (const old of box.querySelectorAll('.' + marked)) old.remove();
+document.getElementById('bench-style')?.remove();
+if (contentVisibility) {
+  const style = document.createElement('style');
+  style.id = 'bench-style';
+  style.textContent = '#transcript p { content-visibility: auto; contain-intrinsic-size: auto 1.5em; }';
+  document.head.append(style);
+}
+const partial = box.querySelector('p.partial');
+for (let i = 0; i < count; i++) {
+  const line = document.createElement('p');
+  line.className = marked;
+  line.textContent = `Line ${i}: the patient reports intermittent chest pain after exercise, ${i % 97} minutes.`;
+  box.insertBefore(line, partial);
+}
+box.scrollTop = box.scrollHeight;
+return box.querySelectorAll('p').length;
+"#;
+
+/// What `count` more lines in the live transcript cost, with WebKit's
+/// defaults and with `content-visibility: auto` on the lines: the memory
+/// of the app and its web process (PSS, ten seconds after each change).
+/// A long consultation has about 940 final lines an hour.
+async fn transcript_dom_cost(app: &App, pid: u32, count: usize) {
+    let settle = 10;
+    let pss = |memory: Memory| memory.last_totals().1;
+    println!(
+        "the live transcript's DOM, {count} more lines (PSS of all, {settle} s after each step):"
+    );
+    let mut before = pss(watch_memory(pid, settle, 0).await);
+    // Twice each, alternating: the garbage of one step is still being
+    // collected during the next, and the repeat shows how much that moves.
+    let steps = [
+        ("WebKit's defaults", false),
+        ("content-visibility: auto", true),
+    ];
+    for (label, content_visibility) in steps.into_iter().cycle().take(4) {
+        let shown = app
+            .session
+            .execute(ADD_LINES, json!([count, content_visibility]))
+            .await
+            .expect("the lines are added");
+        let after = pss(watch_memory(pid, settle, 0).await);
+        println!(
+            "  {label:<26} {:>7.1} MB before, {:>7.1} MB with them ({:+.1} MB; {:.1} kB a line; {shown} lines shown)",
+            mb(before),
+            mb(after),
+            mb(after) - mb(before),
+            (after as f64 - before as f64) / count as f64 / 1000.0,
+        );
+        app.session
+            .execute(ADD_LINES, json!([0, false]))
+            .await
+            .expect("the lines are removed");
+        before = pss(watch_memory(pid, settle, 0).await);
+    }
+}
+
 /// Speaks the phrases into the microphone, one after another, until `stop`.
 async fn keep_talking(dir: &Path, mut stop: watch::Receiver<bool>) {
     let spoken: Vec<_> = PHRASES
@@ -292,6 +365,9 @@ async fn main() {
     ));
     app.session.click("#record").await.unwrap();
     app.wait_text("#status-pill", "Uploaded", STEP).await;
+    if plan.dom_lines > 0 {
+        transcript_dom_cost(&app, pid, plan.dom_lines).await;
+    }
     app.quit().await;
 
     let floor = floor(&desktop, plan.idle_secs).await;
