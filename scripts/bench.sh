@@ -25,8 +25,12 @@ echo "== streaming through the CLI at real time (websocat as the floor)"
 # or OpenSSL needed on loopback).
 command -v websocat >/dev/null ||
   cargo install --locked --quiet websocat --version 1.14.1 --no-default-features --features unix_stdio
-cargo build --locked --release -p consult-recorder --bin consult-cli \
-  -p e2e-tests --bin stream-bench --bin app-bench -p floor-window --bin floor-window
+# The CLI as shipped, built on its own as scripts/package.sh builds it (a
+# no-op after it): built together with the measuring tools, their test
+# helpers would change the features it is compiled with.
+cargo build --locked --release -p consult-recorder --bin consult-cli
+cargo build --locked --release -p e2e-tests --bin stream-bench --bin app-bench \
+  -p floor-window --bin floor-window
 keyctl session - ./target/release/stream-bench "$@"
 
 echo "== the desktop app's memory: idle, and recording with live text (Xvfb)"
