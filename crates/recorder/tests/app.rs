@@ -503,3 +503,59 @@ async fn a_link_from_the_clinic_system_waits_for_the_doctor_and_records_that_con
     app.dismiss_link();
     assert!(app.snapshot().link_offer.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a keyutils session keyring; run scripts/test.sh"]
+async fn a_recording_made_for_another_server_is_neither_continued_nor_sent_with_this_sign_in() {
+    let fixture = ServerHome::start(|_| {}).await;
+    let home = fixture.home.path();
+    let app_options = options(home, &fixture.url);
+    let (app, _events) = signed_in_app(&fixture, app_options.clone()).await;
+    // A recording a crash left behind, made while signed in to another server.
+    let elsewhere = consult_recorder::store::SessionRecord {
+        id: "ENC-ELSEWHERE".into(),
+        reference: "Room 1".into(),
+        started_at: 0,
+        profile: consult_recorder::store::Profile::V1,
+        server: "https://elsewhere.example".into(),
+        state: SessionState::Recording,
+        failure: None,
+        samples_recorded: 16_000,
+        samples_confirmed: 0,
+    };
+    consult_recorder::store::Store::open_in(&app_options.dirs, &app_options.keychain)
+        .unwrap()
+        .create(&elsewhere)
+        .unwrap();
+
+    // Continuing it here would send its audio with this server's token.
+    let (_, wav) = consultation_wav(home, 1);
+    let continued = app
+        .start_recording_from(
+            WavSource::open(&wav, 0.0).unwrap(),
+            &RecordingRequest {
+                session_id: Some(elsewhere.id.clone()),
+                continue_existing: true,
+                ..RecordingRequest::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(continued.kind, ErrorKind::SignInNeeded, "{continued:?}");
+    assert!(
+        continued.message.contains("another server"),
+        "{continued:?}"
+    );
+
+    // Its upload waits for a sign-in to its own server.
+    let pending = app.pending_uploads().unwrap();
+    assert!(pending.sendable.is_empty(), "{pending:?}");
+    assert_eq!(pending.elsewhere, vec![elsewhere.clone()]);
+    let Err(refused) = app.begin_upload(&elsewhere) else {
+        panic!("another server's recording was sent with this sign-in");
+    };
+    assert_eq!(refused.kind, ErrorKind::SignInNeeded, "{refused:?}");
+    assert!(
+        !fixture.session_dir(&elsewhere.id).exists(),
+        "nothing of it reached this server"
+    );
+}

@@ -550,6 +550,20 @@ async fn the_command_line_records_and_resends_by_the_apps_rules() {
         "the server holds the consultation byte for byte"
     );
 
+    // A finished recording is not continued: nothing is added to it.
+    let again = cli(
+        home,
+        &signed_in.record_args("0", &["--session-id", session]),
+        None,
+    )
+    .await;
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(
+        text(&again).contains("sent in full already"),
+        "{}",
+        text(&again)
+    );
+
     // A v1 server confirmed every byte: there is nothing to send again.
     let resend = cli(home, &["resend", session], None).await;
     assert_eq!(resend.status.code(), Some(2), "{}", text(&resend));

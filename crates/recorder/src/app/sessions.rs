@@ -86,13 +86,26 @@ impl App {
         source: S,
         request: &RecordingRequest,
     ) -> Result<Session, AppError> {
-        let id = self.session_id_for(request)?;
+        let (id, continued) = self.session_id_for(request)?;
         self.check_can_record(request)?;
-        let signed = self.signed().ok_or_else(|| {
-            AppError::new(ErrorKind::SignInNeeded, "Please sign in before recording.")
-        })?;
         let config = self.config();
-        let mut setup = self.setup(&id, &request.reference, config.profile, &signed);
+        // A recording continued goes on as it began: to its server, in its
+        // profile, under its reference.
+        let (signed, profile, reference) = match &continued {
+            Some(record) => (
+                self.signed_for_record(record, "continue it")?,
+                record.profile,
+                record.reference.as_str(),
+            ),
+            None => (
+                self.signed().ok_or_else(|| {
+                    AppError::new(ErrorKind::SignInNeeded, "Please sign in before recording.")
+                })?,
+                config.profile,
+                request.reference.as_str(),
+            ),
+        };
+        let mut setup = self.setup(&id, reference, profile, &signed);
         setup.options.language = request.language.clone().or(config.language);
         let session = Session::start(setup, Some(source)).map_err(AppError::storage)?;
         if request.consent_confirmed {
@@ -113,6 +126,25 @@ impl App {
     /// clinic may ask for a recording again while its audio is still here;
     /// a session a server confirmed, or one still being sent, is refused.
     pub fn begin_resend(&self, id: &str) -> Result<Session, AppError> {
+        let record = self.check_resend(id)?;
+        let signed = self.signed_for_record(&record, "send it again")?;
+        self.reserve_sending(id)?;
+        let started = self
+            .inner
+            .store
+            .restart_upload(id)
+            .map_err(AppError::storage)
+            .and_then(|_| self.send_spool(&record, &signed));
+        if started.is_err() {
+            self.lock_sending().remove(id);
+        }
+        started
+    }
+
+    /// What can be told before signing in about sending `id` again: that it
+    /// exists, went to a server that does not confirm receipt, is not being
+    /// sent now, and its audio is still here.
+    pub fn check_resend(&self, id: &str) -> Result<SessionRecord, AppError> {
         let record = self.existing(id)?;
         if record.state != SessionState::Sent || self.lock_sending().contains(id) {
             return Err(AppError::invalid(
@@ -124,12 +156,7 @@ impl App {
                 "The audio of this recording is no longer on this computer (the retention period has passed).",
             ));
         }
-        let signed = self.signed_for_record(&record, "send it again")?;
-        self.inner
-            .store
-            .restart_upload(id)
-            .map_err(AppError::storage)?;
-        self.send_spool(&record, &signed)
+        Ok(record)
     }
 
     /// The sessions whose audio the server has not fully confirmed, split
@@ -158,7 +185,23 @@ impl App {
     /// follows it (one of [`PendingUploads::sendable`]).
     pub fn begin_upload(&self, record: &SessionRecord) -> Result<Session, AppError> {
         let signed = self.signed_for_record(record, "send it")?;
-        self.send_spool(record, &signed)
+        self.reserve_sending(&record.id)?;
+        let started = self.send_spool(record, &signed);
+        if started.is_err() {
+            self.lock_sending().remove(&record.id);
+        }
+        started
+    }
+
+    /// Marks `id` as being sent, or refuses when it already is: one step
+    /// under one lock, so two callers never both start a sender for it.
+    /// [`App::follow`] releases the mark when the session ends.
+    fn reserve_sending(&self, id: &str) -> Result<(), AppError> {
+        if self.lock_sending().insert(id.to_owned()) {
+            Ok(())
+        } else {
+            Err(AppError::invalid("This recording is being sent already."))
+        }
     }
 
     /// The current sign-in, when it is to `record`'s server: a token is
@@ -176,9 +219,12 @@ impl App {
             )
         })?;
         if !same_server(&record.server, &signed.server) {
-            return Err(AppError::invalid(format!(
-                "This recording was made for another server: sign in to that server to {to}."
-            )));
+            return Err(AppError::new(
+                ErrorKind::SignInNeeded,
+                format!(
+                    "This recording was made for another server: sign in to that server to {to}."
+                ),
+            ));
         }
         Ok(signed)
     }
@@ -194,28 +240,34 @@ impl App {
     }
 
     /// The id a recording gets: a new one, or the clinic's, checked. An id
-    /// already in History is refused unless the request continues it.
-    fn session_id_for(&self, request: &RecordingRequest) -> Result<String, AppError> {
+    /// already in History is refused unless the request continues it; then
+    /// its record comes too, and a recording already sent in full is refused.
+    fn session_id_for(
+        &self,
+        request: &RecordingRequest,
+    ) -> Result<(String, Option<SessionRecord>), AppError> {
         let given = request.session_id.as_deref();
         let Some(given) = given.filter(|g| !g.trim().is_empty()) else {
-            return Ok(uuid::Uuid::new_v4().to_string());
+            return Ok((uuid::Uuid::new_v4().to_string(), None));
         };
         let id = crate::consultation::check_session_id(given)
             .map_err(|e| AppError::invalid(format!("{}.", super::capitalised(&e.to_string()))))?;
-        if !request.continue_existing
-            && self
-                .inner
-                .store
-                .get(&id)
-                .map_err(AppError::storage)?
-                .is_some()
-        {
+        let Some(existing) = self.inner.store.get(&id).map_err(AppError::storage)? else {
+            return Ok((id, None));
+        };
+        if !request.continue_existing {
             return Err(AppError::invalid(format!(
                 "Consultation {id} already has a recording in History. Use Send again there, \
                  or start a new consultation in the clinic system."
             )));
         }
-        Ok(id)
+        if matches!(existing.state, SessionState::Complete | SessionState::Sent) {
+            return Err(AppError::invalid(format!(
+                "Consultation {id} was recorded and sent in full already; nothing is added to \
+                 a finished recording (resend sends it again)."
+            )));
+        }
+        Ok((id, Some(existing)))
     }
 }
 

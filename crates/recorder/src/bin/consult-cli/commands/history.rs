@@ -1,6 +1,6 @@
 //! `sessions`, `resend`, `upload`, `transcript`: the history of recordings.
 
-use consult_recorder::app::ErrorKind;
+use consult_recorder::app::{AppError, ErrorKind};
 use consult_recorder::auth::Keychain;
 use consult_recorder::config::ConfigSources;
 use consult_recorder::paths::AppDirs;
@@ -44,11 +44,14 @@ pub async fn resend(
     session_id: &str,
 ) -> Result<(), Failure> {
     let app = open_app(dirs, keychain, sources)?;
-    signed_in(&app, None).await?;
-    let session = app.begin_resend(session_id).map_err(|err| match err.kind {
+    let refused = |err: AppError| match err.kind {
         ErrorKind::NotFound => Failure::other(format!("no session {session_id}")),
         _ => err.into(),
-    })?;
+    };
+    // What this computer can tell is checked before the server is asked.
+    app.check_resend(session_id).map_err(refused)?;
+    signed_in(&app, None).await?;
+    let session = app.begin_resend(session_id).map_err(refused)?;
     follow(session, app.subscribe()).await
 }
 

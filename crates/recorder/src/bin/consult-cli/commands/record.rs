@@ -13,8 +13,8 @@ use crate::failure::{Failure, other};
 use crate::output::follow;
 
 /// `record`: records until Ctrl-C (or the file's end) and follows the upload.
-/// The app's rules apply (consent, the id, the clinic's id); an id already in
-/// History continues that recording, as after a crash.
+/// The app's rules apply (consent, the id, the clinic's id); `--session-id`
+/// with an id already in History continues that recording, as after a crash.
 pub async fn record(
     dirs: &AppDirs,
     keychain: &Keychain,
@@ -34,10 +34,12 @@ pub async fn record(
     let app = open_app(dirs, keychain, sources)?;
     let request = RecordingRequest {
         reference,
+        // Only an id given here continues a recording; one the clinic's
+        // server makes up must be new.
+        continue_existing: session_id.is_some(),
         session_id,
         consent_confirmed,
         language: None,
-        continue_existing: true,
     };
     // Nothing is opened, and the server is not asked, for a request the app refuses.
     app.check_recording_request(&request)?;
