@@ -24,6 +24,8 @@ packages=(
   tinyproxy python3
   # tests: the independent seed backends (FastAPI in a virtual environment from PyPI)
   python3-venv
+  # tests: a stand-in for logind's sleep inhibitors on the test D-Bus
+  python3-dbus python3-gi
   # tests: the app's window driven over WebDriver on a virtual display
   xvfb webkit2gtk-driver
   # tests: the package test opens a link as a desktop does

@@ -66,6 +66,8 @@ impl Consultation {
             .unwrap(),
             tokens,
             options: SenderOptions::default(),
+            // Only the keep-awake test asks a power manager.
+            keep_awake: false,
         }
     }
 

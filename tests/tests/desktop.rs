@@ -573,6 +573,9 @@ async fn an_unplugged_microphone_is_reported_and_recording_carries_on() {
     let practice = Practice::open("microphone").await;
     let app = practice.desktop.launch_signed_in(EMAIL, PASSWORD).await;
     record_the_first_phrase(&app, practice.work.path()).await;
+    // No logind in the window's world (see the harness): the doctor is told
+    // the computer may sleep, apart from any microphone notice.
+    app.wait_text("#awake-note", "may go to sleep", SHORT).await;
 
     // 7. Unplug: the window says so; plug back: it says so and goes on.
     let mut replug = pulse::Replug { armed: true };

@@ -145,7 +145,7 @@ function startClean(): void {
   state.sessionId = null;
   state.transcript.clear();
   renderTranscript();
-  for (const id of ["mic-note", "link-refused", "status-detail"]) $(id).hidden = true;
+  for (const id of ["mic-note", "awake-note", "link-refused", "status-detail"]) $(id).hidden = true;
   $("recording-for").hidden = true;
   $("elapsed").textContent = "0:00";
 }
@@ -342,6 +342,16 @@ function onEvent(event: Event): void {
     case "warning":
       $("mic-note").hidden = false;
       $("mic-note").textContent = event.message;
+      break;
+    case "keep_awake":
+      // Only a recording the computer may sleep through is worth a word. The
+      // answer can come before the start call returns the recording's id.
+      if (state.sessionId !== null && event.session_id !== state.sessionId) break;
+      $("awake-note").hidden = event.state.state !== "unavailable";
+      if (event.state.state === "unavailable") {
+        $("awake-note").textContent = event.state.message;
+        announce(event.state.message);
+      }
       break;
     case "recording":
       void api.snapshot().then(applySnapshot);

@@ -145,6 +145,32 @@ pub enum Event {
     },
     /// A link from the clinic's system: waiting for the doctor, refused, or withdrawn.
     Link(LinkEvent),
+    /// Whether the computer is kept from sleeping for a recording.
+    KeepAwake {
+        /// The consultation's id.
+        session_id: String,
+        /// Held, released, or not possible.
+        state: AwakeState,
+    },
+}
+
+/// The recording's hold on the computer's sleep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AwakeState {
+    /// The power manager keeps the computer awake while the recording runs.
+    Held {
+        /// The mechanism, e.g. `systemd-logind inhibitor`.
+        by: String,
+    },
+    /// The recording ended and the computer may sleep again.
+    Released,
+    /// The computer may sleep during this recording; `message` says why, for the person.
+    Unavailable {
+        /// One sentence for the person.
+        message: String,
+    },
 }
 
 /// What happened to a `consult-recorder://record?…` link.

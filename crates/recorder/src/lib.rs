@@ -19,10 +19,11 @@ pub mod deep_link;
 pub mod diagnose;
 pub mod events;
 mod json_file;
+pub mod keep_awake;
 pub mod logging;
 mod model;
 pub mod net;
-// The C library (free disk space): the crate's only unsafe code.
+// The C library (free disk space, Windows' sleep state): the crate's only unsafe code.
 #[allow(unsafe_code)]
 mod os;
 pub mod paths;

@@ -27,3 +27,19 @@ pub fn free_bytes(dir: &Path) -> Option<u64> {
 pub fn free_bytes(_dir: &Path) -> Option<u64> {
     None
 }
+
+/// Sets (`true`) or clears this thread's "system required" execution state,
+/// which keeps Windows from sleeping while it is set; `false` when refused.
+#[cfg(windows)]
+pub fn keep_system_awake(on: bool) -> bool {
+    use windows_sys::Win32::System::Power::{
+        ES_CONTINUOUS, ES_SYSTEM_REQUIRED, SetThreadExecutionState,
+    };
+    let flags = if on {
+        ES_CONTINUOUS | ES_SYSTEM_REQUIRED
+    } else {
+        ES_CONTINUOUS
+    };
+    // SAFETY: the call takes flags by value and touches no memory of ours.
+    unsafe { SetThreadExecutionState(flags) != 0 }
+}

@@ -64,6 +64,7 @@ async fn a_frame_without_its_pair_reaches_the_disk_with_the_next_sync() {
         Reporter::new("capture-test", events),
         stop,
         Default::default(),
+        false,
     );
 
     // Three frames: a pair goes at once, the third only with a sync. The

@@ -36,6 +36,7 @@ fn setup(
         .unwrap(),
         tokens: TokenManager::start(client, MemoryVault::default(), ManagerOptions::default()),
         options: SenderOptions::default(),
+        keep_awake: false,
     }
 }
 

@@ -319,6 +319,13 @@ fn as_the_doctor(command: &mut Command, display: &str, home: &Path, config: &Pat
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("CONSULT_SYSTEM_CONFIG", config)
         .env("CONSULT_LOG_LEVEL", "debug")
+        // No system bus, as in the containers the tests run in, whatever
+        // this machine has: no logind to keep the computer awake, and the
+        // window says so (the keep-awake test covers logind itself).
+        .env(
+            "DBUS_SYSTEM_BUS_ADDRESS",
+            format!("unix:path={}", home.join("no-system-bus").display()),
+        )
         .env_remove("CONSULT_SERVER")
         .env_remove("WAYLAND_DISPLAY");
 }

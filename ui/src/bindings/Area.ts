@@ -3,4 +3,4 @@
 /**
  * What a check looked at; also the order of the report.
  */
-export type Area = "configuration" | "storage" | "keychain" | "server" | "sign_in" | "microphone";
+export type Area = "configuration" | "storage" | "keychain" | "server" | "sign_in" | "microphone" | "power";

@@ -566,6 +566,7 @@ impl App {
             store: self.inner.store.clone(),
             tokens: signed.tokens.clone(),
             options,
+            keep_awake: true,
         }
     }
 
@@ -582,6 +583,13 @@ impl App {
         // "connected", on a fast network) would otherwise never reach the UI.
         if let Some(current) = session.status_event() {
             let _ = self.inner.events.send(current);
+        }
+        // Likewise the hold on sleep, which is often answered by then.
+        if let Some(state) = session.keep_awake_state() {
+            let _ = self.inner.events.send(Event::KeepAwake {
+                session_id: id.clone(),
+                state,
+            });
         }
         let app = self.clone();
         let span = tracing::info_span!("session", id = %id);

@@ -81,6 +81,7 @@ pub async fn run(inputs: Inputs<'_>) -> Report {
     }
     checks.extend(sign_in(&inputs.sign_in, inputs.keychain).await);
     checks.extend(microphone(inputs.microphone, inputs.listen).await);
+    checks.push(keep_awake().await);
     Report::new(checks)
 }
 
@@ -347,6 +348,35 @@ async fn microphone(chosen: Option<String>, listen: Duration) -> Vec<Check> {
     }
     checks.push(listen_check(chosen, listen).await);
     checks
+}
+
+/// Takes the hold a recording takes on sleep and releases it at once.
+async fn keep_awake() -> Check {
+    let probe = tokio::task::spawn_blocking(|| {
+        crate::keep_awake::hold("Checking that Consult Recorder can keep this computer awake")
+            .map(|hold| hold.backend())
+    })
+    .await;
+    match probe {
+        Ok(Ok(backend)) => check(
+            Area::Power,
+            "sleep while recording",
+            Outcome::Ok,
+            format!("blocked while a recording runs ({backend}; a hold was taken and released)"),
+        ),
+        Ok(Err(err)) => check(
+            Area::Power,
+            "sleep while recording",
+            Outcome::Warning,
+            format!("{err}: the computer may go to sleep during a recording"),
+        ),
+        Err(err) => check(
+            Area::Power,
+            "sleep while recording",
+            Outcome::Warning,
+            err.to_string(),
+        ),
+    }
 }
 
 /// Listens for `listen` and reports the loudest sample.

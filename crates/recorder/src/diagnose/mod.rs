@@ -29,6 +29,8 @@ pub enum Area {
     SignIn,
     /// The microphones, and the chosen one's level.
     Microphone,
+    /// Keeping the computer awake while recording (a hold taken and released).
+    Power,
 }
 
 impl Area {
@@ -42,6 +44,8 @@ impl Area {
             Area::Microphone => 6,
             Area::Configuration => 7,
             Area::Storage => 8,
+            // Only ever a warning: a recording goes on without the hold.
+            Area::Power => 9,
         }
     }
 
@@ -53,6 +57,7 @@ impl Area {
             Area::Server => "Server",
             Area::SignIn => "Sign-in",
             Area::Microphone => "Microphone",
+            Area::Power => "Power",
         }
     }
 }

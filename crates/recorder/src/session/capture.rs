@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::awake;
 use super::report::Reporter;
 use crate::audio::{AudioError, AudioSource, Frame};
 use crate::events::Status;
@@ -56,7 +57,8 @@ pub type CaptureDone = watch::Receiver<Option<u64>>;
 pub type CaptureFailure = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
 /// Starts the spool thread and the task that feeds it from `source`.
-/// `stop` ends capture early (the doctor pressed Stop).
+/// `stop` ends capture early (the doctor pressed Stop); with `keep_awake`
+/// the computer is kept from sleeping until capture ends.
 pub fn start<S: AudioSource + 'static>(
     mut source: S,
     writer: SpoolWriter,
@@ -64,6 +66,7 @@ pub fn start<S: AudioSource + 'static>(
     reporter: Reporter,
     mut stop: watch::Receiver<bool>,
     failure: CaptureFailure,
+    keep_awake: bool,
 ) -> CaptureDone {
     let (commands, inbox) = mpsc::channel::<Command>(1024);
     let (done_tx, done) = watch::channel(None);
@@ -79,6 +82,7 @@ pub fn start<S: AudioSource + 'static>(
     }
 
     tokio::spawn(async move {
+        let awake = keep_awake.then(|| awake::take(reporter.clone()));
         let mut pending: Vec<Frame> = Vec::new();
         let mut sync = tokio::time::interval(SYNC_EVERY);
         sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -124,6 +128,9 @@ pub fn start<S: AudioSource + 'static>(
             }
         }
         let _ = hand_over(&commands, &mut pending).await;
+        if let Some(awake) = awake {
+            awake::release(awake, &reporter).await;
+        }
         let (reply, end) = oneshot::channel();
         if commands.send(Command::Finish(reply)).await.is_ok()
             && let Ok(end) = end.await

@@ -4,6 +4,7 @@
 //! the protocol sender of the session's profile. Capture never waits for the
 //! network and the network never reads from capture: the spool sits between.
 
+mod awake;
 pub mod capture;
 mod connection;
 mod driver;
@@ -32,7 +33,7 @@ use tracing::Instrument;
 
 use crate::audio::AudioSource;
 use crate::auth::TokenManager;
-use crate::events::{Event, Status, TranscriptUpdate};
+use crate::events::{AwakeState, Event, Status, TranscriptUpdate};
 use crate::net::{self, ConnectError};
 use crate::spool::{Recovered, SpoolError, SpoolReader, SpoolWriter};
 use crate::store::{Profile, SessionRecord, SessionState, Store, StoreError};
@@ -84,6 +85,9 @@ pub struct SessionSetup {
     pub tokens: TokenManager,
     /// How the sender connects, retries and paces.
     pub options: SenderOptions,
+    /// Whether recording keeps the computer from sleeping. The app's
+    /// recordings do; tests about other things leave the power manager alone.
+    pub keep_awake: bool,
 }
 
 impl SessionSetup {
@@ -150,6 +154,7 @@ impl Session {
                     reporter.clone(),
                     stop_rx,
                     capture_failure.clone(),
+                    setup.keep_awake,
                 )
             }
             None => {
@@ -204,6 +209,12 @@ impl Session {
             session_id: self.id.clone(),
             status,
         })
+    }
+
+    /// The recording's latest hold on sleep, if one was asked for yet (a
+    /// subscriber may have missed its event, as with [`Session::status_event`]).
+    pub fn keep_awake_state(&self) -> Option<AwakeState> {
+        self.reporter.current_awake()
     }
 
     /// Stops capture; whatever was recorded is still uploaded.

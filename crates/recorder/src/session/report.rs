@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 use crate::audio::SourceNotice;
-use crate::events::{Event, Status, TranscriptUpdate};
+use crate::events::{AwakeState, Event, Status, TranscriptUpdate};
 
 /// The session's voice: every event the UI and the CLI see goes through here.
 #[derive(Debug, Clone)]
@@ -13,6 +13,7 @@ pub struct Reporter {
     session_id: String,
     events: broadcast::Sender<Event>,
     last_status: Arc<Mutex<Option<Status>>>,
+    last_awake: Arc<Mutex<Option<AwakeState>>>,
 }
 
 impl Reporter {
@@ -22,6 +23,7 @@ impl Reporter {
             session_id: session_id.to_owned(),
             events,
             last_status: Arc::new(Mutex::new(None)),
+            last_awake: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -83,6 +85,26 @@ impl Reporter {
             session_id: self.session_id.clone(),
             message,
         });
+    }
+
+    /// Publishes the recording's hold on sleep (and logs it).
+    pub fn keep_awake(&self, state: AwakeState) {
+        match &state {
+            AwakeState::Unavailable { message } => {
+                tracing::warn!(session = %self.session_id, %message, "keep awake")
+            }
+            other => tracing::info!(session = %self.session_id, state = ?other, "keep awake"),
+        }
+        *self.last_awake.lock().expect("awake lock poisoned") = Some(state.clone());
+        let _ = self.events.send(Event::KeepAwake {
+            session_id: self.session_id.clone(),
+            state,
+        });
+    }
+
+    /// The latest hold on sleep, for a subscriber that came after it was sent.
+    pub fn current_awake(&self) -> Option<AwakeState> {
+        self.last_awake.lock().expect("awake lock poisoned").clone()
     }
 
     /// Passes on what the audio source noticed (levels, microphone changes).

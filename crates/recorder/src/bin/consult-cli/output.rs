@@ -1,6 +1,6 @@
 //! What the commands print: a session's events as JSON lines, and errors.
 
-use consult_recorder::events::{Event, Status};
+use consult_recorder::events::{AwakeState, Event, Status};
 use consult_recorder::session::Session;
 
 use crate::failure::Failure;
@@ -72,7 +72,11 @@ fn print_event(event: &Event) {
             status: Status::Failed { reason },
             ..
         } => eprintln!("error: {reason}"),
-        Event::Microphone { message, .. } => eprintln!("{message}"),
+        Event::Microphone { message, .. }
+        | Event::KeepAwake {
+            state: AwakeState::Unavailable { message },
+            ..
+        } => eprintln!("{message}"),
         _ => {}
     }
 }
