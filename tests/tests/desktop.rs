@@ -82,7 +82,7 @@ impl Practice {
 async fn finals(app: &App) -> Vec<String> {
     app.session
         .execute(
-            "return [...document.querySelectorAll('#transcript p:not(.partial)')].map(p => p.textContent);",
+            "return [...document.querySelectorAll('#transcript p:not(.partial) .words')].map(w => w.textContent);",
             json!([]),
         )
         .await
@@ -345,10 +345,25 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
     app.wait_text("#history-transcript", PHRASES[1], SHORT)
         .await;
     assert_eq!(
-        app.raw_text("#history-transcript").await.as_deref(),
+        app.raw_text("#history-transcript .words").await.as_deref(),
         Some(PHRASES[1]),
         "the second consultation holds only its own words"
     );
+    // Each line carries its time from the start; clicking the time marks
+    // the line and brings it into view among its neighbours.
+    let time = app
+        .raw_text("#history-transcript time")
+        .await
+        .unwrap_or_default();
+    assert!(time.starts_with("0:0"), "the line's time: {time:?}");
+    app.session.click("#history-transcript a").await.unwrap();
+    app.wait_for("the clicked line marked as current", SHORT, async |_| {
+        app.raw_text("#history-transcript p[aria-current=true] .words")
+            .await
+            .filter(|words| words == PHRASES[1])
+    })
+    .await;
+    app.shot("05b-line-in-context").await;
     assert!(
         server.session_dir(CONSULTATION_ID).is_dir(),
         "the server filed it under the clinic's id"
@@ -364,10 +379,9 @@ async fn a_doctor_signs_in_once_records_and_finds_the_transcript_in_history() {
     let note = app.wait_text("#history-note", "Saved to ", SHORT).await;
     let path = note.trim_start_matches("Saved to ").trim();
     let exported = std::fs::read_to_string(path).unwrap();
-    assert_eq!(
-        exported,
-        format!("{}\n", PHRASES[0]),
-        "the export is the transcript"
+    assert!(
+        exported.starts_with("[0:0") && exported.ends_with(&format!("] {}\n", PHRASES[0])),
+        "the export is the transcript, with each line's time: {exported}"
     );
     let name = Path::new(path)
         .file_name()

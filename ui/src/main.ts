@@ -10,13 +10,13 @@ import type { SessionView } from "./bindings/SessionView";
 import type { Snapshot } from "./bindings/Snapshot";
 import type { Status } from "./bindings/Status";
 import { api, errorField, errorMessage } from "./ipc.js";
-import { clock, humanDate } from "./state/format.js";
+import { clock, humanDate, levelWords } from "./state/format.js";
 import { uploadText } from "./state/history.js";
 import { type FieldName, configNote, retentionNote, settingsForm } from "./state/settings.js";
 import { offerAnnouncement, offerLines } from "./state/link.js";
 import { describeStatus, isNewState, outageBanner } from "./state/status.js";
 import { Transcript } from "./state/transcript.js";
-import { TranscriptDom } from "./transcript-dom.js";
+import { TranscriptDom, lineElement } from "./transcript-dom.js";
 
 type View = "loading" | "signin" | "recorder" | "history" | "settings" | "about";
 
@@ -327,7 +327,7 @@ function onEvent(event: Event): void {
       }
       break;
     case "level":
-      $<HTMLMeterElement>("level").value = Math.max(-60, event.level.peak_dbfs);
+      showLevel(event.level.peak_dbfs);
       break;
     case "microphone":
       if (event.change.kind === "signal_back") {
@@ -370,6 +370,31 @@ function onEvent(event: Event): void {
       } else renderOffer(null);
       break;
   }
+}
+
+/** The meter, and its reading in words (changed only when the words change). */
+function showLevel(peakDbfs: number): void {
+  const meter = $<HTMLMeterElement>("level");
+  meter.value = Math.max(-60, peakDbfs);
+  const words = levelWords(peakDbfs);
+  if ($("level-words").textContent !== words) {
+    $("level-words").textContent = words;
+    meter.setAttribute("aria-valuetext", words);
+  }
+}
+
+/** A time clicked in history: its line, marked and centred among its neighbours. */
+function showLineInContext(event: MouseEvent): void {
+  const link = (event.target as Element).closest("a");
+  if (link === null) return;
+  event.preventDefault();
+  const line = link.closest("p");
+  if (line === null) return;
+  for (const marked of $("history-transcript").querySelectorAll("[aria-current]")) marked.removeAttribute("aria-current");
+  line.setAttribute("aria-current", "true");
+  line.tabIndex = -1;
+  line.focus({ preventScroll: true });
+  line.scrollIntoView({ block: "center" });
 }
 
 // ---- History ------------------------------------------------------------------
@@ -432,7 +457,9 @@ async function openTranscript(s: SessionView): Promise<void> {
   $("history-detail").hidden = false;
   $("history-detail-title").textContent = `Transcript — ${s.reference || humanDate(s.started_at)}`;
   $("history-detail-id").textContent = `Consultation ID: ${s.id}`;
-  $("history-transcript").textContent = segments.length ? segments.map((x) => x.text).join("\n") : "(no text yet)";
+  const box = $("history-transcript");
+  if (segments.length) box.replaceChildren(...segments.map((x) => lineElement(x, "link")));
+  else box.textContent = "(no text yet)";
   $("history-note").textContent = "";
   $("history-show").hidden = true;
 }
@@ -655,6 +682,7 @@ async function start(): Promise<void> {
   $("signin-form").addEventListener("submit", (e) => void signIn(e as SubmitEvent));
   $("settings-form").addEventListener("submit", (e) => void saveSettings(e as SubmitEvent));
   $("record").addEventListener("click", () => void toggleRecording());
+  $("history-transcript").addEventListener("click", showLineInContext);
   $("signout").addEventListener("click", () => void signOut());
   $("link-offer-start").addEventListener("click", () => void acceptOffer());
   $("link-offer-dismiss").addEventListener("click", () => void dismissOffer());

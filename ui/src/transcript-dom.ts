@@ -3,7 +3,33 @@
 // several times a second — rebuilding every line each time made the window's
 // memory climb for as long as it recorded.
 
+import { lineTime } from "./state/format.js";
 import type { TranscriptView, Line } from "./state/transcript.js";
+
+/** One settled line: its time from the start, then its words (`.words`). */
+export function lineElement(line: { start: number; text: string }, time: "time" | "link"): HTMLParagraphElement {
+  const element = document.createElement("p");
+  const at = lineTime(line.start);
+  const stamp = document.createElement("time");
+  stamp.className = "at";
+  stamp.dateTime = at.iso;
+  stamp.textContent = at.label;
+  if (time === "link") {
+    // In history a time is a link to the line itself, shown in its context.
+    const link = document.createElement("a");
+    link.href = "#";
+    link.append(stamp);
+    link.setAttribute("aria-label", `Show the line at ${at.label} in context`);
+    element.append(link);
+  } else {
+    element.append(stamp);
+  }
+  const words = document.createElement("span");
+  words.className = "words";
+  words.textContent = line.text;
+  element.append(" ", words);
+  return element;
+}
 
 export class TranscriptDom {
   private shown: { line: Line; element: HTMLParagraphElement }[] = [];
@@ -20,8 +46,7 @@ export class TranscriptDom {
     }
     for (const stale of this.shown.splice(same)) stale.element.remove();
     for (const line of view.finals.slice(same)) {
-      const element = document.createElement("p");
-      element.textContent = line.text;
+      const element = lineElement(line, "time");
       this.box.insertBefore(element, this.partial);
       this.shown.push({ line, element });
     }

@@ -26,3 +26,23 @@ export function roughly(totalSecs: number): string {
 export function humanDate(unixMs: number, locale?: string): string {
   return new Date(unixMs).toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" });
 }
+
+/** Samples a second in every offset the recorder and server exchange. */
+export const SAMPLE_RATE = 16_000;
+
+/** Where a line starts, from the start of the consultation: `4:05`, and the same as an ISO 8601 duration for `<time datetime>`. */
+export function lineTime(startSample: number): { label: string; iso: string } {
+  const secs = Math.max(0, Math.floor(startSample / SAMPLE_RATE));
+  const h = Math.floor(secs / 3600);
+  const m = Math.floor((secs % 3600) / 60);
+  const s = secs % 60;
+  return { label: clock(secs), iso: `PT${h ? `${h}H` : ""}${h || m ? `${m}M` : ""}${s}S` };
+}
+
+/** The input level in words, so the meter does not speak by colour alone. */
+export function levelWords(peakDbfs: number): string {
+  if (peakDbfs < -50) return "No sound";
+  if (peakDbfs < -30) return "Quiet";
+  if (peakDbfs <= -6) return "Good";
+  return "Loud";
+}

@@ -38,6 +38,18 @@ fn consent_line(consent: &Consent) -> String {
     )
 }
 
+/// Where a line starts, from the start of the consultation, as the window
+/// shows it: `4:05`, `1:02:03`.
+fn line_time(start_sample: u64) -> String {
+    let secs = start_sample / u64::from(consult_protocol::SAMPLE_RATE);
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
 /// Writes the file and returns its path; never overwrites an existing file.
 pub fn write(
     folder: &Path,
@@ -50,7 +62,7 @@ pub fn write(
         ExportFormat::Txt => {
             let mut text = segments
                 .iter()
-                .map(|s| s.text.as_str())
+                .map(|s| format!("[{}] {}", line_time(s.start), s.text))
                 .collect::<Vec<_>>()
                 .join("\n");
             text.push('\n');
@@ -159,8 +171,8 @@ mod tests {
                 text: "blood pressure is normal".into(),
             },
             Segment {
-                start: 10,
-                end: 20,
+                start: 16_000 * 3_725 + 15_999,
+                end: 16_000 * 3_730,
                 text: "the patient reports chest pain".into(),
             },
         ];
@@ -200,7 +212,8 @@ mod tests {
         );
         assert_eq!(
             std::fs::read_to_string(&first).unwrap(),
-            "blood pressure is normal\nthe patient reports chest pain\n"
+            "[0:00] blood pressure is normal\n[1:02:05] the patient reports chest pain\n",
+            "each line with its time from the start of the consultation"
         );
         let consent = Consent {
             confirmed_by: "doctor@clinic.example".into(),

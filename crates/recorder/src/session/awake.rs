@@ -21,11 +21,12 @@ pub fn take(reporter: Reporter) -> Pending {
             Some(hold)
         }
         Err(err) => {
+            // The cause is for IT (the log, `diagnose`); the doctor needs what to do.
+            tracing::warn!(session = %reporter.session_id(), error = %err, "cannot keep the computer awake");
             reporter.keep_awake(AwakeState::Unavailable {
-                message: format!(
-                    "This computer may go to sleep during the recording: {err}. \
-                     Keep it plugged in with the lid open."
-                ),
+                message: "This computer may go to sleep during the recording: the system \
+                          did not let the app keep it awake. Keep it plugged in with the lid open."
+                    .to_owned(),
             });
             None
         }
