@@ -10,7 +10,7 @@ use consult_recorder::audio::WavSource;
 use consult_recorder::auth::memory_vault::MemoryVault;
 use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, Secret, TokenManager};
 use consult_recorder::crypto::{DataKey, DataKeySource};
-use consult_recorder::session::{SenderOptions, Session, SessionError, SessionSetup};
+use consult_recorder::session::{Power, SenderOptions, Session, SessionError, SessionSetup};
 use consult_recorder::store::{Profile, Store};
 
 use crate::audio::{unique_pcm, write_wav};
@@ -67,7 +67,7 @@ impl Consultation {
             tokens,
             options: SenderOptions::default(),
             // Only the keep-awake test asks a power manager.
-            keep_awake: false,
+            power: Power::watch_only(),
         }
     }
 

@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use consult_recorder::events::{AwakeState, Event};
-use consult_recorder::session::{Session, SessionSetup};
+use consult_recorder::session::{Power, Session, SessionSetup};
 use consult_recorder::store::Profile;
 use e2e_tests::recording::{Consultation, signed_in};
 use e2e_tests::server::{Options, TestServer};
@@ -104,7 +104,7 @@ fn record(
     tokens: consult_recorder::auth::TokenManager,
 ) -> Session {
     let setup = SessionSetup {
-        keep_awake: true,
+        power: Power::system(),
         ..consultation.setup(Profile::V1, server, tokens)
     };
     consultation.record(setup, 1.0)

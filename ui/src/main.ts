@@ -343,6 +343,14 @@ function onEvent(event: Event): void {
       $("mic-note").hidden = false;
       $("mic-note").textContent = event.message;
       break;
+    case "slept":
+      if (event.session_id !== state.sessionId) break;
+      state.transcript.markGap(event.at, event.message);
+      renderTranscript();
+      $("awake-note").hidden = false;
+      $("awake-note").textContent = event.message;
+      announce(event.message);
+      break;
     case "keep_awake":
       // Only a recording the computer may sleep through is worth a word. The
       // answer can come before the start call returns the recording's id.

@@ -9,7 +9,7 @@ import type { TranscriptView, Line } from "./state/transcript.js";
 /** One settled line: its time from the start, then its words (`.words`). */
 export function lineElement(line: { start: number; text: string }, time: "time" | "link"): HTMLParagraphElement {
   const element = document.createElement("p");
-  const at = lineTime(line.start);
+  const at = lineTime(Math.ceil(line.start));
   const stamp = document.createElement("time");
   stamp.className = "at";
   stamp.dateTime = at.iso;
@@ -47,6 +47,10 @@ export class TranscriptDom {
     for (const stale of this.shown.splice(same)) stale.element.remove();
     for (const line of view.finals.slice(same)) {
       const element = lineElement(line, "time");
+      if (line.gap) {
+        element.className = "gap";
+        element.setAttribute("role", "note");
+      }
       this.box.insertBefore(element, this.partial);
       this.shown.push({ line, element });
     }

@@ -75,6 +75,20 @@ pub fn parse_http_date(value: &str) -> Option<u64> {
         .map(|d| d * 86_400 + h * 3600 + m * 60 + s)
 }
 
+/// A span as a person says it: "40 seconds", "12 minutes", "2 hours 5 minutes".
+pub fn spoken_duration(secs: u64) -> String {
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if secs < 60 {
+        return plural(secs, "second");
+    }
+    let minutes = (secs + 30) / 60;
+    match (minutes / 60, minutes % 60) {
+        (0, m) => plural(m, "minute"),
+        (h, 0) => plural(h, "hour"),
+        (h, m) => format!("{} {}", plural(h, "hour"), plural(m, "minute")),
+    }
+}
+
 /// "Your computer's clock is 12 minutes off" when it matters (over a minute).
 pub fn clock_warning(skew_secs: i64) -> Option<String> {
     let off = skew_secs.unsigned_abs();
@@ -110,6 +124,16 @@ mod tests {
             two_hours_ahead.contains("2 hours ahead of"),
             "{two_hours_ahead}"
         );
+    }
+
+    #[test]
+    fn spans_are_said_as_a_person_would() {
+        assert_eq!(spoken_duration(1), "1 second");
+        assert_eq!(spoken_duration(40), "40 seconds");
+        assert_eq!(spoken_duration(89), "1 minute");
+        assert_eq!(spoken_duration(12 * 60 + 10), "12 minutes");
+        assert_eq!(spoken_duration(3_599), "1 hour");
+        assert_eq!(spoken_duration(2 * 3_600 + 5 * 60), "2 hours 5 minutes");
     }
 
     #[test]

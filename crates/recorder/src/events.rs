@@ -145,6 +145,19 @@ pub enum Event {
     },
     /// A link from the clinic's system: waiting for the doctor, refused, or withdrawn.
     Link(LinkEvent),
+    /// The computer slept while recording: nothing was captured meanwhile.
+    Slept {
+        /// The consultation's id.
+        session_id: String,
+        /// Where in the recording the gap is (samples from its start).
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        at: u64,
+        /// How long the computer slept, in whole seconds.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        secs: u64,
+        /// One sentence for the person.
+        message: String,
+    },
     /// Whether the computer is kept from sleeping for a recording.
     KeepAwake {
         /// The consultation's id.

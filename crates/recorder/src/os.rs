@@ -43,3 +43,26 @@ pub fn keep_system_awake(on: bool) -> bool {
     // SAFETY: the call takes flags by value and touches no memory of ours.
     unsafe { SetThreadExecutionState(flags) != 0 }
 }
+
+/// Time this computer has spent suspended since it booted: the boot-time
+/// clock counts a suspend, the monotonic clock does not, and neither follows
+/// changes to the wall clock.
+#[cfg(target_os = "linux")]
+pub fn suspended_since_boot() -> Option<std::time::Duration> {
+    let read = |clock: libc::clockid_t| {
+        let mut now = std::mem::MaybeUninit::<libc::timespec>::uninit();
+        // SAFETY: `now` is written by the call when it returns 0.
+        let status = unsafe { libc::clock_gettime(clock, now.as_mut_ptr()) };
+        // SAFETY: clock_gettime returned 0, so it filled `now`.
+        (status == 0).then(|| unsafe { now.assume_init() })
+    };
+    let to_duration = |t: libc::timespec| -> Option<std::time::Duration> {
+        Some(std::time::Duration::new(
+            u64::try_from(t.tv_sec).ok()?,
+            u32::try_from(t.tv_nsec).ok()?,
+        ))
+    };
+    let boot = to_duration(read(libc::CLOCK_BOOTTIME)?)?;
+    let monotonic = to_duration(read(libc::CLOCK_MONOTONIC)?)?;
+    Some(boot.saturating_sub(monotonic))
+}

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use consult_recorder::audio::{AudioError, AudioSource, Frame};
 use consult_recorder::crypto::{DataKey, DataKeySource};
-use consult_recorder::session::Reporter;
 use consult_recorder::session::capture::{self, SYNC_EVERY};
+use consult_recorder::session::{Power, Reporter};
 use consult_recorder::spool::SpoolWriter;
 use consult_recorder::store::Store;
 
@@ -64,7 +64,7 @@ async fn a_frame_without_its_pair_reaches_the_disk_with_the_next_sync() {
         Reporter::new("capture-test", events),
         stop,
         Default::default(),
-        false,
+        Power::watch_only(),
     );
 
     // Three frames: a pair goes at once, the third only with a sync. The

@@ -6,7 +6,7 @@ use consult_recorder::audio::WavSource;
 use consult_recorder::auth::memory_vault::MemoryVault;
 use consult_recorder::auth::{AuthClient, AuthProfile, ManagerOptions, TokenManager};
 use consult_recorder::crypto::{DataKey, DataKeySource};
-use consult_recorder::session::{SenderOptions, Session, SessionError, SessionSetup};
+use consult_recorder::session::{Power, SenderOptions, Session, SessionError, SessionSetup};
 use consult_recorder::store::{Profile, Store};
 
 /// A session against `server`, spooling to `spool_dir`, with no one signed in
@@ -36,7 +36,7 @@ fn setup(
         .unwrap(),
         tokens: TokenManager::start(client, MemoryVault::default(), ManagerOptions::default()),
         options: SenderOptions::default(),
-        keep_awake: false,
+        power: Power::watch_only(),
     }
 }
 

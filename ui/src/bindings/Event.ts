@@ -78,7 +78,23 @@ session_id: string,
 /**
  * One sentence for the person.
  */
-message: string, } | { "type": "link" } & LinkEvent | { "type": "keep_awake", 
+message: string, } | { "type": "link" } & LinkEvent | { "type": "slept", 
+/**
+ * The consultation's id.
+ */
+session_id: string, 
+/**
+ * Where in the recording the gap is (samples from its start).
+ */
+at: number, 
+/**
+ * How long the computer slept, in whole seconds.
+ */
+secs: number, 
+/**
+ * One sentence for the person.
+ */
+message: string, } | { "type": "keep_awake", 
 /**
  * The consultation's id.
  */

@@ -54,3 +54,19 @@ test("a final that arrives late is put in its place, and a changed repeat replac
   t.apply(update("three, corrected", true, 200, 300));
   assert.equal(t.text(), "one\ntwo\nthree, corrected");
 });
+
+test("a gap is shown before the words that start where it is, and is not copied as words", () => {
+  const t = new Transcript();
+  t.apply(update("before", true, 0, 16000));
+  t.apply(update("after", true, 32000, 48000));
+  t.markGap(32000, "asleep for 10 minutes");
+  assert.deepEqual(
+    t.view().finals.map((l) => [l.text, l.gap === true]),
+    [
+      ["before", false],
+      ["asleep for 10 minutes", true],
+      ["after", false],
+    ],
+  );
+  assert.equal(t.text(), "before\nafter");
+});

@@ -8,6 +8,8 @@ export interface Line {
   start: number;
   end: number;
   text: string;
+  /** A gap in the recording (the computer slept), not words. */
+  gap?: boolean;
 }
 
 export interface TranscriptView {
@@ -33,6 +35,11 @@ export class Transcript {
     } else {
       this.partial = update.text.trim() === "" ? null : { start: update.start, end: update.end, text: update.text };
     }
+  }
+
+  /** Marks a gap at sample `at`: shown before any words that start there. */
+  markGap(at: number, text: string): void {
+    this.settle({ start: at - 0.5, end: at, text, gap: true });
   }
 
   clear(): void {
@@ -70,6 +77,9 @@ export class Transcript {
 
   /** Plain text of the settled lines, one per line. */
   text(): string {
-    return this.view().finals.map((l) => l.text).join("\n");
+    return this.view()
+      .finals.filter((l) => !l.gap)
+      .map((l) => l.text)
+      .join("\n");
   }
 }

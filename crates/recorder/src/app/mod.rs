@@ -32,7 +32,7 @@ use crate::config::{self, ConfigSources, Key, Resolved};
 use crate::events::Event;
 use crate::paths::AppDirs;
 use crate::retention;
-use crate::session::{self, SenderOptions, Session, SessionSetup, Stopper};
+use crate::session::{self, Power, SenderOptions, Session, SessionSetup, Stopper};
 use crate::settings::{self, UserSettings};
 use crate::store::{Profile, Segment, Store};
 
@@ -566,7 +566,7 @@ impl App {
             store: self.inner.store.clone(),
             tokens: signed.tokens.clone(),
             options,
-            keep_awake: true,
+            power: Power::system(),
         }
     }
 

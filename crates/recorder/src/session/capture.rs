@@ -17,8 +17,10 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::Power;
 use super::awake;
 use super::report::Reporter;
+use super::sleep_watch::SleepWatch;
 use crate::audio::{AudioError, AudioSource, Frame};
 use crate::events::Status;
 use crate::spool::SpoolWriter;
@@ -57,8 +59,9 @@ pub type CaptureDone = watch::Receiver<Option<u64>>;
 pub type CaptureFailure = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
 /// Starts the spool thread and the task that feeds it from `source`.
-/// `stop` ends capture early (the doctor pressed Stop); with `keep_awake`
-/// the computer is kept from sleeping until capture ends.
+/// `stop` ends capture early (the doctor pressed Stop); `power` says whether
+/// the computer is kept from sleeping until capture ends, and how a sleep is
+/// noticed.
 pub fn start<S: AudioSource + 'static>(
     mut source: S,
     writer: SpoolWriter,
@@ -66,10 +69,11 @@ pub fn start<S: AudioSource + 'static>(
     reporter: Reporter,
     mut stop: watch::Receiver<bool>,
     failure: CaptureFailure,
-    keep_awake: bool,
+    power: Power,
 ) -> CaptureDone {
     let (commands, inbox) = mpsc::channel::<Command>(1024);
     let (done_tx, done) = watch::channel(None);
+    let mut captured_end = writer.end();
     spawn_spool_thread(writer, inbox, store, reporter.clone(), failure);
 
     if let Some(mut notices) = source.take_notices() {
@@ -82,7 +86,8 @@ pub fn start<S: AudioSource + 'static>(
     }
 
     tokio::spawn(async move {
-        let awake = keep_awake.then(|| awake::take(reporter.clone()));
+        let awake = power.keep_awake.then(|| awake::take(reporter.clone()));
+        let mut sleep_watch = SleepWatch::new(power.sleep_clock);
         let mut pending: Vec<Frame> = Vec::new();
         let mut sync = tokio::time::interval(SYNC_EVERY);
         sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -101,6 +106,9 @@ pub fn start<S: AudioSource + 'static>(
                 match step {
                     Step::Read(next) => break next,
                     Step::Sync => {
+                        if let Some(slept) = sleep_watch.slept() {
+                            reporter.slept(captured_end, slept);
+                        }
                         if hand_over(&commands, &mut pending).await.is_err()
                             || commands.send(Command::Sync).await.is_err()
                         {
@@ -113,6 +121,7 @@ pub fn start<S: AudioSource + 'static>(
                 Ok(Some(frame)) => {
                     // With `sent` in the sender: capture → socket latency (benchmarks).
                     tracing::trace!(target: "consult_recorder::latency", offset = frame.offset, "captured");
+                    captured_end = frame.offset + frame.samples();
                     pending.push(frame);
                     let held: u64 = pending.iter().map(Frame::samples).sum();
                     if held >= HAND_OVER_EVERY && hand_over(&commands, &mut pending).await.is_err()

@@ -16,6 +16,7 @@ mod retry;
 mod seed;
 mod seed_url;
 mod sender;
+mod sleep_watch;
 mod socket;
 mod transcript;
 mod upload;
@@ -23,6 +24,7 @@ mod v1;
 
 pub use report::Reporter;
 pub use sender::{DEFAULT_SEED_PACE, SenderOptions};
+pub use sleep_watch::SleepClock;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -85,9 +87,36 @@ pub struct SessionSetup {
     pub tokens: TokenManager,
     /// How the sender connects, retries and paces.
     pub options: SenderOptions,
-    /// Whether recording keeps the computer from sleeping. The app's
+    /// How recording deals with the computer's sleep.
+    pub power: Power,
+}
+
+/// How a recording deals with the computer's sleep.
+#[derive(Debug, Clone)]
+pub struct Power {
+    /// Keep the computer from sleeping while capture runs. The app's
     /// recordings do; tests about other things leave the power manager alone.
     pub keep_awake: bool,
+    /// Tells that the computer slept anyway (the doctor is then told).
+    pub sleep_clock: SleepClock,
+}
+
+impl Power {
+    /// What the app does: keep the computer awake, and notice a sleep.
+    pub fn system() -> Self {
+        Self {
+            keep_awake: true,
+            sleep_clock: SleepClock::system(),
+        }
+    }
+
+    /// Notices a sleep but asks no power manager (tests of other things).
+    pub fn watch_only() -> Self {
+        Self {
+            keep_awake: false,
+            sleep_clock: SleepClock::system(),
+        }
+    }
 }
 
 impl SessionSetup {
@@ -154,7 +183,7 @@ impl Session {
                     reporter.clone(),
                     stop_rx,
                     capture_failure.clone(),
-                    setup.keep_awake,
+                    setup.power.clone(),
                 )
             }
             None => {

@@ -87,6 +87,22 @@ impl Reporter {
         });
     }
 
+    /// Publishes that the computer slept at sample `at` for `slept` (and logs it).
+    pub fn slept(&self, at: u64, slept: std::time::Duration) {
+        let secs = slept.as_secs();
+        let message = format!(
+            "This computer was asleep for {}; nothing was recorded meanwhile. Recording goes on.",
+            crate::clock::spoken_duration(secs)
+        );
+        tracing::warn!(session = %self.session_id, at, secs, "the computer slept while recording");
+        let _ = self.events.send(Event::Slept {
+            session_id: self.session_id.clone(),
+            at,
+            secs,
+            message,
+        });
+    }
+
     /// Publishes the recording's hold on sleep (and logs it).
     pub fn keep_awake(&self, state: AwakeState) {
         match &state {

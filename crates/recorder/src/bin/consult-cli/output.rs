@@ -73,6 +73,7 @@ fn print_event(event: &Event) {
             ..
         } => eprintln!("error: {reason}"),
         Event::Microphone { message, .. }
+        | Event::Slept { message, .. }
         | Event::KeepAwake {
             state: AwakeState::Unavailable { message },
             ..
