@@ -10,6 +10,7 @@ pub const NAMES: &[&str] = &[
     "save_settings",
     "start_recording",
     "stop_recording",
+    "pause_recording",
     "sessions",
     "transcript",
     "export_transcript",

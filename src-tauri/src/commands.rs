@@ -113,6 +113,12 @@ pub fn stop_recording(app: State<'_, App>) -> Option<String> {
     app.stop_recording()
 }
 
+/// Pauses (`true`) or resumes the recording; nothing is captured while paused.
+#[tauri::command]
+pub fn pause_recording(app: State<'_, App>, paused: bool) -> Result<RecordingView, AppError> {
+    app.pause_recording(paused)
+}
+
 /// The history, newest first.
 #[tauri::command]
 pub fn sessions(app: State<'_, App>) -> Result<Vec<SessionView>, AppError> {

@@ -30,6 +30,7 @@ pub fn with_app<R: Runtime>(builder: tauri::Builder<R>, app: App) -> tauri::Buil
         commands::save_settings,
         commands::start_recording,
         commands::stop_recording,
+        commands::pause_recording,
         commands::sessions,
         commands::transcript,
         commands::export_transcript,
@@ -50,8 +51,14 @@ pub fn forward_events<R: Runtime>(handle: tauri::AppHandle<R>) {
         loop {
             match events.recv().await {
                 Ok(event) => {
-                    if let consult_recorder::events::Event::Recording { active, .. } = &event {
-                        tray::show_recording(&handle, *active);
+                    match &event {
+                        consult_recorder::events::Event::Recording { active, .. } => {
+                            tray::show_recording(&handle, *active);
+                        }
+                        consult_recorder::events::Event::Paused { paused, .. } => {
+                            tray::show_paused(&handle, *paused);
+                        }
+                        _ => {}
                     }
                     if let Err(err) = handle.emit(EVENT, &event) {
                         tracing::warn!(error = %err, "cannot reach the window");

@@ -69,3 +69,15 @@ pub fn show_recording<R: Runtime>(handle: &tauri::AppHandle<R>, recording: bool)
         let _ = items.stop.set_enabled(recording);
     }
 }
+
+/// Says in the tooltip that the recording is paused (or recording again).
+pub fn show_paused<R: Runtime>(handle: &tauri::AppHandle<R>, paused: bool) {
+    if let Some(tray) = handle.tray_by_id(TRAY_ID) {
+        let tip = if paused {
+            "Consult Recorder — paused, nothing is recorded"
+        } else {
+            "Consult Recorder — recording"
+        };
+        let _ = tray.set_tooltip(Some(tip));
+    }
+}

@@ -82,7 +82,7 @@ impl Practice {
 async fn finals(app: &App) -> Vec<String> {
     app.session
         .execute(
-            "return [...document.querySelectorAll('#transcript p:not(.partial) .words')].map(w => w.textContent);",
+            "return [...document.querySelectorAll('#transcript p:not(.partial):not(.gap) .words')].map(w => w.textContent);",
             json!([]),
         )
         .await
@@ -579,6 +579,61 @@ async fn a_server_outage_and_a_revoked_sign_in_lose_no_word() {
     stop_and_upload(&app).await;
     app.quit().await;
     drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, tauri-driver, a Secret Service and PulseAudio; run scripts/test.sh"]
+async fn words_said_during_a_pause_appear_nowhere_and_its_clock_stops() {
+    let practice = Practice::open("pause").await;
+    let app = practice.desktop.launch_signed_in(EMAIL, PASSWORD).await;
+    record_the_first_phrase(&app, practice.work.path()).await;
+
+    // Pause, and the room goes on talking: none of it is recorded.
+    app.session.click("#pause").await.unwrap();
+    app.wait_text("#status-pill", "Paused", SHORT).await;
+    assert_eq!(app.text("#pause").await.as_deref(), Some("Resume"));
+    let clock_at_pause = app.text("#elapsed").await;
+    say(practice.work.path(), PHRASES[1]).await;
+    assert_eq!(
+        app.text("#elapsed").await,
+        clock_at_pause,
+        "the clock stands still while paused"
+    );
+    app.shot("01-paused").await;
+
+    app.session.click("#pause").await.unwrap();
+    app.wait_text("#pause", "Pause", SHORT).await;
+    say(practice.work.path(), PHRASES[2]).await;
+    wait_for_finals(&app, &[PHRASES[0], PHRASES[2]]).await;
+    let marker = app.raw_text("#transcript .gap").await.unwrap_or_default();
+    assert!(
+        marker.contains("Paused here"),
+        "the pause is marked: {marker:?}"
+    );
+    app.shot("02-resumed").await;
+    stop_and_upload(&app).await;
+
+    // What the server recognised, as History keeps it: nothing of the pause.
+    app.session
+        .click("nav button[data-view=history]")
+        .await
+        .unwrap();
+    app.wait_text("#history-rows", "Uploaded", SHORT).await;
+    app.session.click("#history-rows button").await.unwrap();
+    app.wait_text("#history-transcript", PHRASES[2], SHORT)
+        .await;
+    let kept: Vec<String> = serde_json::from_value(
+        app.session
+            .execute(
+                "return [...document.querySelectorAll('#history-transcript .words')].map(w => w.textContent);",
+                json!([]),
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(kept, vec![PHRASES[0], PHRASES[2]]);
+    app.quit().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,6 +51,7 @@ export const api = {
   acceptLink: (consentConfirmed: boolean) => call<RecordingView>("accept_link", { consentConfirmed }),
   dismissLink: () => call<null>("dismiss_link"),
   stopRecording: () => call<string | null>("stop_recording"),
+  pauseRecording: (paused: boolean) => call<RecordingView>("pause_recording", { paused }),
   sessions: () => call<SessionView[]>("sessions"),
   transcript: (id: string) => call<Segment[]>("transcript", { id }),
   exportTranscript: (id: string, format: ExportFormat) => call<string>("export_transcript", { id, format }),

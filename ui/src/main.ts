@@ -10,7 +10,7 @@ import type { SessionView } from "./bindings/SessionView";
 import type { Snapshot } from "./bindings/Snapshot";
 import type { Status } from "./bindings/Status";
 import { api, errorField, errorMessage } from "./ipc.js";
-import { clock, humanDate, levelWords } from "./state/format.js";
+import { clock, humanDate, levelWords, recordedSecs } from "./state/format.js";
 import { uploadText } from "./state/history.js";
 import { type FieldName, configNote, retentionNote, settingsForm } from "./state/settings.js";
 import { offerAnnouncement, offerLines } from "./state/link.js";
@@ -124,12 +124,17 @@ function renderRecordButton(): void {
   $<HTMLSelectElement>("microphone").disabled = on;
   document.body.classList.toggle("is-recording", on);
   if (!on) $("recording-for").hidden = true;
+  const pause = $<HTMLButtonElement>("pause");
+  pause.hidden = !on;
+  pause.textContent = paused() ? "Resume" : "Pause";
+  pause.setAttribute("aria-pressed", String(paused()));
 }
 
 /** While recording, whose consultation it is stays in view beside the timer. */
 function showRecordingFor(reference: string): void {
   const line = $("recording-for");
-  line.textContent = reference ? `Recording: ${reference}` : "Recording";
+  const doing = paused() ? "Paused" : "Recording";
+  line.textContent = reference ? `${doing}: ${reference}` : doing;
   line.hidden = false;
 }
 
@@ -151,7 +156,10 @@ function startClean(): void {
 }
 
 function renderStatus(): void {
-  const text = describeStatus(state.status);
+  // While paused, that is what matters; the connection waits for Resume.
+  const text = paused()
+    ? { label: "Paused", tone: "warn", detail: "Paused: nothing is being recorded. Press Resume to go on." }
+    : describeStatus(state.status);
   const pill = $("status-pill");
   pill.textContent = text.label;
   pill.className = `pill ${text.tone}`;
@@ -272,7 +280,33 @@ async function dismissOffer(): Promise<void> {
 }
 
 function tick(): void {
-  if (recording()) $("elapsed").textContent = clock((Date.now() - state.startedAt) / 1000);
+  const view = state.snapshot?.recording;
+  if (view) $("elapsed").textContent = clock(recordedSecs(view, Date.now()));
+}
+
+function paused(): boolean {
+  return state.snapshot?.recording?.paused_since != null;
+}
+
+/** Pause or Resume: nothing is recorded while paused; the clock stops too. */
+async function togglePause(): Promise<void> {
+  const button = $<HTMLButtonElement>("pause");
+  button.disabled = true;
+  try {
+    const view = await api.pauseRecording(!paused());
+    if (state.snapshot) state.snapshot.recording = view;
+    renderRecordButton();
+    showRecordingFor(view.reference);
+    renderStatus();
+    tick();
+    announce(view.paused_since != null ? "Recording paused. Nothing is recorded until you resume." : "Recording resumed.");
+  } catch (err) {
+    $("mic-note").hidden = false;
+    $("mic-note").textContent = errorMessage(err);
+  } finally {
+    button.disabled = false;
+    button.focus();
+  }
 }
 
 async function loadDevices(): Promise<void> {
@@ -343,6 +377,13 @@ function onEvent(event: Event): void {
       $("mic-note").hidden = false;
       $("mic-note").textContent = event.message;
       break;
+    case "paused":
+      if (event.session_id !== state.sessionId) break;
+      if (event.paused) {
+        state.transcript.markGap(event.at, "Paused here: nothing was recorded during the pause.");
+        renderTranscript();
+      }
+      break;
     case "slept":
       if (event.session_id !== state.sessionId) break;
       state.transcript.markGap(event.at, event.message);
@@ -355,10 +396,13 @@ function onEvent(event: Event): void {
       // Only a recording the computer may sleep through is worth a word. The
       // answer can come before the start call returns the recording's id.
       if (state.sessionId !== null && event.session_id !== state.sessionId) break;
-      $("awake-note").hidden = event.state.state !== "unavailable";
       if (event.state.state === "unavailable") {
+        // Said once a recording, not again at each resume.
+        if ($("awake-note").hidden) announce(event.state.message);
         $("awake-note").textContent = event.state.message;
-        announce(event.state.message);
+        $("awake-note").hidden = false;
+      } else {
+        $("awake-note").hidden = true;
       }
       break;
     case "recording":
@@ -690,6 +734,7 @@ async function start(): Promise<void> {
   $("signin-form").addEventListener("submit", (e) => void signIn(e as SubmitEvent));
   $("settings-form").addEventListener("submit", (e) => void saveSettings(e as SubmitEvent));
   $("record").addEventListener("click", () => void toggleRecording());
+  $("pause").addEventListener("click", () => void togglePause());
   $("history-transcript").addEventListener("click", showLineInContext);
   $("signout").addEventListener("click", () => void signOut());
   $("link-offer-start").addEventListener("click", () => void acceptOffer());

@@ -145,6 +145,17 @@ pub enum Event {
     },
     /// A link from the clinic's system: waiting for the doctor, refused, or withdrawn.
     Link(LinkEvent),
+    /// The doctor paused (`paused`) or resumed the recording. Nothing is
+    /// captured while paused; the audio after a pause follows on at `at`.
+    Paused {
+        /// The consultation's id.
+        session_id: String,
+        /// `true` from a pause until the resume.
+        paused: bool,
+        /// Where in the recording (samples from its start).
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        at: u64,
+    },
     /// The computer slept while recording: nothing was captured meanwhile.
     Slept {
         /// The consultation's id.

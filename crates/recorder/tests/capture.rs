@@ -62,7 +62,10 @@ async fn a_frame_without_its_pair_reaches_the_disk_with_the_next_sync() {
         writer,
         store,
         Reporter::new("capture-test", events),
-        stop,
+        capture::Controls {
+            stop,
+            paused: tokio::sync::watch::channel(false).1,
+        },
         Default::default(),
         Power::watch_only(),
     );

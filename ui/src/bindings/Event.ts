@@ -78,7 +78,19 @@ session_id: string,
 /**
  * One sentence for the person.
  */
-message: string, } | { "type": "link" } & LinkEvent | { "type": "slept", 
+message: string, } | { "type": "link" } & LinkEvent | { "type": "paused", 
+/**
+ * The consultation's id.
+ */
+session_id: string, 
+/**
+ * `true` from a pause until the resume.
+ */
+paused: boolean, 
+/**
+ * Where in the recording (samples from its start).
+ */
+at: number, } | { "type": "slept", 
 /**
  * The consultation's id.
  */

@@ -15,4 +15,12 @@ reference: string,
 /**
  * Unix milliseconds.
  */
-started_at: number, };
+started_at: number, 
+/**
+ * Since when (Unix milliseconds) the doctor has paused it, if paused.
+ */
+paused_since: number | null, 
+/**
+ * Milliseconds of earlier pauses, which the elapsed time leaves out.
+ */
+paused_ms: number, };

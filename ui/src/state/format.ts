@@ -46,3 +46,12 @@ export function levelWords(peakDbfs: number): string {
   if (peakDbfs <= -6) return "Good";
   return "Loud";
 }
+
+/** Seconds recorded so far: the time since the start, less every pause. */
+export function recordedSecs(
+  view: { started_at: number; paused_since: number | null; paused_ms: number },
+  nowMs: number,
+): number {
+  const end = view.paused_since ?? nowMs;
+  return Math.max(0, end - view.started_at - view.paused_ms) / 1000;
+}

@@ -32,7 +32,7 @@ use crate::config::{self, ConfigSources, Key, Resolved};
 use crate::events::Event;
 use crate::paths::AppDirs;
 use crate::retention;
-use crate::session::{self, Power, SenderOptions, Session, SessionSetup, Stopper};
+use crate::session::{self, Pauser, Power, SenderOptions, Session, SessionSetup, Stopper};
 use crate::settings::{self, UserSettings};
 use crate::store::{Profile, Segment, Store};
 
@@ -79,6 +79,7 @@ struct SignedInServer {
 struct Recording {
     view: RecordingView,
     stopper: Stopper,
+    pauser: Pauser,
 }
 
 impl App {
@@ -377,6 +378,8 @@ impl App {
             id: id.clone(),
             reference: reference.to_owned(),
             started_at: crate::clock::unix_millis(),
+            paused_since: None,
+            paused_ms: 0,
         };
         {
             let mut recording = self.lock_recording();
@@ -390,6 +393,7 @@ impl App {
             *recording = Some(Recording {
                 view: view.clone(),
                 stopper: session.stopper(),
+                pauser: session.pauser(),
             });
         }
         let _ = self.inner.events.send(Event::Recording {
@@ -398,6 +402,27 @@ impl App {
         });
         self.follow(session);
         Ok(view)
+    }
+
+    /// Pauses (`true`) or resumes the recording: nothing is captured while
+    /// paused, and the elapsed time leaves the pause out.
+    pub fn pause_recording(&self, paused: bool) -> Result<RecordingView, AppError> {
+        let mut recording = self.lock_recording();
+        let recording = recording
+            .as_mut()
+            .ok_or_else(|| AppError::invalid("Nothing is being recorded."))?;
+        let now = crate::clock::unix_millis();
+        let view = &mut recording.view;
+        match (paused, view.paused_since) {
+            (true, None) => view.paused_since = Some(now),
+            (false, Some(since)) => {
+                view.paused_ms += now.saturating_sub(since);
+                view.paused_since = None;
+            }
+            _ => {}
+        }
+        recording.pauser.set(paused);
+        Ok(view.clone())
     }
 
     /// Stops the recording; its upload goes on until the server has it all.

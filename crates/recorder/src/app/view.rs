@@ -43,6 +43,12 @@ pub struct RecordingView {
     /// Unix milliseconds.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub started_at: u64,
+    /// Since when (Unix milliseconds) the doctor has paused it, if paused.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub paused_since: Option<u64>,
+    /// Milliseconds of earlier pauses, which the elapsed time leaves out.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub paused_ms: u64,
 }
 
 /// One row of the history.

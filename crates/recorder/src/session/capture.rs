@@ -42,6 +42,8 @@ pub const MAX_HELD_SAMPLES: u64 = 10 * 60 * consult_protocol::SAMPLE_RATE as u64
 enum Step {
     Read(Result<Option<Frame>, AudioError>),
     Sync,
+    /// Paused (`true`) or resumed.
+    Paused(bool),
 }
 
 enum Command {
@@ -58,22 +60,32 @@ pub type CaptureDone = watch::Receiver<Option<u64>>;
 /// reported complete.
 pub type CaptureFailure = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
+/// What the doctor can do to a running capture.
+#[derive(Debug, Clone)]
+pub struct Controls {
+    /// `true` ends capture (the doctor pressed Stop).
+    pub stop: watch::Receiver<bool>,
+    /// `true` while paused: what the source delivers is dropped, never
+    /// spooled, and the audio after the pause follows on from the audio
+    /// before it with no gap in the offsets.
+    pub paused: watch::Receiver<bool>,
+}
+
 /// Starts the spool thread and the task that feeds it from `source`.
-/// `stop` ends capture early (the doctor pressed Stop); `power` says whether
-/// the computer is kept from sleeping until capture ends, and how a sleep is
-/// noticed.
+/// `power` says whether the computer is kept from sleeping until capture
+/// ends (or pauses), and how a sleep is noticed.
 pub fn start<S: AudioSource + 'static>(
     mut source: S,
     writer: SpoolWriter,
     store: Store,
     reporter: Reporter,
-    mut stop: watch::Receiver<bool>,
+    controls: Controls,
     failure: CaptureFailure,
     power: Power,
 ) -> CaptureDone {
     let (commands, inbox) = mpsc::channel::<Command>(1024);
     let (done_tx, done) = watch::channel(None);
-    let mut captured_end = writer.end();
+    let captured_end = writer.end();
     spawn_spool_thread(writer, inbox, store, reporter.clone(), failure);
 
     if let Some(mut notices) = source.take_notices() {
@@ -86,9 +98,22 @@ pub fn start<S: AudioSource + 'static>(
     }
 
     tokio::spawn(async move {
-        let awake = power.keep_awake.then(|| awake::take(reporter.clone()));
-        let mut sleep_watch = SleepWatch::new(power.sleep_clock);
-        let mut pending: Vec<Frame> = Vec::new();
+        let Controls {
+            mut stop,
+            mut paused,
+        } = controls;
+        let mut capturing = Capturing {
+            paused: *paused.borrow_and_update(),
+            awake: None,
+            keep_awake: power.keep_awake,
+            sleep_watch: SleepWatch::new(power.sleep_clock),
+            pending: Vec::new(),
+            captured_end,
+            skipped: 0,
+            commands,
+            reporter,
+        };
+        capturing.hold_awake(!capturing.paused).await;
         let mut sync = tokio::time::interval(SYNC_EVERY);
         sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         'capture: loop {
@@ -102,40 +127,36 @@ pub fn start<S: AudioSource + 'static>(
                     next = &mut reading => Step::Read(next),
                     _ = stop.wait_for(|s| *s) => Step::Read(Ok(None)),
                     _ = sync.tick() => Step::Sync,
+                    Ok(()) = paused.changed() => Step::Paused(*paused.borrow_and_update()),
                 };
-                match step {
+                let handled = match step {
                     Step::Read(next) => break next,
-                    Step::Sync => {
-                        if let Some(slept) = sleep_watch.slept() {
-                            reporter.slept(captured_end, slept);
-                        }
-                        if hand_over(&commands, &mut pending).await.is_err()
-                            || commands.send(Command::Sync).await.is_err()
-                        {
-                            break 'capture;
-                        }
-                    }
+                    Step::Sync => capturing.sync().await,
+                    Step::Paused(now) => capturing.set_paused(now).await,
+                };
+                if handled.is_err() {
+                    break 'capture;
                 }
             };
-            match next {
-                Ok(Some(frame)) => {
-                    // With `sent` in the sender: capture → socket latency (benchmarks).
-                    tracing::trace!(target: "consult_recorder::latency", offset = frame.offset, "captured");
-                    captured_end = frame.offset + frame.samples();
-                    pending.push(frame);
-                    let held: u64 = pending.iter().map(Frame::samples).sum();
-                    if held >= HAND_OVER_EVERY && hand_over(&commands, &mut pending).await.is_err()
-                    {
-                        break;
-                    }
-                }
-                Ok(None) => break,
+            let kept = match next {
+                Ok(Some(frame)) => capturing.keep(frame).await,
+                Ok(None) => Err(()),
                 Err(err) => {
-                    report_source_error(&reporter, &err);
-                    break;
+                    report_source_error(&capturing.reporter, &err);
+                    Err(())
                 }
+            };
+            if kept.is_err() {
+                break;
             }
         }
+        let Capturing {
+            commands,
+            mut pending,
+            awake,
+            reporter,
+            ..
+        } = capturing;
         let _ = hand_over(&commands, &mut pending).await;
         if let Some(awake) = awake {
             awake::release(awake, &reporter).await;
@@ -148,6 +169,81 @@ pub fn start<S: AudioSource + 'static>(
         }
     });
     done
+}
+
+/// The capture task's state between frames.
+struct Capturing {
+    commands: mpsc::Sender<Command>,
+    reporter: Reporter,
+    /// Frames not yet handed to the spool thread.
+    pending: Vec<Frame>,
+    /// Where the next kept frame goes in the recording.
+    captured_end: u64,
+    /// Samples dropped while paused: later frames move back by this much.
+    skipped: u64,
+    paused: bool,
+    keep_awake: bool,
+    /// The hold on sleep, while capturing and not paused.
+    awake: Option<awake::Pending>,
+    sleep_watch: SleepWatch,
+}
+
+impl Capturing {
+    /// A frame from the source: spooled, or dropped while paused.
+    async fn keep(&mut self, mut frame: Frame) -> Result<(), ()> {
+        if self.paused {
+            self.skipped += frame.samples();
+            return Ok(());
+        }
+        frame.offset -= self.skipped;
+        // With `sent` in the sender: capture → socket latency (benchmarks).
+        tracing::trace!(target: "consult_recorder::latency", offset = frame.offset, "captured");
+        self.captured_end = frame.offset + frame.samples();
+        self.pending.push(frame);
+        let held: u64 = self.pending.iter().map(Frame::samples).sum();
+        if held >= HAND_OVER_EVERY {
+            hand_over(&self.commands, &mut self.pending).await?;
+        }
+        Ok(())
+    }
+
+    /// The periodic sync; also when a sleep is noticed.
+    async fn sync(&mut self) -> Result<(), ()> {
+        if let Some(slept) = self.sleep_watch.slept()
+            && !self.paused
+        {
+            self.reporter.slept(self.captured_end, slept);
+        }
+        hand_over(&self.commands, &mut self.pending).await?;
+        self.commands.send(Command::Sync).await.map_err(|_| ())
+    }
+
+    /// Pause or resume: what came before a pause is spooled at once, and
+    /// the computer may sleep while nothing is recorded.
+    async fn set_paused(&mut self, paused: bool) -> Result<(), ()> {
+        if paused == self.paused {
+            return Ok(());
+        }
+        self.paused = paused;
+        if paused {
+            hand_over(&self.commands, &mut self.pending).await?;
+            self.commands.send(Command::Sync).await.map_err(|_| ())?;
+        }
+        self.reporter.paused(paused, self.captured_end);
+        self.hold_awake(!paused).await;
+        Ok(())
+    }
+
+    async fn hold_awake(&mut self, wanted: bool) {
+        if !self.keep_awake {
+            return;
+        }
+        match (wanted, self.awake.take()) {
+            (true, None) => self.awake = Some(awake::take(self.reporter.clone())),
+            (false, Some(held)) => awake::release(held, &self.reporter).await,
+            (_, held) => self.awake = held,
+        }
+    }
 }
 
 /// Sends the pending frames (if any) to the spool thread; `Err` once it is gone.

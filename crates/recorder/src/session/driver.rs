@@ -7,6 +7,8 @@ use super::sender::Outcome;
 use super::upload::Upload;
 use crate::backoff::Backoff;
 use crate::events::Status;
+use crate::spool::WrittenEnd;
+use tokio::sync::watch;
 
 /// Why a session ended without its profile's evidence that it is whole. The
 /// text is what the person and the history are shown.
@@ -22,6 +24,24 @@ pub enum Failure {
     /// The session's task ended without a result.
     #[error("the session task stopped: {0}")]
     TaskStopped(String),
+}
+
+/// Whether the doctor paused and everything recorded so far has been sent.
+fn paused_and_caught_up(upload: &Upload<'_>, written: &watch::Receiver<WrittenEnd>) -> bool {
+    *upload.sender.paused.borrow()
+        && upload.capture.borrow().is_none()
+        && written.borrow().written <= upload.high_water
+}
+
+/// Until there is something to send again: a resume, new audio, or Stop.
+async fn wait_for_resume(upload: &mut Upload<'_>, mut written: watch::Receiver<WrittenEnd>) {
+    let mut paused = upload.sender.paused.clone();
+    let high_water = upload.high_water;
+    tokio::select! {
+        _ = paused.wait_for(|p| !*p) => {}
+        _ = retry::wait_for_audio_past(&mut written, high_water) => {}
+        _ = upload.capture.wait_for(Option::is_some) => {}
+    }
 }
 
 /// Runs connections until the session is confirmed whole, or fails for good.
@@ -68,7 +88,16 @@ pub async fn drive<D: Dialect>(upload: &mut Upload<'_>, dialect: &mut D) -> Resu
                     continue;
                 }
             }
-            Outcome::Retry(_) => {}
+            Outcome::Retry(_) => {
+                if paused_and_caught_up(upload, &written) {
+                    // A seed server ends a stream without audio after about
+                    // 10 s: during a pause that is expected, not a fault.
+                    tracing::info!(session = %sender.session_id, "connection closed during a pause");
+                    wait_for_resume(upload, written.clone()).await;
+                    backoff.reset();
+                    continue;
+                }
+            }
         }
         let confirmed = upload.confirmed;
         retry::pause(sender, &mut backoff, &outcome, written.clone(), confirmed).await;

@@ -142,12 +142,30 @@ impl Stopper {
     }
 }
 
+/// Pauses and resumes a session's capture from anywhere (a button, a shortcut).
+#[derive(Debug, Clone)]
+pub struct Pauser(Arc<watch::Sender<bool>>);
+
+impl Pauser {
+    /// Pauses (`true`) or resumes capture; saying it twice changes nothing.
+    pub fn set(&self, paused: bool) {
+        self.0
+            .send_if_modified(|now| std::mem::replace(now, paused) != paused);
+    }
+
+    /// Whether capture is paused.
+    pub fn is_paused(&self) -> bool {
+        *self.0.borrow()
+    }
+}
+
 /// A running session.
 pub struct Session {
     /// The session's id, as given in its [`SessionSetup`].
     pub id: String,
     reporter: Reporter,
     stop: Arc<watch::Sender<bool>>,
+    pause: Arc<watch::Sender<bool>>,
     task: JoinHandle<Result<(), SessionError>>,
 }
 
@@ -169,6 +187,7 @@ impl Session {
         warn_of_lost_audio(&reporter, &recovered, &setup.spool_path());
         let reader = writer.reader()?;
         let (stop, stop_rx) = watch::channel(false);
+        let (pause, paused) = watch::channel(false);
         let capture_failure = capture::CaptureFailure::default();
         let capture = match source {
             Some(mut source) => {
@@ -181,7 +200,10 @@ impl Session {
                     writer,
                     setup.store.clone(),
                     reporter.clone(),
-                    stop_rx,
+                    capture::Controls {
+                        stop: stop_rx,
+                        paused: paused.clone(),
+                    },
                     capture_failure.clone(),
                     setup.power.clone(),
                 )
@@ -202,6 +224,7 @@ impl Session {
             store: setup.store.clone(),
             reporter: reporter.clone(),
             options: setup.options.clone(),
+            paused,
         };
         let span = tracing::info_span!("session", id = %setup.id, profile = setup.profile.as_str());
         let profile = setup.profile;
@@ -220,6 +243,7 @@ impl Session {
             id: setup.id,
             reporter,
             stop: Arc::new(stop),
+            pause: Arc::new(pause),
             task,
         })
     }
@@ -249,6 +273,11 @@ impl Session {
     /// Stops capture; whatever was recorded is still uploaded.
     pub fn stop(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// A handle that pauses and resumes capture from elsewhere.
+    pub fn pauser(&self) -> Pauser {
+        Pauser(Arc::clone(&self.pause))
     }
 
     /// A handle that stops capture from elsewhere (a button, a signal).

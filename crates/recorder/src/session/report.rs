@@ -103,6 +103,16 @@ impl Reporter {
         });
     }
 
+    /// Publishes a pause (`true`) or resume at sample `at` (and logs it).
+    pub fn paused(&self, paused: bool, at: u64) {
+        tracing::info!(session = %self.session_id, paused, at, "pause");
+        let _ = self.events.send(Event::Paused {
+            session_id: self.session_id.clone(),
+            paused,
+            at,
+        });
+    }
+
     /// Publishes the recording's hold on sleep (and logs it).
     pub fn keep_awake(&self, state: AwakeState) {
         match &state {

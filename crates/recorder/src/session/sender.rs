@@ -84,6 +84,8 @@ pub struct SenderContext {
     pub store: Store,
     pub reporter: Reporter,
     pub options: SenderOptions,
+    /// `true` while the doctor has paused the recording.
+    pub paused: tokio::sync::watch::Receiver<bool>,
 }
 
 /// How one connection ended.
