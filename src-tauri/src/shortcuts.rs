@@ -1,17 +1,23 @@
-//! The global shortcut that starts or stops recording from any application
-//! (configurable in Settings; `CommandOrControl+Shift+R` by default).
+//! The global shortcuts: one starts or stops recording from any application
+//! (configurable in Settings; `CommandOrControl+Shift+R` by default), the
+//! other pauses or resumes it (`CommandOrControl+Shift+P`).
 
 use consult_recorder::app::{App, RecordingRequest};
-use consult_recorder::settings::DEFAULT_GLOBAL_SHORTCUT;
+use consult_recorder::settings::{DEFAULT_GLOBAL_SHORTCUT, PAUSE_SHORTCUT};
 use tauri::plugin::TauriPlugin;
 use tauri::{Manager, Runtime};
 use tauri_plugin_global_shortcut::{GlobalShortcutExt, Shortcut, ShortcutState};
 
-/// The plugin, with the handler that toggles recording.
+/// The plugin, with the handler that toggles recording or the pause.
 pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
     tauri_plugin_global_shortcut::Builder::new()
-        .with_handler(|handle, _shortcut, event| {
-            if event.state() == ShortcutState::Pressed {
+        .with_handler(|handle, shortcut, event| {
+            if event.state() != ShortcutState::Pressed {
+                return;
+            }
+            if PAUSE_SHORTCUT.parse::<Shortcut>().ok().as_ref() == Some(shortcut) {
+                toggle_pause(handle);
+            } else {
                 toggle_recording(handle);
             }
         })
@@ -38,6 +44,23 @@ pub fn register<R: Runtime>(handle: &tauri::AppHandle<R>) {
         Err(err) => {
             tracing::warn!(shortcut = %wanted, error = %err, "global shortcut not understood")
         }
+    }
+    match PAUSE_SHORTCUT.parse::<Shortcut>() {
+        Ok(pause) if Some(&pause) != wanted.parse::<Shortcut>().ok().as_ref() => {
+            if let Err(err) = shortcuts.register(pause) {
+                tracing::warn!(shortcut = PAUSE_SHORTCUT, error = %err, "pause shortcut unavailable");
+            }
+        }
+        Ok(_) => {
+            tracing::warn!("the recording shortcut is the pause shortcut; only recording is kept")
+        }
+        Err(err) => tracing::warn!(error = %err, "pause shortcut not understood"),
+    }
+}
+
+fn toggle_pause<R: Runtime>(handle: &tauri::AppHandle<R>) {
+    if let Err(err) = handle.state::<App>().toggle_pause() {
+        tracing::info!(error = %err, "pause shortcut: nothing to pause");
     }
 }
 

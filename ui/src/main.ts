@@ -379,6 +379,15 @@ function onEvent(event: Event): void {
       break;
     case "paused":
       if (event.session_id !== state.sessionId) break;
+      // The pause shortcut works without the window: show what it did.
+      if (event.paused !== paused()) {
+        void api.snapshot().then((s) => {
+          applySnapshot(s);
+          renderRecordButton();
+          renderStatus();
+          tick();
+        });
+      }
       if (event.paused) {
         state.transcript.markGap(event.at, "Paused here: nothing was recorded during the pause.");
         renderTranscript();

@@ -25,6 +25,9 @@ pub struct UserSettings {
 /// The global shortcut when none is chosen.
 pub const DEFAULT_GLOBAL_SHORTCUT: &str = "CommandOrControl+Shift+R";
 
+/// The global shortcut that pauses or resumes a recording (not a setting yet).
+pub const PAUSE_SHORTCUT: &str = "CommandOrControl+Shift+P";
+
 /// A setting's value that cannot be right; the message is a sentence the
 /// person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -134,6 +134,12 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
         .start_recording_from(source, &RecordingRequest::with_reference("Room 4, 10:30"))
         .unwrap();
     assert_eq!(app.snapshot().recording.as_ref(), Some(&recording));
+    // The pause shortcut's toggle, within the WAV's leading silence.
+    let paused = app.toggle_pause().unwrap();
+    assert!(paused.paused_since.is_some(), "paused: {paused:?}");
+    assert_eq!(app.snapshot().recording.as_ref(), Some(&paused));
+    let resumed = app.toggle_pause().unwrap();
+    assert_eq!(resumed.paused_since, None, "resumed: {resumed:?}");
     let second = WavSource::open(&phrase_wav(dir.path()), 4.0).unwrap();
     assert_eq!(
         app.start_recording_from(second, &RecordingRequest::default())
@@ -156,6 +162,11 @@ async fn sign_in_record_and_use_the_history_then_sign_in_silently_at_the_next_st
         matches!(e, Event::Recording { active: false, .. })
     })
     .await;
+    assert_eq!(
+        app.toggle_pause().unwrap_err().kind,
+        ErrorKind::InvalidInput,
+        "nothing to pause once stopped"
+    );
     assert_eq!(
         app.snapshot().recording,
         None,

@@ -425,6 +425,15 @@ impl App {
         Ok(view.clone())
     }
 
+    /// Pauses a running recording, or resumes a paused one (the pause shortcut).
+    pub fn toggle_pause(&self) -> Result<RecordingView, AppError> {
+        let paused = self
+            .lock_recording()
+            .as_ref()
+            .is_some_and(|r| r.view.paused_since.is_some());
+        self.pause_recording(!paused)
+    }
+
     /// Stops the recording; its upload goes on until the server has it all.
     pub fn stop_recording(&self) -> Option<String> {
         let recording = self.lock_recording().take()?;
